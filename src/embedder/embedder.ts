@@ -1,0 +1,16 @@
+/**
+ * Embedder turns text into a unit-length sentence embedding.
+ *
+ * Implementations batch concurrent calls internally, so callers simply await
+ * `embed` once per text.
+ */
+export interface Embedder {
+  /** Identifier of the model, such as "Xenova/all-MiniLM-L6-v2". Part of index names. */
+  readonly modelId: string;
+  /** Length of every vector `embed` returns. */
+  readonly dimension: number;
+  /** Embeds one text over its whole length; the result has L2 norm 1. */
+  embed(text: string): Promise<Float32Array>;
+  /** Releases the model; pending calls settle first. */
+  close(): Promise<void>;
+}

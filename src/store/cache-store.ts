@@ -1,0 +1,95 @@
+/**
+ * The storage contract every cache store implements (embedded and Redis).
+ *
+ * The cache core owns ids, normalisation, thresholds and expiry policy; a
+ * store persists entries, answers exact look-ups by id and nearest-neighbour
+ * searches restricted to one scope, and never returns an expired entry.
+ */
+
+/** The scope an entry belongs to, already validated and canonicalised. */
+export interface EntryScope {
+  /** Tenant / application namespace. */
+  readonly namespace: string;
+  /** The LLM model name (may be empty). */
+  readonly model: string;
+  /** The caller's scope params, as given. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Canonical hash of (namespace, model, params): entries match only within one scope key. */
+  readonly scopeKey: string;
+}
+
+/** A stored entry as read back from a store. */
+export interface StoredEntry {
+  /** Deterministic id: a hash of (scope key, normalised prompt). */
+  readonly id: string;
+  readonly scope: EntryScope;
+  /** The prompt as the caller sent it. */
+  readonly prompt: string;
+  readonly response: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAtMs: number;
+  /** Milliseconds since the epoch; 0 when the entry never expires. */
+  readonly expiresAtMs: number;
+  /** Lookups answered by this entry. */
+  readonly hits: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** An entry to write, with its embedding. */
+export interface NewEntry extends Omit<StoredEntry, "hits"> {
+  /** The prompt's embedding, unit length, `dimension` long. */
+  readonly vector: Float32Array;
+}
+
+/** One result of a nearest-neighbour search. */
+export interface Neighbour {
+  readonly entry: StoredEntry;
+  /** Cosine similarity in [-1, 1]. */
+  readonly similarity: number;
+}
+
+/** HNSW parameters a store reports (and, for stores that build an index, uses). */
+export interface IndexParams {
+  readonly m: number;
+  readonly efConstruction: number;
+  readonly efSearch: number;
+}
+
+/** Persistent storage of cache entries with a per-scope vector index. */
+export interface CacheStore {
+  /** "embedded" or "redis". */
+  readonly kind: string;
+  /** The vector index's parameters. */
+  readonly indexParams: IndexParams;
+
+  /** Returns the unexpired entry with this id, if any. */
+  get(id: string, nowMs: number): Promise<StoredEntry | undefined>;
+  /**
+   * Returns up to `k` unexpired entries of `scope` closest to `vector`, best
+   * first. Only entries with the same scope key are ever considered (a
+   * pre-filter, never a filter applied after a global search).
+   */
+  search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number): Promise<Neighbour[]>;
+  /**
+   * Writes entries, replacing any with the same id. Resolves once they are
+   * durable. Returns, per entry, whether it replaced an existing one.
+   */
+  put(entries: readonly NewEntry[]): Promise<boolean[]>;
+  /** Adds one to an entry's hit count; resolves to the new count (0 if it is gone). */
+  recordHit(id: string): Promise<number>;
+  /** Number of unexpired entries, in one namespace or in all. */
+  count(namespace?: string): Promise<number>;
+  /** Deletes the entries of one namespace; resolves to how many. */
+  flushNamespace(namespace: string): Promise<number>;
+  /** Deletes every entry; resolves to how many. */
+  flushAll(): Promise<number>;
+  /** Lists the most recently stored unexpired entries of a namespace, newest first. */
+  listRecent(namespace: string, limit: number, nowMs: number): Promise<StoredEntry[]>;
+  /** Flushes pending writes and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Thrown by a store when its backend is unreachable or failing; maps to UNAVAILABLE. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}
