@@ -1,0 +1,38 @@
+import { Code, ConnectError, type Client, type Interceptor } from "@connectrpc/connect";
+import type { SemanticCacheService } from "./gen/semcache/v1/semantic_cache_pb.js";
+
+/** The typed semcache client: one method per RPC (lookup, store, ask, askStream, stats, flush). */
+export type SemcacheClient = Client<typeof SemanticCacheService>;
+
+/** Options every transport takes. */
+export interface CommonClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly baseUrl: string;
+  /** Deadline of each call in milliseconds, unless the call sets `timeoutMs`; default none. */
+  readonly defaultTimeoutMs?: number;
+  /** Interceptors, e.g. to add an auth header to every call. */
+  readonly interceptors?: Interceptor[];
+}
+
+/**
+ * The status code of a failed call (`Code.Unknown` for anything that is not
+ * a ConnectError).
+ *
+ * semcache answers `InvalidArgument` for a bad request (empty prompt, bad
+ * scope, threshold out of range), `Unavailable` while it loads its model or
+ * when its store is down (retry with backoff), `Unimplemented` for Ask when
+ * no LLM is configured, and `Internal` for bugs.
+ */
+export function codeOf(error: unknown): Code {
+  return error instanceof ConnectError ? error.code : ConnectError.from(error).code;
+}
+
+/** Whether retrying the failed call later may succeed. */
+export function isRetryable(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.ResourceExhausted;
+}
+
+export { Code, ConnectError };
+export type { CallOptions, Interceptor, Transport } from "@connectrpc/connect";
+export * from "./gen/semcache/v1/semantic_cache_pb.js";

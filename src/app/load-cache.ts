@@ -1,0 +1,38 @@
+import { resolve } from "node:path";
+import { SemanticCache } from "../cache/semantic-cache.js";
+import type { ServerConfig } from "../config/settings.js";
+import { loadOnnxEmbedder } from "../embedder/load.js";
+import type { Logger } from "../server/logger.js";
+import { openStore } from "./open-store.js";
+
+/**
+ * Loads the embedding model (downloading it on first use when no model
+ * directory is set), opens the store, and assembles the cache core.
+ */
+export async function loadSemanticCache(config: ServerConfig, logger: Logger): Promise<SemanticCache> {
+  const started = Date.now();
+  const embedder = await loadOnnxEmbedder({
+    ...(config.modelDir === undefined ? {} : { modelDir: resolve(config.modelDir) }),
+    cacheDir: config.modelCacheDir,
+    downloadBaseUrl: config.modelBaseUrl,
+    threads: config.embedThreads,
+    maxBatchSize: config.embedMaxBatch,
+    maxBatchWaitMs: config.embedMaxWaitMs,
+  });
+  logger.info({ model: embedder.modelId, dimension: embedder.dimension, ms: Date.now() - started }, "model loaded");
+  try {
+    const store = await openStore(config, embedder, logger);
+    logger.info({ store: store.kind, ms: Date.now() - started }, "store open");
+    return new SemanticCache(store, embedder, {
+      defaultThreshold: config.threshold,
+      defaultTtlSeconds: config.defaultTtlSeconds,
+      maxPromptBytes: config.maxPromptBytes,
+      maxResponseBytes: config.maxResponseBytes,
+      maxMetadataEntries: config.maxMetadataEntries,
+      maxMetadataBytes: config.maxMetadataBytes,
+    });
+  } catch (error) {
+    await embedder.close();
+    throw error;
+  }
+}

@@ -1,0 +1,32 @@
+import { askLayerFromConfig } from "../ask/index.js";
+import type { ServerConfig } from "../config/settings.js";
+import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
+import type { Logger } from "../server/logger.js";
+import { registerReflectionService } from "../server/reflection/index.js";
+import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
+import { loadSemanticCache } from "./load-cache.js";
+import { preflight } from "./preflight.js";
+
+/**
+ * The composition root: checks what can be checked up front, starts the
+ * server with everything the configuration asks for, and loads the cache
+ * behind it.
+ */
+export async function startServerFromConfig(config: ServerConfig, logger: Logger): Promise<SemcacheServer> {
+  await preflight(config);
+  return startSemcacheServer({
+    host: config.host,
+    port: config.port,
+    corsOrigins: config.corsOrigins,
+    maxMessageBytes: config.maxMessageBytes,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    logger,
+    loadCache: () => loadSemanticCache(config, logger),
+    ask: askLayerFromConfig(config, logger),
+    extendRoutes: (router, _service, cache) => {
+      // grpc.health.v1.Health, and server reflection (v1, v1alpha) over every service on the router.
+      registerHealthService(router, cacheHealthSource(cache));
+      registerReflectionService(router);
+    },
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * The Ask flow shared by Ask and AskStream, up to the answer: join an
+ * identical call in flight, else look the prompt up, else join a
+ * near-duplicate call in flight, else lead a new LLM call whose answer is
+ * stored before anyone waiting for it is answered. Ask and AskStream differ
+ * only in how the LLM is called (whole or streamed) and how the result is
+ * sent, which they supply and do.
+ */
+import { InvalidInputError } from "../cache/errors.js";
+import type { SemanticCache } from "../cache/semantic-cache.js";
+import type { LlmCompletion } from "../llm/index.js";
+import type { Logger } from "../server/logger.js";
+import type { StoredEntry } from "../store/cache-store.js";
+import { answerFactsOf, answerMetadata } from "./answer-metadata.js";
+import { planAsk, type AskInput, type AskPlan } from "./ask-plan.js";
+import type { FailOpenPolicy } from "./fail-open.js";
+import { InFlightAsks, type Participation } from "./in-flight.js";
+
+/** The answer of one shared LLM call, as every participant receives it. */
+export interface AskOutcome {
+  readonly text: string;
+  readonly finishReason: string;
+  /** The model that answered. */
+  readonly model: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** The entry the answer was stored as; "" when it was not stored. */
+  readonly entryId: string;
+  /** True when storing the answer failed (fail-open): nothing was cached. */
+  readonly storeFailed: boolean;
+  /**
+   * False when the leader, about to call the LLM, found the answer an
+   * identical call had stored since its own lookup missed.
+   */
+  readonly fromLlm: boolean;
+  /** The prompt of the Ask that led the call, as sent. */
+  readonly prompt: string;
+}
+
+/** Where a participant's answer came from. */
+export type OutcomeSource = "llm" | "coalesced";
+
+/** How a miss is answered: Ask asks for a whole completion, AskStream streams one. */
+export type LlmCall = (signal: AbortSignal) => Promise<LlmCompletion>;
+
+/** A cache hit. */
+export interface HitStart {
+  readonly kind: "hit";
+  readonly plan: AskPlan;
+  readonly entry: StoredEntry;
+  readonly similarity: number;
+}
+
+/** A miss: this Ask leads or joins an LLM call. */
+export interface FlightStart {
+  readonly kind: "flight";
+  readonly plan: AskPlan;
+  /** True when this Ask's own LlmCall is the one that runs (it may still find a fresh entry instead; see AskOutcome.fromLlm). */
+  readonly leader: boolean;
+  /** Similarity to the prompt of the call: 1 for an identical one (or its own), the embeddings' similarity for a near-duplicate. */
+  readonly similarity: number;
+  /** True when this Ask's lookup failed (fail-open). */
+  readonly lookupFailed: boolean;
+  /** Settles with the shared answer, or the shared call's error (or CANCELED for this caller alone). */
+  readonly result: Promise<{ readonly outcome: AskOutcome; readonly source: OutcomeSource }>;
+}
+
+/** What `AskEngine.start` resolves to. */
+export type AskStart = HitStart | FlightStart;
+
+/** What the engine needs besides the cache. */
+export interface AskEngineOptions {
+  /** The server's default model (SEMCACHE_LLM_MODEL). */
+  readonly defaultModel: string | undefined;
+  /** False when no LLM is configured: nothing is counted as an LLM call. */
+  readonly llmConfigured: boolean;
+  readonly policy: FailOpenPolicy;
+  readonly logger: Logger;
+}
+
+/** See the module comment. One per server: it holds the calls in flight. */
+export class AskEngine {
+  /** The calls in flight. */
+  readonly inFlight = new InFlightAsks<AskOutcome>();
+
+  constructor(private readonly options: AskEngineOptions) {}
+
+  /** Validates a request; throws InvalidInputError. */
+  plan(cache: SemanticCache, input: AskInput): AskPlan {
+    return planAsk(input, cache, this.options.defaultModel);
+  }
+
+  /**
+   * Finds the answer's source and starts (or joins) the LLM call on a miss.
+   * `signal` is the caller's: it ends this caller's wait, and the shared call
+   * only when nobody else waits for it.
+   */
+  async start(cache: SemanticCache, plan: AskPlan, signal: AbortSignal, call: LlmCall): Promise<AskStart> {
+    // Before the lookup, not only after: a burst's followers then skip the embedding altogether.
+    const identical = this.inFlight.join(plan.flightKey, signal);
+    if (identical !== undefined) return this.flight(cache, plan, identical, 1, false);
+
+    let vector: Float32Array | undefined;
+    let lookupFailed = false;
+    if (!plan.noCache) {
+      const lookup = await this.options.policy.attempt(cache.counters, plan.scope.namespace, "lookup", () =>
+        cache.lookup({ prompt: plan.prompt, scope: plan.scopeInput, minSimilarity: plan.minSimilarity }),
+      );
+      if (!lookup.ok) lookupFailed = true;
+      else if (lookup.value.hit) return { kind: "hit", plan, entry: lookup.value.entry, similarity: lookup.value.similarity };
+      else vector = lookup.value.vector;
+    }
+
+    if (vector !== undefined) {
+      const guard = cache.options.guard;
+      const near = this.inFlight.findNear(plan.scope.scopeKey, vector, plan.threshold, plan.noStore, guard, plan.normalized);
+      const joined = near === undefined ? undefined : this.inFlight.join(near.key, signal);
+      if (near !== undefined && joined !== undefined) return this.flight(cache, plan, joined, near.similarity, lookupFailed);
+    }
+
+    const recheck = !plan.noCache && !lookupFailed;
+    const participation = this.inFlight.run(
+      plan.flightKey,
+      { scopeKey: plan.scope.scopeKey, normalized: plan.normalized, prompt: plan.prompt, vector, noStore: plan.noStore },
+      (flightSignal) => this.lead(cache, plan, flightSignal, call, vector, recheck),
+      signal,
+    );
+    return this.flight(cache, plan, participation, 1, lookupFailed);
+  }
+
+  private flight(cache: SemanticCache, plan: AskPlan, participation: Participation<AskOutcome>, similarity: number, lookupFailed: boolean): FlightStart {
+    const namespace = plan.scope.namespace;
+    const result = participation.result.then(({ value, leader }) => {
+      const source: OutcomeSource = leader && value.fromLlm ? "llm" : "coalesced";
+      if (source === "coalesced") {
+        cache.counters.add(namespace, "coalescedCalls");
+        // Tokens this Ask did not spend because another one did.
+        if (value.completionTokens > 0) cache.counters.add(namespace, "tokensSaved", value.completionTokens);
+      }
+      return { outcome: value, source };
+    });
+    // A stream whose client left stops awaiting this; its rejection must not go unhandled.
+    result.catch(() => undefined);
+    return { kind: "flight", plan, leader: participation.leader, similarity, lookupFailed, result };
+  }
+
+  /** The shared call: the LLM, then the store, so every participant's answer is already cached. */
+  private async lead(
+    cache: SemanticCache,
+    plan: AskPlan,
+    signal: AbortSignal,
+    call: LlmCall,
+    vector: Float32Array | undefined,
+    recheck: boolean,
+  ): Promise<AskOutcome> {
+    if (recheck) {
+      const fresh = await this.storedSinceLookup(cache, plan);
+      if (fresh !== undefined) return fresh;
+    }
+    if (this.options.llmConfigured && (plan.llm.model !== "" || this.options.defaultModel !== undefined)) {
+      cache.counters.add(plan.scope.namespace, "llmCalls");
+    }
+    const completion = await call(signal);
+    const facts = { finishReason: completion.finishReason, model: completion.model, promptTokens: completion.promptTokens, completionTokens: completion.completionTokens };
+    const outcome = { ...facts, text: completion.text, entryId: "", storeFailed: false, fromLlm: true, prompt: plan.prompt };
+    if (plan.noStore) return outcome;
+    try {
+      const stored = await this.options.policy.attempt(cache.counters, plan.scope.namespace, "store", () =>
+        cache.store({
+          prompt: plan.prompt,
+          response: completion.text,
+          scope: plan.scopeInput,
+          ttlSeconds: plan.ttlSeconds,
+          metadata: answerMetadata(facts, cache.options),
+          ...(vector === undefined ? {} : { vector }),
+        }),
+      );
+      return stored.ok ? { ...outcome, entryId: stored.value.id } : { ...outcome, storeFailed: true };
+    } catch (error) {
+      // The request was valid; the answer is not cacheable (empty, or above
+      // SEMCACHE_MAX_RESPONSE_BYTES). The caller still gets it.
+      if (!(error instanceof InvalidInputError)) throw error;
+      this.options.logger.info({ namespace: plan.scope.namespace, reason: error.message }, "LLM answer not cached");
+      return outcome;
+    }
+  }
+
+  /**
+   * The entry an identical call stored between this Ask's lookup and now, if
+   * any. Closes the gap where that call finished (and left the in-flight
+   * registry) while this Ask was still looking up: without this, a burst
+   * could cost two LLM calls.
+   */
+  private async storedSinceLookup(cache: SemanticCache, plan: AskPlan): Promise<AskOutcome | undefined> {
+    let entry: StoredEntry | undefined;
+    try {
+      entry = await cache.backend.get(plan.entryId, (cache.options.now ?? Date.now)());
+    } catch {
+      // Only an optimisation, and the lookup just worked: a failure here is not worth failing over.
+      return undefined;
+    }
+    if (entry === undefined) return undefined;
+    return { ...answerFactsOf(entry), text: entry.response, entryId: entry.id, storeFailed: false, fromLlm: false, prompt: entry.prompt };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The Ask layer: Ask and AskStream over the cache core and an LLM. The
+ * composition root passes `askLayerFromConfig(config, logger)` as the
+ * server's `ask` option.
+ */
+import type { ServerConfig } from "../config/settings.js";
+import { createOpenAiLlmClient, llmConfigFromSettings, type LlmClient } from "../llm/index.js";
+import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
+import type { Logger } from "../server/logger.js";
+import { AskEngine } from "./ask-engine.js";
+import { askHandler } from "./ask-service.js";
+import { FailOpenPolicy } from "./fail-open.js";
+import { askStreamHandler } from "./stream-service.js";
+
+export { ANSWER_METADATA } from "./answer-metadata.js";
+export { cacheModel } from "./ask-plan.js";
+export { CONVERSATION_PARAM, conversationKey } from "./conversation.js";
+export { CACHE_UNAVAILABLE_TRAILER } from "./stream-service.js";
+
+/** What the Ask layer is built from. */
+export interface AskLayerOptions {
+  readonly llm: LlmClient;
+  /** False when no LLM is configured: misses fail with FAILED_PRECONDITION, hits are still served. */
+  readonly llmConfigured: boolean;
+  /** Model for Asks whose scope.model is empty (and the model they are cached under). */
+  readonly defaultModel: string | undefined;
+  /** SEMCACHE_FAIL_OPEN. */
+  readonly failOpen: boolean;
+  readonly logger: Logger;
+}
+
+/** The Ask and AskStream handlers, as the server's `ask` option wants them. */
+export type AskLayer = (cache: CacheProvider) => Pick<SemanticCacheServiceImpl, "ask" | "askStream">;
+
+/** Builds Ask and AskStream over an LLM client; one engine, so both share the calls in flight. */
+export function createAskLayer(options: AskLayerOptions): AskLayer {
+  const { logger } = options;
+  const engine = new AskEngine({
+    defaultModel: options.defaultModel,
+    llmConfigured: options.llmConfigured,
+    policy: new FailOpenPolicy(options.failOpen, logger),
+    logger,
+  });
+  const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in Ask");
+  return (cache) => ({
+    ask: askHandler(cache, engine, options.llm, logError),
+    askStream: askStreamHandler(cache, engine, options.llm, logError),
+  });
+}
+
+/** The Ask layer the configuration describes (SEMCACHE_LLM_*, OPENAI_API_KEY, SEMCACHE_FAIL_OPEN). */
+export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLayer {
+  const llm = createOpenAiLlmClient(llmConfigFromSettings(config));
+  if (llm.configured) {
+    logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
+  } else {
+    logger.warn("no LLM configured (SEMCACHE_LLM_BASE_URL / SEMCACHE_LLM_API_KEY): Ask serves cache hits only");
+  }
+  return createAskLayer({ llm, llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger });
+}

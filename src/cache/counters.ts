@@ -1,0 +1,70 @@
+/** The counters kept per namespace since the server started. */
+export interface CounterValues {
+  lookups: number;
+  exactHits: number;
+  semanticHits: number;
+  misses: number;
+  stores: number;
+  flushes: number;
+  llmCalls: number;
+  coalescedCalls: number;
+  tokensSaved: number;
+  cacheErrors: number;
+  guardRejections: number;
+}
+
+/** Names of the counters, for iteration. */
+export type CounterName = keyof CounterValues;
+
+function zero(): CounterValues {
+  return {
+    lookups: 0,
+    exactHits: 0,
+    semanticHits: 0,
+    misses: 0,
+    stores: 0,
+    flushes: 0,
+    llmCalls: 0,
+    coalescedCalls: 0,
+    tokensSaved: 0,
+    cacheErrors: 0,
+    guardRejections: 0,
+  };
+}
+
+/**
+ * In-memory counters per namespace. They restart from zero with the process,
+ * like Prometheus counters; stored entries are counted by the store instead.
+ */
+export class Counters {
+  private readonly byNamespace = new Map<string, CounterValues>();
+
+  /** Adds `by` (default 1) to a namespace's counter. */
+  add(namespace: string, name: CounterName, by = 1): void {
+    let values = this.byNamespace.get(namespace);
+    if (values === undefined) {
+      values = zero();
+      this.byNamespace.set(namespace, values);
+    }
+    values[name] += by;
+  }
+
+  /** The counters of one namespace, or the sum over all of them. */
+  read(namespace?: string): CounterValues {
+    if (namespace !== undefined) {
+      return { ...(this.byNamespace.get(namespace) ?? zero()) };
+    }
+    const total = zero();
+    for (const values of this.byNamespace.values()) {
+      for (const name of Object.keys(total) as CounterName[]) {
+        total[name] += values[name];
+      }
+    }
+    return total;
+  }
+
+  /** The namespaces that have counters. */
+  namespaces(): string[] {
+    return [...this.byNamespace.keys()];
+  }
+}

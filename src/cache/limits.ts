@@ -1,0 +1,46 @@
+import { InvalidInputError } from "./errors.js";
+
+/** Size limits on what callers may store; every one is a setting. */
+export interface InputLimits {
+  /** Largest prompt, in UTF-8 bytes. */
+  readonly maxPromptBytes: number;
+  /** Largest response, in UTF-8 bytes. */
+  readonly maxResponseBytes: number;
+  /** Most metadata entries per entry. */
+  readonly maxMetadataEntries: number;
+  /** Largest metadata (keys and values together), in UTF-8 bytes. */
+  readonly maxMetadataBytes: number;
+}
+
+/** Checks that a text is non-empty after normalisation and within a byte limit. */
+export function checkText(field: string, raw: string, normalized: string, maxBytes: number): void {
+  if (normalized.length === 0) {
+    throw new InvalidInputError(field, "must not be empty");
+  }
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > maxBytes) {
+    throw new InvalidInputError(field, `is ${bytes} bytes, above the limit of ${maxBytes} bytes`);
+  }
+}
+
+/** Checks metadata against the entry-count and byte limits. */
+export function checkMetadata(metadata: Readonly<Record<string, string>>, limits: InputLimits): void {
+  const keys = Object.keys(metadata);
+  if (keys.length > limits.maxMetadataEntries) {
+    throw new InvalidInputError("metadata", `has ${keys.length} entries, above the limit of ${limits.maxMetadataEntries}`);
+  }
+  let bytes = 0;
+  for (const key of keys) {
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(metadata[key] ?? "");
+  }
+  if (bytes > limits.maxMetadataBytes) {
+    throw new InvalidInputError("metadata", `is ${bytes} bytes, above the limit of ${limits.maxMetadataBytes} bytes`);
+  }
+}
+
+/** Checks a similarity threshold: a number in (0, 1]. */
+export function checkThreshold(field: string, value: number): void {
+  if (!Number.isFinite(value) || value <= 0 || value > 1) {
+    throw new InvalidInputError(field, `must be a number in (0, 1] (got ${value})`);
+  }
+}

@@ -1,0 +1,21 @@
+import { flagOf, SETTINGS, type SettingName } from "../config/settings.js";
+
+/** The text of `semcache --help`. */
+export function helpText(): string {
+  const rows = (Object.keys(SETTINGS) as SettingName[]).map((name) => {
+    const spec = SETTINGS[name];
+    const fallback = spec.fallback === undefined ? "" : ` (default: ${Array.isArray(spec.fallback) ? spec.fallback.join(",") || "none" : String(spec.fallback)})`;
+    return `  ${flagOf(name).padEnd(28)} ${spec.env}\n      ${spec.doc}${fallback}`;
+  });
+  return [
+    "semcache: a semantic cache for LLM calls, over Connect, gRPC and gRPC-Web.",
+    "",
+    "Usage:",
+    "  semcache serve [options]     start the server",
+    "  semcache --help              this text",
+    "",
+    "Options (each also an environment variable, or a line in ./.env; flags win over the environment):",
+    ...rows,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,29 @@
+import { ConfigError, loadConfig } from "../config/load-config.js";
+import { helpText } from "./help.js";
+import { serve } from "./serve.js";
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command = "serve", ...rest] = argv;
+  if (command === "--help" || command === "-h" || command === "help" || rest.includes("--help")) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  if (command !== "serve") {
+    process.stderr.write(`semcache: unknown command ${JSON.stringify(command)}\n\n${helpText()}`);
+    return 2;
+  }
+  return serve(loadConfig({ argv: rest }));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // Exit explicitly: native thread pools (onnxruntime) must not keep a stopped server alive.
+    process.exit(code);
+  },
+  (error: unknown) => {
+    // Startup problems (bad settings, missing model, unwritable data dir) are the operator's to fix: say what, not a stack.
+    const message = error instanceof ConfigError || (error instanceof Error && /Error$/.test(error.name)) ? error.message : String(error);
+    process.stderr.write(`semcache: cannot start: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,78 @@
+import { cpus, homedir } from "node:os";
+import { join } from "node:path";
+import {
+  DEFAULT_LLM_MAX_RETRIES,
+  DEFAULT_LLM_TIMEOUT_MS,
+  LLM_BASE_URL_PROTOCOLS,
+  LLM_MAX_RETRIES_RANGE,
+  LLM_TIMEOUT_MS_RANGE,
+} from "../llm/config.js";
+import { boolean, integer, list, numberAbove, oneOf, text, url, type Parser } from "./parsers.js";
+
+/** One setting: its environment variable, its default and how to parse it. */
+export interface Setting<T> {
+  /** Environment variable; the CLI flag is derived from it (SEMCACHE_DATA_DIR → --data-dir). */
+  readonly env: string;
+  /** What it does, for --help and the README. */
+  readonly doc: string;
+  /** Value when unset; undefined means "not set" for optional settings. */
+  readonly fallback: T;
+  readonly parse: Parser<NonNullable<T>>;
+}
+
+function setting<T>(env: string, fallback: NoInfer<T>, parse: Parser<T>, doc: string): Setting<T> {
+  return { env, fallback: fallback as T, parse: parse as Parser<NonNullable<T>>, doc };
+}
+
+function optional<T>(env: string, parse: Parser<T>, doc: string): Setting<T | undefined> {
+  return { env, fallback: undefined, parse: parse as Parser<NonNullable<T>>, doc };
+}
+
+const MiB = 1024 * 1024;
+
+/** Every server setting. Order is the order of --help and the README table. */
+export const SETTINGS = {
+  host: setting("SEMCACHE_HOST", "127.0.0.1", text, "Address to listen on; 0.0.0.0 to accept other machines (set it in containers)."),
+  port: setting("SEMCACHE_PORT", 8080, integer(0, 65535), "Port for Connect, gRPC and gRPC-Web, over HTTP/1.1 and cleartext HTTP/2; 0 picks a free port."),
+  dataDir: setting("SEMCACHE_DATA_DIR", "./data", text, "Directory of the embedded store (SQLite + HNSW)."),
+  redisUrl: optional("SEMCACHE_REDIS_URL", url("redis:", "rediss:"), "Use Redis (with the query engine) as the store instead of the embedded one."),
+  redisKeyPrefix: setting("SEMCACHE_REDIS_KEY_PREFIX", "semcache:", text, "Prefix of every Redis key and index name."),
+  modelDir: optional("SEMCACHE_MODEL_DIR", text, "Directory with tokenizer.json and the .onnx model; unset: download all-MiniLM-L6-v2 on first use."),
+  modelBaseUrl: setting("SEMCACHE_MODEL_BASE_URL", "https://huggingface.co", url("http:", "https:"), "Where the model is downloaded from when SEMCACHE_MODEL_DIR is unset (a Hugging Face hub or a mirror)."),
+  modelCacheDir: setting("SEMCACHE_MODEL_CACHE_DIR", join(homedir(), ".cache", "semcache", "models"), text, "Where downloaded models are kept (checksum-verified)."),
+  threshold: setting("SEMCACHE_THRESHOLD", 0.9, numberAbove(0, 1), "Default cosine similarity for a semantic hit, in (0, 1]."),
+  defaultTtlSeconds: setting("SEMCACHE_DEFAULT_TTL_SECONDS", 0, integer(0, 4294967295), "TTL of entries stored without one; 0: never expire."),
+  maxPromptBytes: setting("SEMCACHE_MAX_PROMPT_BYTES", 64 * 1024, integer(1, 16 * MiB), "Largest prompt accepted, in UTF-8 bytes."),
+  maxResponseBytes: setting("SEMCACHE_MAX_RESPONSE_BYTES", MiB, integer(1, 64 * MiB), "Largest response accepted by Store, in UTF-8 bytes."),
+  maxMetadataEntries: setting("SEMCACHE_MAX_METADATA_ENTRIES", 64, integer(0, 10000), "Most metadata entries per cache entry."),
+  maxMetadataBytes: setting("SEMCACHE_MAX_METADATA_BYTES", 16 * 1024, integer(0, 16 * MiB), "Largest metadata per entry (keys + values), in bytes."),
+  maxMessageBytes: setting("SEMCACHE_MAX_MESSAGE_BYTES", 4 * MiB, integer(1024, 256 * MiB), "Largest request message on any protocol, in bytes."),
+  hnswM: setting("SEMCACHE_HNSW_M", 16, integer(2, 512), "HNSW graph degree (M)."),
+  hnswEfConstruction: setting("SEMCACHE_HNSW_EF_CONSTRUCTION", 200, integer(1, 4096), "HNSW construction beam width."),
+  hnswEfSearch: setting("SEMCACHE_HNSW_EF_SEARCH", 64, integer(1, 4096), "HNSW search beam width (EF_RUNTIME)."),
+  embedThreads: setting("SEMCACHE_EMBED_THREADS", cpus().length, integer(1, 256), "onnxruntime intra-op threads."),
+  embedMaxBatch: setting("SEMCACHE_EMBED_MAX_BATCH", 32, integer(1, 1024), "Most texts embedded in one model run (micro-batching)."),
+  embedMaxWaitMs: setting("SEMCACHE_EMBED_MAX_WAIT_MS", 1, integer(0, 1000), "Longest a text waits for others to share its model run."),
+  llmBaseUrl: optional("SEMCACHE_LLM_BASE_URL", url(...LLM_BASE_URL_PROTOCOLS), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
+  llmApiKey: optional("SEMCACHE_LLM_API_KEY", text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
+  openAiApiKey: optional("OPENAI_API_KEY", text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),
+  llmModel: optional("SEMCACHE_LLM_MODEL", text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
+  llmTimeoutMs: setting("SEMCACHE_LLM_TIMEOUT_MS", DEFAULT_LLM_TIMEOUT_MS, integer(LLM_TIMEOUT_MS_RANGE.min, LLM_TIMEOUT_MS_RANGE.max), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
+  llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES, integer(LLM_MAX_RETRIES_RANGE.min, LLM_MAX_RETRIES_RANGE.max), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
+  failOpen: setting("SEMCACHE_FAIL_OPEN", true, boolean, "When the store or embedder fails, Ask still answers from the LLM (cache_unavailable=true); false: Ask fails with the store's error."),
+  corsOrigins: setting("SEMCACHE_CORS_ORIGINS", [] as string[], list, "Origins allowed to call from a browser, comma-separated; * for any. Empty: same origin only."),
+  shutdownTimeoutMs: setting("SEMCACHE_SHUTDOWN_TIMEOUT_MS", 10_000, integer(0, 600_000), "How long SIGTERM waits for in-flight calls."),
+  logLevel: setting("SEMCACHE_LOG_LEVEL", "info", oneOf("debug", "info", "warn", "error", "silent"), "Log level."),
+  logPrompts: setting("SEMCACHE_LOG_PROMPTS", false, boolean, "Log prompt and response text instead of hashes (debugging only)."),
+} as const;
+
+/** The settings' names. */
+export type SettingName = keyof typeof SETTINGS;
+
+/** The validated configuration of a server. */
+export type ServerConfig = { -readonly [K in SettingName]: (typeof SETTINGS)[K]["fallback"] | ReturnType<(typeof SETTINGS)[K]["parse"]> };
+
+/** The CLI flag of a setting: SEMCACHE_DATA_DIR → --data-dir. */
+export function flagOf(name: SettingName): string {
+  return `--${SETTINGS[name].env.replace(/^SEMCACHE_/, "").toLowerCase().replaceAll("_", "-")}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Coalesces concurrent requests into batches for one expensive call, such as
+ * a single `session.run` over many sequences.
+ */
+
+/** Runs one batch; must return one result per item, in order. */
+export type BatchRunner<I, O> = (items: readonly I[]) => Promise<readonly O[]>;
+
+/** Limits of a {@link MicroBatcher}. */
+export interface MicroBatcherOptions {
+  /** Most items in one run. */
+  readonly maxBatchSize: number;
+  /**
+   * How long an idle batcher waits for company before running. 0 still
+   * yields one event-loop turn, so calls made in the same tick share a run.
+   */
+  readonly maxWaitMs: number;
+}
+
+/** Counters of a {@link MicroBatcher}, for tests and metrics. */
+export interface MicroBatcherStats {
+  /** Runner calls made so far. */
+  readonly runs: number;
+  /** Items submitted to those runs. */
+  readonly items: number;
+  /** Largest batch run so far. */
+  readonly largestBatch: number;
+  /** Items waiting for a run now. */
+  readonly queued: number;
+}
+
+interface Pending<I, O> {
+  readonly item: I;
+  readonly resolve: (value: O) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
+/**
+ * Runs at most one batch at a time. An idle batcher starts a run after at
+ * most `maxWaitMs` (or at once when a full batch is queued); items arriving
+ * while a run is in flight wait for the next one, which starts as soon as the
+ * current one ends. So under load batches fill up by themselves, and a lone
+ * request pays almost no extra latency.
+ */
+export class MicroBatcher<I, O> {
+  private readonly queue: Pending<I, O>[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private timer: { readonly cancel: () => void } | undefined;
+  private busy = false;
+  private runCount = 0;
+  private itemCount = 0;
+  private largest = 0;
+
+  constructor(
+    private readonly runner: BatchRunner<I, O>,
+    private readonly options: MicroBatcherOptions,
+  ) {
+    if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
+      throw new RangeError(`maxBatchSize must be a positive integer, got ${options.maxBatchSize}.`);
+    }
+    if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0, got ${options.maxWaitMs}.`);
+  }
+
+  /** Queues one item; settles with its result, or with its batch's error. */
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (this.busy) return;
+      if (this.queue.length >= this.options.maxBatchSize) this.startRun();
+      else this.schedule();
+    });
+  }
+
+  /** Resolves once nothing is queued or running. */
+  drain(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Current counters. */
+  get stats(): MicroBatcherStats {
+    return { runs: this.runCount, items: this.itemCount, largestBatch: this.largest, queued: this.queue.length };
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    const fire = (): void => {
+      this.timer = undefined;
+      this.startRun();
+    };
+    if (this.options.maxWaitMs > 0) {
+      const handle = setTimeout(fire, this.options.maxWaitMs);
+      this.timer = { cancel: () => clearTimeout(handle) };
+    } else {
+      const handle = setImmediate(fire);
+      this.timer = { cancel: () => clearImmediate(handle) };
+    }
+  }
+
+  private cancelTimer(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private startRun(): void {
+    this.cancelTimer();
+    if (this.busy) return;
+    if (this.queue.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    this.busy = true;
+    this.runCount++;
+    this.itemCount += batch.length;
+    this.largest = Math.max(this.largest, batch.length);
+    void this.execute(batch);
+  }
+
+  private async execute(batch: Pending<I, O>[]): Promise<void> {
+    try {
+      const results = await this.runner(batch.map((p) => p.item));
+      if (results.length !== batch.length) {
+        throw new Error(`Batch runner returned ${results.length} results for ${batch.length} items.`);
+      }
+      batch.forEach((p, i) => p.resolve(results[i] as O));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    } finally {
+      this.busy = false;
+      // Whatever queued up during the run goes next, without further waiting.
+      this.startRun();
+    }
+  }
+
+  private notifyIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Sentence embeddings with onnxruntime-node for models shaped like
+ * all-MiniLM-L6-v2: int64 `input_ids`, `attention_mask` (and optionally
+ * `token_type_ids`) in, float32 `last_hidden_state` [batch, seq, dim] out.
+ */
+import { availableParallelism } from "node:os";
+import { InferenceSession, Tensor } from "onnxruntime-node";
+import type { Embedder } from "./embedder.js";
+import { EmbedderClosedError, ModelLoadError } from "./errors.js";
+import { MicroBatcher } from "./micro-batcher.js";
+import { combineWeighted, meanPoolNormalized } from "./pooling.js";
+import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
+import { splitIntoWindows, type WindowLayout } from "./windows.js";
+
+/** Default {@link OnnxEmbedderOptions.maxBatchSize}. */
+export const DEFAULT_MAX_BATCH_SIZE = 32;
+/** Default {@link OnnxEmbedderOptions.maxBatchWaitMs}: no timer, one event-loop turn. */
+export const DEFAULT_MAX_BATCH_WAIT_MS = 0;
+/** Default {@link OnnxEmbedderOptions.maxTokens}: MiniLM's training window. */
+export const DEFAULT_MAX_TOKENS = 256;
+/** Default {@link OnnxEmbedderOptions.windowOverlap}. */
+export const DEFAULT_WINDOW_OVERLAP = 32;
+/**
+ * Default {@link OnnxEmbedderOptions.maxWindows}. With the default window and
+ * overlap (222 new tokens per window) a 64 KiB prompt, at most 65,536 word
+ * pieces even if every byte became one, needs at most 296 windows, so any
+ * prompt the server accepts fits.
+ */
+export const DEFAULT_MAX_WINDOWS = 300;
+
+const OUTPUT_NAME = "last_hidden_state";
+const KNOWN_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids"]);
+
+/** Where the model is and how to run it. */
+export interface OnnxEmbedderOptions {
+  /** Reported as {@link Embedder.modelId}. */
+  readonly modelId: string;
+  /** The .onnx file. */
+  readonly onnxPath: string;
+  /** The tokenizer.json file. */
+  readonly tokenizerPath: string;
+  /** onnxruntime intra-op threads; default: the number of cores. */
+  readonly threads?: number;
+  /**
+   * Let idle onnxruntime pool threads spin-wait for work (onnxruntime's own
+   * default). Lowers latency only on cores nothing else needs; default false.
+   */
+  readonly spinWait?: boolean;
+  /** Most windows in one session run; default 32. */
+  readonly maxBatchSize?: number;
+  /** Longest wait of an idle embedder for more requests before running; default 0. */
+  readonly maxBatchWaitMs?: number;
+  /** Model window in word pieces, [CLS] and [SEP] included; default 256. */
+  readonly maxTokens?: number;
+  /** Word pieces shared by neighbouring windows of a long text; default 32. */
+  readonly windowOverlap?: number;
+  /** Most windows per text; longer texts are rejected, never truncated; default 300. */
+  readonly maxWindows?: number;
+}
+
+/** Counters of an {@link OnnxEmbedder}. */
+export interface OnnxEmbedderStats {
+  /** `session.run` calls made for embed calls (the load-time probe excluded). */
+  readonly runs: number;
+  /** Windows embedded; one per text unless a text is longer than the window. */
+  readonly windows: number;
+  /** `embed` calls accepted. */
+  readonly texts: number;
+  /** Most windows seen in one run. */
+  readonly largestBatch: number;
+  /** Windows waiting for a run now. */
+  readonly queued: number;
+}
+
+/**
+ * An {@link Embedder} backed by one onnxruntime session. Concurrent `embed`
+ * calls are micro-batched into shared session runs; texts longer than the
+ * window are embedded window by window and the windows' vectors combined.
+ */
+export class OnnxEmbedder implements Embedder {
+  readonly modelId: string;
+  readonly dimension: number;
+  private readonly batcher: MicroBatcher<readonly number[], Float32Array>;
+  private readonly layout: WindowLayout;
+  private texts = 0;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    options: OnnxEmbedderOptions,
+    private readonly session: InferenceSession,
+    private readonly tokenizer: TextTokenizer,
+    dimension: number,
+  ) {
+    this.modelId = options.modelId;
+    this.dimension = dimension;
+    this.layout = {
+      maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS,
+      overlap: options.windowOverlap ?? DEFAULT_WINDOW_OVERLAP,
+      maxWindows: options.maxWindows ?? DEFAULT_MAX_WINDOWS,
+      prefixIds: tokenizer.prefixIds,
+      suffixIds: tokenizer.suffixIds,
+    };
+    this.batcher = new MicroBatcher((windows) => runBatch(this.session, windows, this.dimension), {
+      maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+      maxWaitMs: options.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
+    });
+  }
+
+  /**
+   * Opens the session and tokenizer, checks the model's inputs and outputs,
+   * and runs it once to learn the embedding dimension (which also warms it up).
+   *
+   * @throws ModelLoadError when a file cannot be read or the model does not fit.
+   */
+  static async create(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
+    validateOptions(options);
+    const tokenizer = await loadTokenizer(options.tokenizerPath);
+    let session: InferenceSession;
+    try {
+      session = await InferenceSession.create(options.onnxPath, {
+        intraOpNumThreads: options.threads ?? availableParallelism(),
+        // One operator at a time: the intra-op pool already uses every core.
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+        // Spinning pool threads keep burning CPU after a run, starving the
+        // event loop that tokenises the next batch; measured 1.5-3x slower
+        // runs with spinning on a busy 2-core machine.
+        extra: { session: { intra_op: { allow_spinning: options.spinWait === true ? "1" : "0" } } },
+      });
+    } catch (cause) {
+      throw new ModelLoadError(`Could not load the ONNX model ${options.onnxPath}: ${String(cause)}.`, {
+        kind: "invalid-file",
+        path: options.onnxPath,
+        cause,
+      });
+    }
+    try {
+      checkInterface(session, options.onnxPath);
+      const probeIds = [...tokenizer.prefixIds, ...tokenizer.encode("probe"), ...tokenizer.suffixIds];
+      const { dimension } = await runSession(session, [probeIds]);
+      return new OnnxEmbedder(options, session, tokenizer, dimension);
+    } catch (error) {
+      await session.release();
+      if (error instanceof ModelLoadError) throw error;
+      throw new ModelLoadError(`The ONNX model ${options.onnxPath} failed its first run: ${String(error)}.`, {
+        kind: "incompatible-model",
+        path: options.onnxPath,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Embeds `text` over its whole length.
+   *
+   * @throws TextTooLongError when the text needs more than `maxWindows` windows.
+   * @throws EmbedderClosedError after {@link close}.
+   */
+  async embed(text: string): Promise<Float32Array> {
+    if (this.closing !== undefined) throw new EmbedderClosedError();
+    const windows = splitIntoWindows(this.tokenizer.encode(text), this.layout);
+    this.texts++;
+    // All windows are queued synchronously, so close() sees them in the batcher.
+    const vectors = await Promise.all(windows.map((w) => this.batcher.submit(w.ids)));
+    return combineWeighted(
+      vectors,
+      windows.map((w) => w.weight),
+    );
+  }
+
+  /** Counters for tests and metrics. */
+  get stats(): OnnxEmbedderStats {
+    const s = this.batcher.stats;
+    return { runs: s.runs, windows: s.items, texts: this.texts, largestBatch: s.largestBatch, queued: s.queued };
+  }
+
+  /** Refuses new calls, lets queued ones finish, then releases the session. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.batcher.drain();
+      await this.session.release();
+    })();
+    return this.closing;
+  }
+}
+
+function validateOptions(options: OnnxEmbedderOptions): void {
+  const positiveInt = (name: string, value: number | undefined, min: number): void => {
+    if (value !== undefined && (!Number.isInteger(value) || value < min)) {
+      throw new RangeError(`${name} must be an integer >= ${min}, got ${value}.`);
+    }
+  };
+  positiveInt("threads", options.threads, 1);
+  positiveInt("maxBatchSize", options.maxBatchSize, 1);
+  positiveInt("maxTokens", options.maxTokens, 3);
+  positiveInt("windowOverlap", options.windowOverlap, 0);
+  positiveInt("maxWindows", options.maxWindows, 1);
+  const wait = options.maxBatchWaitMs;
+  if (wait !== undefined && !(wait >= 0 && Number.isFinite(wait))) {
+    throw new RangeError(`maxBatchWaitMs must be a finite number >= 0, got ${wait}.`);
+  }
+}
+
+/** Rejects models whose inputs or outputs differ from the MiniLM interface. */
+function checkInterface(session: InferenceSession, onnxPath: string): void {
+  const unknown = session.inputNames.filter((name) => !KNOWN_INPUTS.has(name));
+  const problems: string[] = [];
+  if (!session.inputNames.includes("input_ids")) problems.push('no "input_ids" input');
+  if (unknown.length > 0) problems.push(`unexpected inputs ${unknown.join(", ")}`);
+  if (!session.outputNames.includes(OUTPUT_NAME)) problems.push(`no "${OUTPUT_NAME}" output`);
+  if (problems.length > 0) {
+    throw new ModelLoadError(
+      `The ONNX model ${onnxPath} does not have the all-MiniLM-L6-v2 interface (${problems.join("; ")}); ` +
+        `it has inputs [${session.inputNames.join(", ")}] and outputs [${session.outputNames.join(", ")}].`,
+      { kind: "incompatible-model", path: onnxPath },
+    );
+  }
+}
+
+/** One session run over framed windows; returns one unit vector per window. */
+async function runBatch(
+  session: InferenceSession,
+  windows: readonly (readonly number[])[],
+  expectedDimension: number,
+): Promise<Float32Array[]> {
+  const { vectors, dimension } = await runSession(session, windows);
+  if (dimension !== expectedDimension) {
+    throw new Error(`Model returned vectors of ${dimension} dimensions, expected ${expectedDimension}.`);
+  }
+  return vectors;
+}
+
+async function runSession(
+  session: InferenceSession,
+  windows: readonly (readonly number[])[],
+): Promise<{ vectors: Float32Array[]; dimension: number }> {
+  const batch = windows.length;
+  const lengths = windows.map((w) => w.length);
+  // Padding to the longest window only: attention masks hide the padding, and
+  // shorter tensors are cheaper than a fixed 256.
+  const seq = Math.max(1, ...lengths);
+  const ids = new BigInt64Array(batch * seq);
+  const mask = new BigInt64Array(batch * seq);
+  windows.forEach((window, row) => {
+    const base = row * seq;
+    for (let t = 0; t < window.length; t++) {
+      ids[base + t] = BigInt(window[t]!);
+      mask[base + t] = 1n;
+    }
+  });
+  const dims = [batch, seq];
+  const feeds: Record<string, Tensor> = {
+    input_ids: new Tensor("int64", ids, dims),
+  };
+  if (session.inputNames.includes("attention_mask")) feeds["attention_mask"] = new Tensor("int64", mask, dims);
+  if (session.inputNames.includes("token_type_ids")) {
+    feeds["token_type_ids"] = new Tensor("int64", new BigInt64Array(batch * seq), dims);
+  }
+  const results = await session.run(feeds, [OUTPUT_NAME]);
+  const output = results[OUTPUT_NAME];
+  if (output === undefined || output.type !== "float32" || output.dims.length !== 3) {
+    throw new Error(`Output "${OUTPUT_NAME}" is not a float32 [batch, seq, dim] tensor.`);
+  }
+  const [outBatch, outSeq, dimension] = output.dims as [number, number, number];
+  if (outBatch !== batch || outSeq !== seq) {
+    throw new Error(`Output "${OUTPUT_NAME}" has shape [${output.dims.join(", ")}], expected [${batch}, ${seq}, dim].`);
+  }
+  const vectors = meanPoolNormalized(output.data as Float32Array, lengths, seq, dimension);
+  output.dispose();
+  return { vectors, dimension };
+}

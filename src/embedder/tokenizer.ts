@@ -1,0 +1,107 @@
+/**
+ * Word-piece tokenisation from a Hugging Face `tokenizer.json`.
+ *
+ * The text is encoded once without special tokens so that long texts can be
+ * cut into windows first and each window framed with the special tokens
+ * afterwards (see windows.ts).
+ */
+import { readFile } from "node:fs/promises";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { ModelLoadError } from "./errors.js";
+
+/**
+ * The part of the library's tokenizer used here. Declared locally because the
+ * package's own .d.ts files use extensionless imports that NodeNext cannot
+ * resolve, which would leave its types as `any`.
+ */
+export interface HfTokenizer {
+  /** Encodes one text; `ids` are the token ids. */
+  encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] };
+}
+
+const HfTokenizerClass = Tokenizer as unknown as new (tokenizerJson: object, config: object) => HfTokenizer;
+
+/** Tokenises text into ids and knows the special tokens that frame a sequence. */
+export interface TextTokenizer {
+  /** Token ids of `text` without any special tokens. */
+  encode(text: string): number[];
+  /** Ids placed before every sequence, such as [CLS]. */
+  readonly prefixIds: readonly number[];
+  /** Ids placed after every sequence, such as [SEP]. */
+  readonly suffixIds: readonly number[];
+}
+
+/** Loads `tokenizer.json` (and `tokenizer_config.json` beside it, when present). */
+export async function loadTokenizer(tokenizerJsonPath: string): Promise<TextTokenizer> {
+  const json = await readJsonObject(tokenizerJsonPath, true);
+  if (json === undefined || !("model" in json)) {
+    throw new ModelLoadError(`${tokenizerJsonPath} is not a tokenizer.json: it has no "model" field.`, {
+      kind: "invalid-file",
+      path: tokenizerJsonPath,
+    });
+  }
+  // The library requires these keys to exist even when the model has none.
+  for (const key of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) {
+    if (!(key in json)) json[key] = null;
+  }
+  if (!Array.isArray(json["added_tokens"])) json["added_tokens"] = [];
+  const configPath = tokenizerJsonPath.replace(/tokenizer\.json$/, "tokenizer_config.json");
+  const config = configPath === tokenizerJsonPath ? {} : ((await readJsonObject(configPath, false)) ?? {});
+
+  try {
+    return wrapTokenizer(new HfTokenizerClass(json, config));
+  } catch (cause) {
+    throw new ModelLoadError(`Could not build a tokenizer from ${tokenizerJsonPath}: ${String(cause)}.`, {
+      kind: "invalid-file",
+      path: tokenizerJsonPath,
+      cause,
+    });
+  }
+}
+
+/** Adapts a library tokenizer; exported for tests that build one in memory. */
+export function wrapTokenizer(tokenizer: HfTokenizer): TextTokenizer {
+  const { prefixIds, suffixIds } = specialFrame(tokenizer);
+  return {
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
+    prefixIds,
+    suffixIds,
+  };
+}
+
+/**
+ * Finds the special tokens around a single sequence by encoding a probe with
+ * and without them, so that any post-processor (BERT, template, none) works
+ * without knowing its token names.
+ */
+function specialFrame(tokenizer: HfTokenizer): { prefixIds: number[]; suffixIds: number[] } {
+  const probe = "hello world";
+  const bare = tokenizer.encode(probe, { add_special_tokens: false }).ids;
+  const framed = tokenizer.encode(probe, { add_special_tokens: true }).ids;
+  for (let start = 0; start + bare.length <= framed.length; start++) {
+    if (bare.every((id, i) => framed[start + i] === id)) {
+      return { prefixIds: framed.slice(0, start), suffixIds: framed.slice(start + bare.length) };
+    }
+  }
+  throw new Error("The tokenizer's post-processor changes the text's own tokens; windows cannot be framed.");
+}
+
+async function readJsonObject(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    if (!required && (cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ModelLoadError(`Could not read ${path}: ${String(cause)}.`, { kind: "unreadable", path, cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new ModelLoadError(`${path} is not valid JSON: ${String(cause)}.`, { kind: "invalid-file", path, cause });
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ModelLoadError(`${path} does not hold a JSON object.`, { kind: "invalid-file", path });
+  }
+  return parsed as Record<string, unknown>;
+}

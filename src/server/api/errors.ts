@@ -1,0 +1,19 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidInputError, NotReadyError } from "../../cache/errors.js";
+import { StoreUnavailableError } from "../../store/cache-store.js";
+
+/**
+ * Maps an error of the core, the store or the embedder to a ConnectError
+ * with the status a client can act on. Unknown errors become INTERNAL with a
+ * generic message: their text may hold details no caller should see.
+ */
+export function toConnectError(error: unknown, log: (error: unknown) => void): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof InvalidInputError) return new ConnectError(error.message, Code.InvalidArgument);
+  if (error instanceof NotReadyError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof StoreUnavailableError) {
+    return new ConnectError(`cache store unavailable: ${error.message}`, Code.Unavailable);
+  }
+  log(error);
+  return new ConnectError("internal error (see the server log)", Code.Internal);
+}

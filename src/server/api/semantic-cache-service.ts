@@ -1,0 +1,117 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import type { SemanticCache } from "../../cache/semantic-cache.js";
+import {
+  FlushResponseSchema,
+  IndexParametersSchema,
+  LookupResponseSchema,
+  MatchKind,
+  SemanticCacheService,
+  StatsResponseSchema,
+  StoreResponseSchema,
+} from "../../gen/semcache/v1/semantic_cache_pb.js";
+import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
+import { toConnectError } from "./errors.js";
+
+/** Gives the service the cache once it is ready; throws NotReadyError before. */
+export type CacheProvider = () => SemanticCache;
+
+/** The implementation of SemanticCacheService over the cache core. */
+export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream"> &
+  Partial<Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream">>;
+
+/**
+ * Implements Lookup, Store, Stats and Flush. Ask and AskStream are added by
+ * the Ask layer when an LLM is configured; until then they answer
+ * UNIMPLEMENTED.
+ */
+export function semanticCacheService(cache: CacheProvider, logError: (error: unknown) => void): SemanticCacheServiceImpl {
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw toConnectError(error, logError);
+    }
+  };
+  return {
+    lookup: (req) =>
+      guarded(async () => {
+        const result = await cache().lookup({ prompt: req.prompt, scope: scopeFromProto(req.scope), minSimilarity: req.minSimilarity });
+        if (!result.hit) {
+          return create(LookupResponseSchema, { hit: false, similarity: result.similarity, threshold: result.threshold });
+        }
+        return create(LookupResponseSchema, {
+          hit: true,
+          kind: result.kind === "exact" ? MatchKind.EXACT : MatchKind.SEMANTIC,
+          similarity: result.similarity,
+          entry: entryToProto(result.entry),
+          threshold: result.threshold,
+        });
+      }),
+    store: (req) =>
+      guarded(async () => {
+        const result = await cache().store({
+          prompt: req.prompt,
+          response: req.response,
+          scope: scopeFromProto(req.scope),
+          ttlSeconds: req.ttlSeconds,
+          metadata: req.metadata,
+        });
+        return create(StoreResponseSchema, { id: result.id, replaced: result.replaced, expiresAt: expiryToProto(result.expiresAtMs) });
+      }),
+    stats: (req) =>
+      guarded(async () => {
+        const c = cache();
+        const stats = await c.stats(req.namespace);
+        const index = c.backend.indexParams;
+        return create(StatsResponseSchema, {
+          entries: BigInt(stats.entries),
+          lookups: BigInt(stats.lookups),
+          exactHits: BigInt(stats.exactHits),
+          semanticHits: BigInt(stats.semanticHits),
+          misses: BigInt(stats.misses),
+          hitRate: stats.hitRate,
+          stores: BigInt(stats.stores),
+          flushes: BigInt(stats.flushes),
+          llmCalls: BigInt(stats.llmCalls),
+          coalescedCalls: BigInt(stats.coalescedCalls),
+          tokensSaved: BigInt(stats.tokensSaved),
+          cacheErrors: BigInt(stats.cacheErrors),
+          guardRejections: BigInt(stats.guardRejections),
+          modelId: c.embedder.modelId,
+          embeddingDimension: c.embedder.dimension,
+          storeKind: c.backend.kind,
+          defaultThreshold: c.options.defaultThreshold,
+          index: create(IndexParametersSchema, {
+            algorithm: "hnsw",
+            metric: "cosine",
+            m: index.m,
+            efConstruction: index.efConstruction,
+            efSearch: index.efSearch,
+          }),
+        });
+      }),
+    flush: (req) =>
+      guarded(async () => create(FlushResponseSchema, { deleted: BigInt(await cache().flush({ namespace: req.namespace, all: req.all })) })),
+  };
+}
+
+/** Registers the service on a router; Ask and AskStream answer UNIMPLEMENTED unless given. */
+export function registerSemanticCacheService(router: ConnectRouter, impl: SemanticCacheServiceImpl): void {
+  const unimplemented = (): never => {
+    throw new ConnectError("Ask needs an LLM layer, which this server does not have", Code.Unimplemented);
+  };
+  router.service(SemanticCacheService, {
+    ask: impl.ask ?? unimplemented,
+    askStream:
+      impl.askStream ??
+      // eslint-disable-next-line require-yield -- a generator is what the router expects for a server stream
+      async function* () {
+        unimplemented();
+      },
+    lookup: impl.lookup,
+    store: impl.store,
+    stats: impl.stats,
+    flush: impl.flush,
+  });
+}

@@ -1,0 +1,104 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { NotReadyError } from "../cache/errors.js";
+import type { SemanticCache } from "../cache/semantic-cache.js";
+import {
+  registerSemanticCacheService,
+  semanticCacheService,
+  type CacheProvider,
+  type SemanticCacheServiceImpl,
+} from "./api/semantic-cache-service.js";
+import { listenOnePort } from "./http/graceful-http.js";
+import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
+import type { Logger } from "./logger.js";
+
+/** What a server is started with. */
+export interface SemcacheServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly corsOrigins: readonly string[];
+  readonly maxMessageBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logger: Logger;
+  /** Loads the model and opens the store; the server answers NOT_SERVING until it resolves. */
+  readonly loadCache: () => Promise<SemanticCache>;
+  /** Builds Ask and AskStream over the cache; without it they answer UNIMPLEMENTED. */
+  readonly ask?: (cache: CacheProvider) => Pick<SemanticCacheServiceImpl, "ask" | "askStream">;
+  /** Adds services beyond SemanticCacheService (reflection, health). */
+  readonly extendRoutes?: (router: ConnectRouter, service: SemanticCacheServiceImpl, cache: () => SemanticCache) => void;
+  /** Plain-HTTP routes tried before the RPC routes; return true when handled. */
+  readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
+}
+
+/** A running semcache server. */
+export interface SemcacheServer {
+  /** Base URL, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly port: number;
+  /** Resolves when the model and store are loaded; rejects if loading fails. */
+  readonly ready: Promise<SemanticCache>;
+  /** Graceful shutdown: stop accepting, finish in-flight calls, close the store and the model. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts listening at once (so health checks can see the server load), then
+ * loads the cache; RPCs before that answer UNAVAILABLE.
+ */
+export async function startSemcacheServer(options: SemcacheServerOptions): Promise<SemcacheServer> {
+  const { logger } = options;
+  let cache: SemanticCache | undefined;
+  const current = (): SemanticCache => {
+    if (cache === undefined) throw new NotReadyError("semcache is still loading its model and store; retry shortly");
+    return cache;
+  };
+  const shutdown = new AbortController();
+  const service: SemanticCacheServiceImpl = {
+    ...semanticCacheService(current, (error) => logger.error({ err: error }, "unexpected error in an RPC")),
+    ...options.ask?.(current),
+  };
+  const handler = createRequestHandler({
+    routes: (router) => {
+      options.extendRoutes?.(router, service, current);
+      registerSemanticCacheService(router, service);
+    },
+    corsOrigins: options.corsOrigins,
+    maxMessageBytes: options.maxMessageBytes,
+    shutdownSignal: shutdown.signal,
+    isReady: () => cache !== undefined,
+    ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
+  });
+  const http = await listenOnePort(handler, options.host, options.port);
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${http.port}`;
+  logger.info({ url }, "listening (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c)");
+
+  const ready = options.loadCache().then((loaded) => {
+    cache = loaded;
+    logger.info({ model: loaded.embedder.modelId, store: loaded.backend.kind }, "ready");
+    return loaded;
+  });
+  // The caller decides what a failed load means; this only keeps it from being unhandled.
+  ready.catch(() => undefined);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: http.port,
+    ready,
+    close() {
+      closing ??= (async () => {
+        logger.info({ inFlight: http.inFlight() }, "shutting down");
+        await http.drainAndClose(options.shutdownTimeoutMs);
+        // Only now: in-flight calls, streams included, had their chance to finish.
+        shutdown.abort();
+        const loaded = await ready.catch(() => undefined);
+        if (loaded !== undefined) {
+          await loaded.backend.close();
+          await loaded.embedder.close();
+        }
+        logger.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
+import { loadSnapshot, readSnapshotManifest, type SnapshotIdentity } from "./index-snapshots.js";
+import type { SqliteEntries } from "./sqlite-entries.js";
+
+/** What opening the store did to get its indexes, for startup logs. */
+export interface IndexLoadReport {
+  /** Scopes indexed. */
+  readonly scopes: number;
+  /** Vectors indexed. */
+  readonly vectors: number;
+  /** Scopes whose HNSW graph came from a snapshot. */
+  readonly fromSnapshot: number;
+  /** Vectors inserted one by one (rebuilt scopes, plus rows newer than a snapshot). */
+  readonly inserted: number;
+  /** Wall time, in milliseconds. */
+  readonly ms: number;
+}
+
+interface ScopeRows {
+  readonly namespace: string;
+  readonly labels: number[];
+  readonly expiries: number[];
+}
+
+/**
+ * Fills `indexes` from SQLite, the source of truth. A large scope reuses its
+ * snapshot when the snapshot holds exactly the scope's rows up to its
+ * highest label (labels are never reused, so that check is exact), and then
+ * only rows added after the snapshot are inserted; any other scope is
+ * rebuilt from its stored vectors.
+ */
+export function loadScopeIndexes(
+  entries: SqliteEntries,
+  indexes: ScopeIndexes,
+  dataDir: string,
+  identity: SnapshotIdentity,
+): IndexLoadReport {
+  const started = performance.now();
+  const scopes = new Map<string, ScopeRows>();
+  for (const row of entries.indexedRows()) {
+    let scope = scopes.get(row.scopeKey);
+    if (scope === undefined) {
+      scope = { namespace: row.namespace, labels: [], expiries: [] };
+      scopes.set(row.scopeKey, scope);
+    }
+    scope.labels.push(row.label);
+    scope.expiries.push(row.expiresAtMs);
+  }
+  const snapshots = readSnapshotManifest(dataDir, identity);
+  let fromSnapshot = 0;
+  let inserted = 0;
+  let vectors = 0;
+  for (const [scopeKey, rows] of scopes) {
+    vectors += rows.labels.length;
+    const snapshot = rows.labels.length > indexes.exactLimit ? snapshots.get(scopeKey) : undefined;
+    let after = 0;
+    if (snapshot !== undefined) {
+      const index = loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads);
+      const covered = rows.labels.filter((label) => label <= snapshot.maxLabel);
+      if (index !== undefined && covered.length === snapshot.count && index.containsAll(covered)) {
+        const expiry = new Map<number, number>();
+        rows.labels.forEach((label, i) => {
+          if (label <= snapshot.maxLabel) expiry.set(label, rows.expiries[i] as number);
+        });
+        indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
+        after = snapshot.maxLabel;
+        fromSnapshot++;
+      }
+    }
+    inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
+  }
+  return { scopes: scopes.size, vectors, fromSnapshot, inserted, ms: performance.now() - started };
+}
+
+function addVectors(entries: SqliteEntries, indexes: ScopeIndexes, scopeKey: string, namespace: string, afterLabel: number): number {
+  // Chunks larger than the exact limit, so the first chunk alone decides
+  // whether the scope is exact or HNSW, and bounded so a huge scope does not
+  // hold all its vectors twice in memory.
+  const chunkSize = Math.max(4096, indexes.exactLimit + 1);
+  let chunk: IndexedVector[] = [];
+  let n = 0;
+  for (const item of entries.scopeVectors(scopeKey, afterLabel)) {
+    chunk.push(item);
+    if (chunk.length === chunkSize) {
+      indexes.add(scopeKey, namespace, chunk);
+      n += chunk.length;
+      chunk = [];
+    }
+  }
+  indexes.add(scopeKey, namespace, chunk);
+  return n + chunk.length;
+}

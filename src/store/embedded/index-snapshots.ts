@@ -1,0 +1,147 @@
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { IndexParams } from "../cache-store.js";
+import type { ScopeIndexes } from "./scope-indexes.js";
+import { HnswIndex } from "./vector-index.js";
+
+/** Directory, inside the data directory, of the HNSW snapshots. */
+export const SNAPSHOT_DIR = "hnsw";
+const MANIFEST = "manifest.json";
+const FORMAT = 1;
+
+/** What a snapshot must have been built with to be reused. */
+export interface SnapshotIdentity {
+  readonly modelId: string;
+  readonly dimension: number;
+  readonly m: number;
+  readonly efConstruction: number;
+}
+
+/** One saved scope index. */
+export interface SnapshotEntry {
+  /** File name inside the snapshot directory. */
+  readonly file: string;
+  /** Highest label in the index when saved; rows above it were added later. */
+  readonly maxLabel: number;
+  /** Number of labels in the index when saved. */
+  readonly count: number;
+  /** SHA-256 of the file, checked before usearch sees it. */
+  readonly sha256: string;
+}
+
+interface Manifest extends SnapshotIdentity {
+  readonly format: number;
+  readonly scopes: Record<string, SnapshotEntry>;
+}
+
+/**
+ * Saves every HNSW scope index, so a clean restart loads graphs instead of
+ * rebuilding them (a rebuild inserts every vector again: tens of seconds per
+ * 100k vectors at efConstruction 200). Small exact scopes are not saved: they
+ * rebuild from SQLite in no time.
+ *
+ * Written to a fresh directory, fsynced, then renamed over the old one, so a
+ * crash leaves either the old set, the new set or none, never a mix. The
+ * snapshots are only a cache of SQLite: a missing or stale one costs a
+ * rebuild, never data.
+ */
+export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: SnapshotIdentity): number {
+  const final = join(dataDir, SNAPSHOT_DIR);
+  const temp = join(dataDir, `${SNAPSHOT_DIR}.tmp`);
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp);
+  const scopes: Record<string, SnapshotEntry> = {};
+  let n = 0;
+  for (const [scopeKey, scope] of indexes.entries()) {
+    if (!(scope.index instanceof HnswIndex)) continue;
+    const file = `${n++}.usearch`;
+    const path = join(temp, file);
+    scope.index.save(path);
+    fsyncPath(path);
+    let maxLabel = 0;
+    for (const label of scope.expiry.keys()) maxLabel = Math.max(maxLabel, label);
+    scopes[scopeKey] = { file, maxLabel, count: scope.expiry.size, sha256: sha256File(path) };
+  }
+  const manifest: Manifest = { format: FORMAT, ...pickIdentity(identity), scopes };
+  writeFileSync(join(temp, MANIFEST), JSON.stringify(manifest));
+  fsyncPath(join(temp, MANIFEST));
+  fsyncPath(temp);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(temp, final);
+  fsyncPath(dataDir);
+  return n;
+}
+
+/**
+ * The saved scope indexes usable with this identity, by scope key; empty when
+ * there are none, the manifest is unreadable, or they were built for another
+ * model or graph shape.
+ */
+export function readSnapshotManifest(dataDir: string, identity: SnapshotIdentity): Map<string, SnapshotEntry> {
+  const path = join(dataDir, SNAPSHOT_DIR, MANIFEST);
+  if (!existsSync(path)) return new Map();
+  try {
+    const manifest = JSON.parse(readFileSync(path, "utf8")) as Manifest;
+    const expected = pickIdentity(identity);
+    const same =
+      manifest.format === FORMAT &&
+      manifest.modelId === expected.modelId &&
+      manifest.dimension === expected.dimension &&
+      manifest.m === expected.m &&
+      manifest.efConstruction === expected.efConstruction;
+    return same ? new Map(Object.entries(manifest.scopes)) : new Map();
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Loads one saved index after checking its checksum; undefined if the file is
+ * missing, altered or unreadable. The checksum matters: usearch aborts the
+ * whole process on a truncated file instead of throwing.
+ */
+export function loadSnapshot(
+  dataDir: string,
+  entry: SnapshotEntry,
+  dimension: number,
+  params: IndexParams,
+  insertThreads: number,
+): HnswIndex | undefined {
+  const path = join(dataDir, SNAPSHOT_DIR, entry.file);
+  try {
+    if (!/^\d+\.usearch$/.test(entry.file) || !existsSync(path) || sha256File(path) !== entry.sha256) return undefined;
+    return HnswIndex.load(path, dimension, params, entry.count, insertThreads);
+  } catch {
+    return undefined;
+  }
+}
+
+function pickIdentity(identity: SnapshotIdentity): SnapshotIdentity {
+  return { modelId: identity.modelId, dimension: identity.dimension, m: identity.m, efConstruction: identity.efConstruction };
+}
+
+function sha256File(path: string): string {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,141 @@
+import type { IndexParams } from "../cache-store.js";
+import { isLive } from "./sqlite-entries.js";
+import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
+
+/** A search result: a live label and its cosine similarity. */
+export interface LabelSimilarity {
+  readonly label: number;
+  readonly similarity: number;
+}
+
+/** A vector to index with the row facts the index needs. */
+export interface IndexedVector {
+  readonly label: number;
+  readonly expiresAtMs: number;
+  readonly vector: Float32Array;
+}
+
+/** One scope's vectors and the expiry of each, so searches skip expired rows without reading them. */
+export interface ScopeState {
+  readonly namespace: string;
+  index: ScopeVectorIndex;
+  /** label → expiresAtMs (0 = never); also the set of labels in `index`. */
+  readonly expiry: Map<number, number>;
+}
+
+/**
+ * One vector index per scope key. A search only ever looks inside its own
+ * scope's index, which makes the scope a true pre-filter: entries of other
+ * scopes cannot crowd the top-k out.
+ *
+ * Small scopes use a flat exact index and move to HNSW once they grow past
+ * `exactLimit` vectors; they never move back while open (a restart rebuilds
+ * them by size).
+ */
+export class ScopeIndexes {
+  private readonly scopes = new Map<string, ScopeState>();
+
+  constructor(
+    /** Length of every vector. */
+    readonly dimension: number,
+    /** HNSW parameters for scopes past `exactLimit`. */
+    readonly params: IndexParams,
+    /** Largest scope kept in a flat exact index. */
+    readonly exactLimit: number,
+    /** Threads for batch inserts into HNSW (0: every core). */
+    readonly insertThreads = 1,
+  ) {}
+
+  /** Number of scopes with at least one vector. */
+  get scopeCount(): number {
+    return this.scopes.size;
+  }
+
+  /** The scopes, for snapshots. */
+  entries(): IterableIterator<[string, ScopeState]> {
+    return this.scopes.entries();
+  }
+
+  /** Installs a prebuilt index for a scope (at open), replacing any. */
+  install(scopeKey: string, state: ScopeState): void {
+    this.scopes.set(scopeKey, state);
+  }
+
+  /** Creates the right kind of empty index for a scope expected to hold `size` vectors. */
+  emptyIndexFor(size: number): ScopeVectorIndex {
+    return size > this.exactLimit ? HnswIndex.create(this.dimension, this.params, this.insertThreads) : new ExactIndex(this.dimension);
+  }
+
+  /** Adds vectors to one scope in one index call (a batch add uses every core). */
+  add(scopeKey: string, namespace: string, items: readonly IndexedVector[]): void {
+    if (items.length === 0) return;
+    let scope = this.scopes.get(scopeKey);
+    if (scope === undefined) {
+      scope = { namespace, index: this.emptyIndexFor(items.length), expiry: new Map() };
+      this.scopes.set(scopeKey, scope);
+    }
+    const d = this.dimension;
+    const labels = items.map((item) => item.label);
+    const vectors = new Float32Array(items.length * d);
+    items.forEach((item, i) => vectors.set(item.vector, i * d));
+    if (scope.index instanceof ExactIndex && scope.index.size + items.length > this.exactLimit) {
+      scope.index = this.promote(scope.index);
+    }
+    scope.index.add(labels, vectors);
+    for (const item of items) scope.expiry.set(item.label, item.expiresAtMs);
+  }
+
+  /** Removes one label; drops the scope's index once it is empty so memory follows live scopes. */
+  remove(scopeKey: string, label: number): void {
+    const scope = this.scopes.get(scopeKey);
+    if (scope === undefined || !scope.expiry.delete(label)) return;
+    scope.index.remove(label);
+    if (scope.expiry.size === 0) this.scopes.delete(scopeKey);
+  }
+
+  /** Drops every scope of a namespace. */
+  dropNamespace(namespace: string): void {
+    for (const [key, scope] of this.scopes) {
+      if (scope.namespace === namespace) this.scopes.delete(key);
+    }
+  }
+
+  /** Drops every scope. */
+  clear(): void {
+    this.scopes.clear();
+  }
+
+  /**
+   * Up to `k` live labels of one scope nearest to `query`, best first.
+   *
+   * Expired rows stay indexed until the purge removes them, so when some of
+   * the nearest are expired the search widens (×4 each round) until it has
+   * `k` live ones or has seen the whole scope: an expired near-duplicate must
+   * not hide a live match behind it.
+   */
+  search(scopeKey: string, query: Float32Array, k: number, nowMs: number): LabelSimilarity[] {
+    const scope = this.scopes.get(scopeKey);
+    if (scope === undefined || k <= 0) return [];
+    const total = scope.expiry.size;
+    let want = Math.min(k, total);
+    for (;;) {
+      const live: LabelSimilarity[] = [];
+      const matches = scope.index.search(query, want);
+      for (const { label, distance } of matches) {
+        const expiresAtMs = scope.expiry.get(label);
+        if (expiresAtMs === undefined || !isLive(expiresAtMs, nowMs)) continue;
+        live.push({ label, similarity: Math.max(-1, Math.min(1, 1 - distance)) });
+        if (live.length === k) return live;
+      }
+      if (want >= total || matches.length < want) return live;
+      want = Math.min(total, want * 4);
+    }
+  }
+
+  private promote(exact: ExactIndex): HnswIndex {
+    const hnsw = HnswIndex.create(this.dimension, this.params, this.insertThreads);
+    const { labels, vectors } = exact.contents();
+    hnsw.add(labels, vectors);
+    return hnsw;
+  }
+}

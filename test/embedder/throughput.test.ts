@@ -1,0 +1,78 @@
+/**
+ * Measures what micro-batching buys on the fixture model (same shape and
+ * size as all-MiniLM-L6-v2) and prints it. Timings are logged, not asserted:
+ * a shared 2-core machine makes them too noisy for a pass/fail line.
+ *
+ *   npx vitest run test/embedder/throughput.test.ts
+ */
+import { join } from "node:path";
+import { InferenceSession, Tensor } from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadOnnxEmbedder } from "../../src/embedder/load.js";
+import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
+import { loadTokenizer } from "../../src/embedder/tokenizer.js";
+import { fixtureModelDir } from "../support/fixture-model.js";
+import { promptSet } from "./texts.js";
+
+const N = 64;
+let modelDir: string;
+let embedder: OnnxEmbedder;
+
+beforeAll(async () => {
+  modelDir = await fixtureModelDir();
+  embedder = await loadOnnxEmbedder({ modelDir });
+});
+
+afterAll(async () => {
+  await embedder.close();
+});
+
+const rate = (count: number, ms: number): string => `${((count * 1000) / ms).toFixed(1)}/s`;
+
+describe("embedder throughput", () => {
+  it("batches concurrent calls close to the model's raw batched throughput", async () => {
+    const texts = promptSet(N);
+    await Promise.all(texts.map((t) => embedder.embed(t)));
+
+    let start = performance.now();
+    for (const text of texts) await embedder.embed(text);
+    const oneByOne = performance.now() - start;
+
+    const before = embedder.stats.runs;
+    start = performance.now();
+    await Promise.all(texts.map((t) => embedder.embed(t)));
+    const concurrent = performance.now() - start;
+    const runs = embedder.stats.runs - before;
+
+    // The model alone: the same prompts pre-tokenised, padded, 32 per run.
+    const tokenizer = await loadTokenizer(join(modelDir, "tokenizer.json"));
+    const rows = texts.map((t) => [...tokenizer.prefixIds, ...tokenizer.encode(t), ...tokenizer.suffixIds]);
+    const session = await InferenceSession.create(join(modelDir, "model.onnx"), {
+      graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
+    });
+    const feeds = [rows.slice(0, 32), rows.slice(32)].map((batch) => {
+      const seq = Math.max(...batch.map((r) => r.length));
+      const ids = new BigInt64Array(batch.length * seq);
+      const mask = new BigInt64Array(batch.length * seq);
+      batch.forEach((r, i) => r.forEach((id, t) => ((ids[i * seq + t] = BigInt(id)), (mask[i * seq + t] = 1n))));
+      const dims = [batch.length, seq];
+      return {
+        input_ids: new Tensor("int64", ids, dims),
+        attention_mask: new Tensor("int64", mask, dims),
+        token_type_ids: new Tensor("int64", new BigInt64Array(batch.length * seq), dims),
+      };
+    });
+    for (const f of feeds) await session.run(f);
+    start = performance.now();
+    for (const f of feeds) await session.run(f);
+    const raw = performance.now() - start;
+    await session.release();
+
+    console.log(
+      `${N} prompts: one-by-one ${rate(N, oneByOne)}, ${N} concurrent ${rate(N, concurrent)} ` +
+        `(${runs} runs), raw session batches of 32 ${rate(N, raw)}`,
+    );
+    expect(runs).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,0 +1,51 @@
+/** Helpers shared by the LLM tests. */
+import { ConnectError } from "@connectrpc/connect";
+import { createOpenAiLlmClient, type OpenAiLlmClient } from "../../src/llm/openai-client.js";
+import type { LlmClientConfig } from "../../src/llm/config.js";
+import type { LlmRequest, LlmStreamEvent } from "../../src/llm/types.js";
+
+/** A client for `baseUrl` with test-friendly timing: short backoff, 5 s deadline. */
+export function testClient(baseUrl: string, overrides: Partial<LlmClientConfig> = {}): OpenAiLlmClient {
+  return createOpenAiLlmClient({
+    baseUrl,
+    defaultModel: "test-model",
+    timeoutMs: 5_000,
+    maxRetries: 2,
+    retryBaseDelayMs: 10,
+    retryMaxDelayMs: 50,
+    ...overrides,
+  });
+}
+
+/** A one-turn request. */
+export function ask(prompt: string, extra: Partial<LlmRequest> = {}): LlmRequest {
+  return { model: "test-model", messages: [{ role: "user", content: prompt }], ...extra };
+}
+
+/** The ConnectError `promise` rejects with; fails when it resolves or rejects otherwise. */
+export async function rejection(promise: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ConnectError) return error;
+    throw new Error(`expected a ConnectError, got ${String(error)}`, { cause: error });
+  }
+  throw new Error("expected a rejection, but the promise resolved");
+}
+
+/** Every event of a stream, and the error that ended it, if any. */
+export async function drain(stream: AsyncIterable<LlmStreamEvent>): Promise<{ events: LlmStreamEvent[]; error?: ConnectError }> {
+  const events: LlmStreamEvent[] = [];
+  try {
+    for await (const event of stream) events.push(event);
+    return { events };
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    return { events, error };
+  }
+}
+
+/** The concatenated text deltas. */
+export function textOf(events: readonly LlmStreamEvent[]): string {
+  return events.map((event) => (event.type === "delta" ? event.text : "")).join("");
+}
