@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { guardFromSetting } from "../cache/guard/index.js";
 import { SemanticCache } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
 import { loadOnnxEmbedder } from "../embedder/load.js";
@@ -30,6 +31,7 @@ export async function loadSemanticCache(config: ServerConfig, logger: Logger): P
       maxResponseBytes: config.maxResponseBytes,
       maxMetadataEntries: config.maxMetadataEntries,
       maxMetadataBytes: config.maxMetadataBytes,
+      guard: guardFromSetting(config.guard),
     });
   } catch (error) {
     await embedder.close();

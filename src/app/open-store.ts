@@ -22,6 +22,7 @@ export function openStore(config: ServerConfig, embedder: Embedder, logger: Logg
       dimension: embedder.dimension,
       index,
       onError: (error: unknown) => logger.warn({ err: error }, "redis connection error"),
+      onWarning: (message: string) => logger.warn(message),
     });
   }
   return openEmbeddedStore({ dataDir: resolve(config.dataDir), modelId: embedder.modelId, dimension: embedder.dimension, index });

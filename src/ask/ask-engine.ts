@@ -112,8 +112,7 @@ export class AskEngine {
     }
 
     if (vector !== undefined) {
-      const guard = cache.options.guard;
-      const near = this.inFlight.findNear(plan.scope.scopeKey, vector, plan.threshold, plan.noStore, guard, plan.normalized);
+      const near = this.inFlight.findNear(plan.scope.scopeKey, { vector, normalized: plan.normalized }, plan.threshold, plan.noStore, cache.options.guard);
       const joined = near === undefined ? undefined : this.inFlight.join(near.key, signal);
       if (near !== undefined && joined !== undefined) return this.flight(cache, plan, joined, near.similarity, lookupFailed);
     }

@@ -79,17 +79,17 @@ export class InFlightAsks<T> {
 
   /**
    * The call in flight in the same scope whose prompt's embedding is most
-   * similar to `vector`, when at least `threshold`; `accept` may still veto
-   * it (the cache's hard-negative guard, given both normalised prompts).
+   * similar to `query.vector`, when at least `threshold`; `accept` may still
+   * veto it (the cache's hard-negative guard, given both normalised prompts).
    */
   findNear(
     scopeKey: string,
-    vector: Float32Array,
+    query: { readonly vector: Float32Array; readonly normalized: string },
     threshold: number,
     noStore: boolean,
     accept?: (normalizedQuery: string, normalizedInFlight: string) => boolean,
-    normalizedQuery = "",
   ): NearFlight | undefined {
+    const { vector } = query;
     const candidates = this.byScope.get(scopeKey);
     if (candidates === undefined) return undefined;
     let best: NearFlight | undefined;
@@ -98,7 +98,7 @@ export class InFlightAsks<T> {
       if (candidate.vector.length !== vector.length) continue;
       const similarity = dot(vector, candidate.vector);
       if (similarity + SIMILARITY_EPSILON < threshold || (best !== undefined && similarity <= best.similarity)) continue;
-      if (accept !== undefined && !accept(normalizedQuery, candidate.normalized)) continue;
+      if (accept !== undefined && !accept(query.normalized, candidate.normalized)) continue;
       best = { key, similarity: Math.min(1, similarity), prompt: candidate.prompt };
     }
     return best;

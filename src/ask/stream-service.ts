@@ -62,7 +62,15 @@ function deltaMessage(text: string): AskStreamResponse {
 
 function endMessage(view: AnswerView): AskStreamResponse {
   return create(AskStreamResponseSchema, {
-    event: { case: "end", value: create(AskStreamEndSchema, { finishReason: view.finishReason, usage: create(UsageSchema, view.usage), entryId: view.entryId }) },
+    event: {
+      case: "end",
+      value: create(AskStreamEndSchema, {
+        finishReason: view.finishReason,
+        usage: create(UsageSchema, view.usage),
+        entryId: view.entryId,
+        cacheUnavailable: view.cacheUnavailable,
+      }),
+    },
   });
 }
 

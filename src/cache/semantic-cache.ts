@@ -64,6 +64,18 @@ export interface CacheStats extends CounterValues {
  */
 export type MatchGuard = (queryPrompt: string, storedPrompt: string) => boolean;
 
+/** Hooks for metrics; called synchronously, so they must be cheap and must not throw. */
+export interface CacheObserver {
+  /** One nearest-neighbour search of the store took `ms` milliseconds. */
+  onSearch?(ms: number): void;
+  /**
+   * The semantic layer's best candidate had `similarity`; `hit` says whether
+   * a match was served. Not called for exact hits, nor when the scope had no
+   * candidate at all.
+   */
+  onMatch?(namespace: string, similarity: number, hit: boolean): void;
+}
+
 /** Settings of the cache core. */
 export interface SemanticCacheOptions extends InputLimits {
   /** Similarity at or above which a semantic match is a hit. */
@@ -89,6 +101,8 @@ const SIMILARITY_EPSILON = 1e-6;
 export class SemanticCache {
   /** Counters since start, per namespace. */
   readonly counters = new Counters();
+  /** Told search timings and match similarities, for metrics. */
+  observer: CacheObserver | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -125,7 +139,9 @@ export class SemanticCache {
       return { hit: true, kind: "exact", similarity: 1, entry: await this.withHit(exact), threshold };
     }
     const vector = await this.embedder.embed(normalized);
+    const searchStarted = performance.now();
     const neighbours = await this.backend.search(scope, vector, this.options.searchK ?? 4, now);
+    this.observer?.onSearch?.(performance.now() - searchStarted);
     const best = neighbours[0]?.similarity ?? 0;
     let rejectedByGuard = false;
     for (const { entry, similarity } of neighbours) {
@@ -134,8 +150,11 @@ export class SemanticCache {
         rejectedByGuard = true;
         continue;
       }
-      return { hit: true, kind: "semantic", similarity, entry: await this.withHit(entry), threshold };
+      const served = await this.withHit(entry);
+      this.observer?.onMatch?.(scope.namespace, similarity, true);
+      return { hit: true, kind: "semantic", similarity, entry: served, threshold };
     }
+    if (neighbours.length > 0) this.observer?.onMatch?.(scope.namespace, best, false);
     return { hit: false, similarity: Math.max(0, best), threshold, rejectedByGuard, vector };
   }
 

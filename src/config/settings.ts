@@ -7,6 +7,7 @@ import {
   LLM_MAX_RETRIES_RANGE,
   LLM_TIMEOUT_MS_RANGE,
 } from "../llm/config.js";
+import { parseGuardSetting } from "../cache/guard/index.js";
 import { boolean, integer, list, numberAbove, oneOf, text, url, type Parser } from "./parsers.js";
 
 /** One setting: its environment variable, its default and how to parse it. */
@@ -41,6 +42,7 @@ export const SETTINGS = {
   modelBaseUrl: setting("SEMCACHE_MODEL_BASE_URL", "https://huggingface.co", url("http:", "https:"), "Where the model is downloaded from when SEMCACHE_MODEL_DIR is unset (a Hugging Face hub or a mirror)."),
   modelCacheDir: setting("SEMCACHE_MODEL_CACHE_DIR", join(homedir(), ".cache", "semcache", "models"), text, "Where downloaded models are kept (checksum-verified)."),
   threshold: setting("SEMCACHE_THRESHOLD", 0.9, numberAbove(0, 1), "Default cosine similarity for a semantic hit, in (0, 1]."),
+  guard: setting("SEMCACHE_GUARD", "on", parseGuardSetting, "Hard-negative guard on semantic hits: on, off, or a comma-separated list of numbers, negation, antonyms, entities, direction, language."),
   defaultTtlSeconds: setting("SEMCACHE_DEFAULT_TTL_SECONDS", 0, integer(0, 4294967295), "TTL of entries stored without one; 0: never expire."),
   maxPromptBytes: setting("SEMCACHE_MAX_PROMPT_BYTES", 64 * 1024, integer(1, 16 * MiB), "Largest prompt accepted, in UTF-8 bytes."),
   maxResponseBytes: setting("SEMCACHE_MAX_RESPONSE_BYTES", MiB, integer(1, 64 * MiB), "Largest response accepted by Store, in UTF-8 bytes."),

@@ -13,4 +13,12 @@ export interface Embedder {
   embed(text: string): Promise<Float32Array>;
   /** Releases the model; pending calls settle first. */
   close(): Promise<void>;
+  /** Receives timings for metrics, when set; implementations may ignore it. */
+  observer?: EmbedderObserver | undefined;
+}
+
+/** Hooks for metrics; called synchronously, so they must be cheap and must not throw. */
+export interface EmbedderObserver {
+  /** One model run over `batchSize` windows (of one or more texts) took `ms` milliseconds. */
+  onEmbed(ms: number, batchSize: number): void;
 }

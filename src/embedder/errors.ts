@@ -7,7 +7,7 @@
 export const MODEL_LOAD_ADVICE =
   "To fix: set SEMCACHE_MODEL_DIR to a directory holding tokenizer.json and an .onnx model " +
   "(model.onnx, model_quantized.onnx, onnx/model.onnx or onnx/model_quantized.onnx), " +
-  "or make the model download base URL reachable so the model can be fetched on first use.";
+  "or make the download base URL (SEMCACHE_MODEL_BASE_URL) reachable so the model can be fetched on first use.";
 
 /** Which piece of a model load failed, for callers that branch on it. */
 export type ModelLoadFailure =

@@ -5,10 +5,11 @@
  */
 import { availableParallelism } from "node:os";
 import { InferenceSession, Tensor } from "onnxruntime-node";
-import type { Embedder } from "./embedder.js";
+import type { Embedder, EmbedderObserver } from "./embedder.js";
 import { EmbedderClosedError, ModelLoadError } from "./errors.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { combineWeighted, meanPoolNormalized } from "./pooling.js";
+import { bertRunCost, planRuns, type RunCost } from "./run-planner.js";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 import { splitIntoWindows, type WindowLayout } from "./windows.js";
 
@@ -62,11 +63,13 @@ export interface OnnxEmbedderOptions {
 export interface OnnxEmbedderStats {
   /** `session.run` calls made for embed calls (the load-time probe excluded). */
   readonly runs: number;
+  /** Batches taken from the queue; each becomes one or more runs of similar length. */
+  readonly batches: number;
   /** Windows embedded; one per text unless a text is longer than the window. */
   readonly windows: number;
   /** `embed` calls accepted. */
   readonly texts: number;
-  /** Most windows seen in one run. */
+  /** Most windows taken in one batch. */
   readonly largestBatch: number;
   /** Windows waiting for a run now. */
   readonly queued: number;
@@ -82,7 +85,11 @@ export class OnnxEmbedder implements Embedder {
   readonly dimension: number;
   private readonly batcher: MicroBatcher<readonly number[], Float32Array>;
   private readonly layout: WindowLayout;
+  private readonly runCost: RunCost;
   private texts = 0;
+  private sessionRuns = 0;
+  /** Told the time and size of every batch, for metrics. */
+  observer: EmbedderObserver | undefined;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -100,7 +107,8 @@ export class OnnxEmbedder implements Embedder {
       prefixIds: tokenizer.prefixIds,
       suffixIds: tokenizer.suffixIds,
     };
-    this.batcher = new MicroBatcher((windows) => runBatch(this.session, windows, this.dimension), {
+    this.runCost = bertRunCost(dimension);
+    this.batcher = new MicroBatcher((windows) => this.runBatch(windows), {
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
       maxWaitMs: options.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
     });
@@ -172,7 +180,42 @@ export class OnnxEmbedder implements Embedder {
   /** Counters for tests and metrics. */
   get stats(): OnnxEmbedderStats {
     const s = this.batcher.stats;
-    return { runs: s.runs, windows: s.items, texts: this.texts, largestBatch: s.largestBatch, queued: s.queued };
+    return {
+      runs: this.sessionRuns,
+      batches: s.runs,
+      windows: s.items,
+      texts: this.texts,
+      largestBatch: s.largestBatch,
+      queued: s.queued,
+    };
+  }
+
+  /**
+   * Embeds one batch of framed windows: sorted by length and cut into runs
+   * of similar length (see run-planner.ts), each padded to its own longest.
+   */
+  private async runBatch(windows: readonly (readonly number[])[]): Promise<Float32Array[]> {
+    const started = performance.now();
+    const order = windows.map((_, i) => i).sort((a, b) => windows[a]!.length - windows[b]!.length);
+    const plan = planRuns(
+      order.map((i) => windows[i]!.length),
+      this.runCost,
+    );
+    const out = new Array<Float32Array>(windows.length);
+    for (const [start, end] of plan) {
+      const rows = order.slice(start, end);
+      this.sessionRuns++;
+      const { vectors, dimension } = await runSession(
+        this.session,
+        rows.map((i) => windows[i]!),
+      );
+      if (dimension !== this.dimension) {
+        throw new Error(`Model returned vectors of ${dimension} dimensions, expected ${this.dimension}.`);
+      }
+      rows.forEach((row, k) => (out[row] = vectors[k]!));
+    }
+    this.observer?.onEmbed(performance.now() - started, windows.length);
+    return out;
   }
 
   /** Refuses new calls, lets queued ones finish, then releases the session. */
@@ -218,19 +261,7 @@ function checkInterface(session: InferenceSession, onnxPath: string): void {
   }
 }
 
-/** One session run over framed windows; returns one unit vector per window. */
-async function runBatch(
-  session: InferenceSession,
-  windows: readonly (readonly number[])[],
-  expectedDimension: number,
-): Promise<Float32Array[]> {
-  const { vectors, dimension } = await runSession(session, windows);
-  if (dimension !== expectedDimension) {
-    throw new Error(`Model returned vectors of ${dimension} dimensions, expected ${expectedDimension}.`);
-  }
-  return vectors;
-}
-
+/** One `session.run` over framed windows; returns a unit vector per window and the model's width. */
 async function runSession(
   session: InferenceSession,
   windows: readonly (readonly number[])[],

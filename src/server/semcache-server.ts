@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
@@ -52,6 +53,8 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     return cache;
   };
   const shutdown = new AbortController();
+  // connect-node adds one listener per in-flight call to this signal; hundreds in flight is normal load, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const service: SemanticCacheServiceImpl = {
     ...semanticCacheService(current, (error) => logger.error({ err: error }, "unexpected error in an RPC")),
     ...options.ask?.(current),

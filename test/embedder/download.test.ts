@@ -128,7 +128,7 @@ describe("model download", () => {
     expect(failure.message).toContain(url);
     expect(failure.message).toContain("HTTP 404");
     expect(failure.message).toContain("SEMCACHE_MODEL_DIR");
-    expect(failure.message).toContain("base URL reachable");
+    expect(failure.message).toContain("SEMCACHE_MODEL_BASE_URL) reachable");
     expect(await listFiles(cacheDir)).toEqual([]);
   });
 

@@ -22,7 +22,7 @@ describe("model directory", () => {
     expect(error).toBeInstanceOf(ModelLoadError);
     const failure = error as ModelLoadError;
     expect(failure.message).toContain("SEMCACHE_MODEL_DIR");
-    expect(failure.message).toContain("base URL reachable");
+    expect(failure.message).toContain("SEMCACHE_MODEL_BASE_URL) reachable");
     return failure;
   }
 

@@ -15,16 +15,20 @@ export interface StoreHarness {
 /**
  * Registers the CacheStore contract suite for one implementation. Uses the
  * interface only, so every store (embedded, Redis) runs the same tests.
- * Vectors have dimension 384.
+ * Vectors have dimension 384; operations on a closed store must reject with
+ * a message containing "closed".
  */
 export function describeStoreContract(name: string, open: () => Promise<StoreHarness>): void {
   describe(`CacheStore contract: ${name}`, () => {
     let harness: StoreHarness;
     let store: CacheStore;
-    const T0 = Date.now();
-    const LATER = T0 + 1_000;
+    // Per test, so a slow suite never drifts past the expiries tests set.
+    let T0 = 0;
+    let LATER = 0;
 
     beforeEach(async () => {
+      T0 = Date.now();
+      LATER = T0 + 1_000;
       harness = await open();
       store = harness.store;
     });

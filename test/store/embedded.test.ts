@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -145,33 +145,46 @@ describe("embedded store", () => {
       }
     };
 
+    const snapshotDir = join(dataDir, "hnsw");
+    const savedCopy = join(dataDir, "hnsw-copy");
+    // What a crash leaves: the snapshot of the last clean close, and newer rows.
+    const restoreSnapshot = (): void => {
+      rmSync(snapshotDir, { recursive: true, force: true });
+      cpSync(savedCopy, snapshotDir, { recursive: true });
+    };
+
     let store = await open(dataDir);
     await store.put(entries.slice(0, 500));
     await store.close();
-    expect(existsSync(join(dataDir, "hnsw", "manifest.json"))).toBe(true);
+    expect(existsSync(join(snapshotDir, "manifest.json"))).toBe(true);
+    cpSync(snapshotDir, savedCopy, { recursive: true });
 
     // Clean restart: the graph comes from the snapshot.
     store = await open(dataDir, { snapshots: false });
     expect(store.loadReport).toMatchObject({ scopes: 1, vectors: 500, fromSnapshot: 1, inserted: 0 });
     await check(store, [0, 250, 499]);
-    // Rows written after the snapshot (this store does not save one at close).
     await store.put(entries.slice(500));
     await store.close();
+    expect(existsSync(snapshotDir)).toBe(false);
 
+    // Rows added after the snapshot are inserted on top of it.
+    restoreSnapshot();
     store = await open(dataDir, { snapshots: false });
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 1, inserted: 100 });
     await check(store, [0, 499, 500, 599]);
-    // A delete after the snapshot makes it stale: it must not be used.
+    // A replace deletes a row the snapshot holds: the snapshot is stale now.
     await store.put([entryOf(a, "s3", randomUnit(3), { response: "replaced" })]);
     await store.close();
 
+    restoreSnapshot();
     store = await open(dataDir);
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 0, inserted: 600 });
     await check(store, [0, 3, 599]);
+    expect((await store.get(entries[3]!.id, Date.now()))?.response).toBe("replaced");
     await store.close();
 
     // A damaged snapshot file is detected before usearch reads it (usearch aborts on a truncated file).
-    const file = join(dataDir, "hnsw", "0.usearch");
+    const file = join(snapshotDir, "0.usearch");
     truncateSync(file, Math.floor(statSync(file).size / 2));
     store = await open(dataDir);
     expect(store.loadReport).toMatchObject({ fromSnapshot: 0, inserted: 600 });

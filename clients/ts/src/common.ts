@@ -20,17 +20,32 @@ export interface CommonClientOptions {
  *
  * semcache answers `InvalidArgument` for a bad request (empty prompt, bad
  * scope, threshold out of range), `Unavailable` while it loads its model or
- * when its store is down (retry with backoff), `Unimplemented` for Ask when
- * no LLM is configured, and `Internal` for bugs.
+ * when its store is down (retry with backoff), `FailedPrecondition` for an
+ * Ask that missed the cache on a server without an LLM, and `Internal` for
+ * bugs.
  */
 export function codeOf(error: unknown): Code {
   return error instanceof ConnectError ? error.code : ConnectError.from(error).code;
 }
 
-/** Whether retrying the failed call later may succeed. */
+/**
+ * Whether retrying the failed call later may succeed: the server is
+ * unavailable (still loading, store down), overloaded or too slow, or the
+ * request never reached it (over fetch, a network failure surfaces as
+ * `Code.Unknown` caused by the TypeError fetch rejected with).
+ */
 export function isRetryable(error: unknown): boolean {
-  const code = codeOf(error);
-  return code === Code.Unavailable || code === Code.DeadlineExceeded || code === Code.ResourceExhausted;
+  const connectError = error instanceof ConnectError ? error : ConnectError.from(error);
+  switch (connectError.code) {
+    case Code.Unavailable:
+    case Code.DeadlineExceeded:
+    case Code.ResourceExhausted:
+      return true;
+    case Code.Unknown:
+      return connectError.cause instanceof TypeError;
+    default:
+      return false;
+  }
 }
 
 export { Code, ConnectError };

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvalidInputError, NotReadyError } from "../../cache/errors.js";
+import { EmbedderClosedError, TextTooLongError } from "../../embedder/errors.js";
 import { StoreUnavailableError } from "../../store/cache-store.js";
 
 /**
@@ -10,7 +11,8 @@ import { StoreUnavailableError } from "../../store/cache-store.js";
 export function toConnectError(error: unknown, log: (error: unknown) => void): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof InvalidInputError) return new ConnectError(error.message, Code.InvalidArgument);
-  if (error instanceof NotReadyError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof TextTooLongError) return new ConnectError(`prompt: ${error.message}`, Code.InvalidArgument);
+  if (error instanceof NotReadyError || error instanceof EmbedderClosedError) return new ConnectError(error.message, Code.Unavailable);
   if (error instanceof StoreUnavailableError) {
     return new ConnectError(`cache store unavailable: ${error.message}`, Code.Unavailable);
   }

@@ -1,9 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import { resolveNamespace } from "../../cache/scope.js";
 import type { SemanticCache } from "../../cache/semantic-cache.js";
 import {
   FlushResponseSchema,
   IndexParametersSchema,
+  ListEntriesResponseSchema,
   LookupResponseSchema,
   MatchKind,
   SemanticCacheService,
@@ -13,6 +15,10 @@ import {
 import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
 import { toConnectError } from "./errors.js";
 
+/** ListEntries' page size when the request sets none, and its largest. */
+const LIST_DEFAULT_LIMIT = 20;
+const LIST_MAX_LIMIT = 100;
+
 /** Gives the service the cache once it is ready; throws NotReadyError before. */
 export type CacheProvider = () => SemanticCache;
 
@@ -21,7 +27,7 @@ export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheServ
   Partial<Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream">>;
 
 /**
- * Implements Lookup, Store, Stats and Flush. Ask and AskStream are added by
+ * Implements Lookup, Store, Stats, Flush and ListEntries. Ask and AskStream are added by
  * the Ask layer when an LLM is configured; until then they answer
  * UNIMPLEMENTED.
  */
@@ -93,6 +99,13 @@ export function semanticCacheService(cache: CacheProvider, logError: (error: unk
       }),
     flush: (req) =>
       guarded(async () => create(FlushResponseSchema, { deleted: BigInt(await cache().flush({ namespace: req.namespace, all: req.all })) })),
+    listEntries: (req) =>
+      guarded(async () => {
+        const namespace = resolveNamespace(req.namespace, "namespace");
+        const limit = req.limit === 0 ? LIST_DEFAULT_LIMIT : Math.min(req.limit, LIST_MAX_LIMIT);
+        const entries = await cache().backend.listRecent(namespace, limit, Date.now());
+        return create(ListEntriesResponseSchema, { entries: entries.map(entryToProto) });
+      }),
   };
 }
 
@@ -113,5 +126,6 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
     store: impl.store,
     stats: impl.stats,
     flush: impl.flush,
+    listEntries: impl.listEntries,
   });
 }

@@ -1,5 +1,15 @@
-import { toBinary, type DescEnum, type DescExtension, type DescFile, type DescMessage, type DescService } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
+import {
+  FileDescriptorProtoSchema,
+  type DescriptorProto,
+  type EnumDescriptorProto,
+  type FieldDescriptorProto,
+} from "@bufbuild/protobuf/wkt";
+
+/** A full name without the leading dot descriptors use for references. */
+function fullName(name: string): string {
+  return name.startsWith(".") ? name.slice(1) : name;
+}
 
 /**
  * What server reflection needs to know about a set of services: their
@@ -12,8 +22,10 @@ export class DescriptorIndex {
   readonly serviceNames: readonly string[];
   private readonly files = new Map<string, DescFile>();
   private readonly symbols = new Map<string, DescFile>();
-  /** Extensions by extendee full name, then field number. */
-  private readonly extensions = new Map<string, Map<number, DescExtension>>();
+  /** Full names of the message types. */
+  private readonly messages = new Set<string>();
+  /** The files declaring extensions, by extendee full name, then field number. */
+  private readonly extensions = new Map<string, Map<number, DescFile>>();
   private readonly encoded = new Map<string, Uint8Array>();
 
   constructor(services: Iterable<DescService>) {
@@ -35,23 +47,22 @@ export class DescriptorIndex {
    * method, field, oneof, enum value or extension (nested ones included).
    */
   fileContainingSymbol(symbol: string): DescFile | undefined {
-    return this.symbols.get(symbol.startsWith(".") ? symbol.slice(1) : symbol);
+    return this.symbols.get(fullName(symbol));
   }
 
   /** Whether a message type of this full name is known. */
   hasMessage(typeName: string): boolean {
-    const file = this.symbols.get(typeName);
-    return file !== undefined && findMessage(file, typeName) !== undefined;
+    return this.messages.has(fullName(typeName));
   }
 
   /** The file declaring extension `number` of message `extendee`. */
   fileContainingExtension(extendee: string, number: number): DescFile | undefined {
-    return this.extensions.get(extendee)?.get(number)?.file;
+    return this.extensions.get(fullName(extendee))?.get(number);
   }
 
   /** The field numbers of the known extensions of a message type, ascending. */
   extensionNumbers(extendee: string): number[] {
-    return [...(this.extensions.get(extendee)?.keys() ?? [])].sort((a, b) => a - b);
+    return [...(this.extensions.get(fullName(extendee))?.keys() ?? [])].sort((a, b) => a - b);
   }
 
   /**
@@ -87,56 +98,47 @@ export class DescriptorIndex {
   }
 
   private addFile(file: DescFile): void {
-    if (this.files.has(file.proto.name)) return;
-    this.files.set(file.proto.name, file);
-    for (const message of file.messages) this.addMessage(file, message);
-    for (const enumeration of file.enums) this.addEnum(file, enumeration);
-    for (const extension of file.extensions) this.addExtension(file, extension);
-    for (const service of file.services) {
-      this.symbols.set(service.typeName, file);
-      for (const method of service.methods) this.symbols.set(`${service.typeName}.${method.name}`, file);
+    const proto = file.proto;
+    if (this.files.has(proto.name)) return;
+    this.files.set(proto.name, file);
+    // Walks the FileDescriptorProto rather than the Desc* objects: they leave
+    // out synthetic map entry messages, which are symbols all the same.
+    const scope = proto.package === "" ? "" : `${proto.package}.`;
+    for (const message of proto.messageType) this.addMessage(file, scope, message);
+    for (const enumeration of proto.enumType) this.addEnum(file, scope, enumeration);
+    for (const extension of proto.extension) this.addExtension(file, scope, extension);
+    for (const service of proto.service) {
+      this.symbols.set(`${scope}${service.name}`, file);
+      for (const method of service.method) this.symbols.set(`${scope}${service.name}.${method.name}`, file);
     }
     for (const dependency of file.dependencies) this.addFile(dependency);
   }
 
-  private addMessage(file: DescFile, message: DescMessage): void {
-    this.symbols.set(message.typeName, file);
-    for (const field of message.fields) this.symbols.set(`${message.typeName}.${field.name}`, file);
-    for (const oneof of message.oneofs) this.symbols.set(`${message.typeName}.${oneof.name}`, file);
-    for (const nested of message.nestedMessages) this.addMessage(file, nested);
-    for (const nested of message.nestedEnums) this.addEnum(file, nested);
-    for (const nested of message.nestedExtensions) this.addExtension(file, nested);
+  private addMessage(file: DescFile, scope: string, message: DescriptorProto): void {
+    const name = `${scope}${message.name}`;
+    this.symbols.set(name, file);
+    this.messages.add(name);
+    for (const field of message.field) this.symbols.set(`${name}.${field.name}`, file);
+    for (const oneof of message.oneofDecl) this.symbols.set(`${name}.${oneof.name}`, file);
+    for (const nested of message.nestedType) this.addMessage(file, `${name}.`, nested);
+    for (const nested of message.enumType) this.addEnum(file, `${name}.`, nested);
+    for (const nested of message.extension) this.addExtension(file, `${name}.`, nested);
   }
 
-  private addEnum(file: DescFile, enumeration: DescEnum): void {
-    this.symbols.set(enumeration.typeName, file);
+  private addEnum(file: DescFile, scope: string, enumeration: EnumDescriptorProto): void {
+    this.symbols.set(`${scope}${enumeration.name}`, file);
     // Enum values are siblings of their enum in protobuf's name scoping.
-    const dot = enumeration.typeName.lastIndexOf(".");
-    const scope = dot < 0 ? "" : `${enumeration.typeName.slice(0, dot)}.`;
-    for (const value of enumeration.values) {
-      if (!this.symbols.has(`${scope}${value.name}`)) this.symbols.set(`${scope}${value.name}`, file);
-    }
+    for (const value of enumeration.value) this.symbols.set(`${scope}${value.name}`, file);
   }
 
-  private addExtension(file: DescFile, extension: DescExtension): void {
-    this.symbols.set(extension.typeName, file);
-    let byNumber = this.extensions.get(extension.extendee.typeName);
+  private addExtension(file: DescFile, scope: string, extension: FieldDescriptorProto): void {
+    this.symbols.set(`${scope}${extension.name}`, file);
+    const extendee = fullName(extension.extendee);
+    let byNumber = this.extensions.get(extendee);
     if (byNumber === undefined) {
       byNumber = new Map();
-      this.extensions.set(extension.extendee.typeName, byNumber);
+      this.extensions.set(extendee, byNumber);
     }
-    byNumber.set(extension.number, extension);
+    byNumber.set(extension.number, file);
   }
-}
-
-function findMessage(file: DescFile, typeName: string): DescMessage | undefined {
-  const search = (messages: readonly DescMessage[]): DescMessage | undefined => {
-    for (const message of messages) {
-      if (message.typeName === typeName) return message;
-      const nested = search(message.nestedMessages);
-      if (nested !== undefined) return nested;
-    }
-    return undefined;
-  };
-  return search(file.messages);
 }

@@ -9,7 +9,7 @@ import {
   type StoredEntry,
 } from "../cache-store.js";
 import { GroupCommit } from "./group-commit.js";
-import { saveSnapshots, type SnapshotIdentity } from "./index-snapshots.js";
+import { removeSnapshots, saveSnapshots, type SnapshotIdentity } from "./index-snapshots.js";
 import type { IndexLoadReport } from "./index-loader.js";
 import type { ScopeIndexes } from "./scope-indexes.js";
 import { isLive, type SqliteEntries } from "./sqlite-entries.js";
@@ -22,7 +22,7 @@ export interface EmbeddedStoreRuntime {
   readonly dimension: number;
   /** What snapshots are tagged with. */
   readonly snapshotIdentity: SnapshotIdentity;
-  /** Whether to save HNSW snapshots at close. */
+  /** Whether to save HNSW snapshots at close (otherwise any old ones are deleted). */
   readonly snapshots: boolean;
   /** Milliseconds between expiry purges; 0 disables the timer. */
   readonly purgeIntervalMs: number;
@@ -131,7 +131,7 @@ export class EmbeddedStore implements CacheStore {
 
   async listRecent(namespace: string, limit: number, nowMs: number): Promise<StoredEntry[]> {
     this.ensureOpen();
-    if (limit <= 0) return [];
+    if (!(limit >= 1)) return [];
     const rows = this.guard(() => this.entries.listRecent(namespace, Math.floor(limit), nowMs));
     return rows.map((entry) => this.withPendingHits(entry));
   }
@@ -173,13 +173,12 @@ export class EmbeddedStore implements CacheStore {
     this.writes.drain();
     try {
       this.entries.addHits(this.takePendingHits());
-      if (this.runtime.snapshots) {
-        try {
-          saveSnapshots(this.runtime.dataDir, this.indexes, this.runtime.snapshotIdentity);
-        } catch (error) {
-          // Only a startup cache: the next open rebuilds from SQLite.
-          this.runtime.onBackgroundError(error);
-        }
+      try {
+        if (this.runtime.snapshots) saveSnapshots(this.runtime.dataDir, this.indexes, this.runtime.snapshotIdentity);
+        else removeSnapshots(this.runtime.dataDir);
+      } catch (error) {
+        // Only a startup cache: the next open rebuilds from SQLite.
+        this.runtime.onBackgroundError(error);
       }
     } finally {
       this.entries.close();

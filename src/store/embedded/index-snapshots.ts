@@ -117,6 +117,11 @@ export function loadSnapshot(
   }
 }
 
+/** Deletes the snapshots, so none go stale on disk when saving is turned off. */
+export function removeSnapshots(dataDir: string): void {
+  rmSync(join(dataDir, SNAPSHOT_DIR), { recursive: true, force: true });
+}
+
 function pickIdentity(identity: SnapshotIdentity): SnapshotIdentity {
   return { modelId: identity.modelId, dimension: identity.dimension, m: identity.m, efConstruction: identity.efConstruction };
 }

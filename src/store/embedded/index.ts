@@ -37,7 +37,8 @@ export interface EmbeddedStoreOptions {
   readonly exactScopeLimit?: number;
   /**
    * Save HNSW graphs at close so the next open need not rebuild them (default
-   * true). Snapshots found at open are used whenever they verify, whatever this says.
+   * true; false deletes old ones at close). Snapshots found at open are used
+   * whenever they match the database.
    */
   readonly snapshots?: boolean;
   /** Clock for the purge, `count` and replace decisions (default Date.now). */

@@ -115,7 +115,7 @@ export class ScopeIndexes {
    */
   search(scopeKey: string, query: Float32Array, k: number, nowMs: number): LabelSimilarity[] {
     const scope = this.scopes.get(scopeKey);
-    if (scope === undefined || k <= 0) return [];
+    if (scope === undefined || !(k >= 1)) return [];
     const total = scope.expiry.size;
     let want = Math.min(k, total);
     for (;;) {

@@ -110,10 +110,11 @@ export class SqliteEntries {
     private readonly dimension: number,
   ) {
     this.statements = {
-      labelOf: db.prepare<[string], { label: number; scope_key: string; expires_at: number }>(
-        "SELECT label, scope_key, expires_at FROM entries WHERE id = ?",
+      // A replace deletes and re-inserts rather than updating in place, so the
+      // new vector gets a new label and the old label can leave the index.
+      deleteId: db.prepare<[string], { label: number; scope_key: string; expires_at: number }>(
+        "DELETE FROM entries WHERE id = ? RETURNING label, scope_key, expires_at",
       ),
-      deleteLabel: db.prepare<[number]>("DELETE FROM entries WHERE label = ?"),
       insert: db.prepare(
         `INSERT INTO entries (id, namespace, model, params, scope_key, prompt, response, created_at, expires_at, hits, metadata, vector)
          VALUES (@id, @namespace, @model, @params, @scopeKey, @prompt, @response, @createdAt, @expiresAt, 0, @metadata, @vector)`,
@@ -197,8 +198,7 @@ export class SqliteEntries {
     return this.db.transaction(() => {
       for (const [id, n] of hits) s.addHits.run(n, id);
       return entries.map((entry): WriteOutcome => {
-        const old = s.labelOf.get(entry.id);
-        if (old !== undefined) s.deleteLabel.run(old.label);
+        const old = s.deleteId.get(entry.id);
         const info = s.insert.run({
           id: entry.id,
           namespace: entry.scope.namespace,

@@ -32,6 +32,9 @@ type SemanticCacheServiceClient interface {
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
 	// Flush deletes the entries of one namespace, or of every namespace.
 	Flush(ctx context.Context, in *FlushRequest, opts ...grpc.CallOption) (*FlushResponse, error)
+	// ListEntries lists the most recently stored entries of a namespace,
+	// newest first.
+	ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error)
 }
 
 type semanticCacheServiceClient struct {
@@ -119,6 +122,15 @@ func (c *semanticCacheServiceClient) Flush(ctx context.Context, in *FlushRequest
 	return out, nil
 }
 
+func (c *semanticCacheServiceClient) ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error) {
+	out := new(ListEntriesResponse)
+	err := c.cc.Invoke(ctx, "/semcache.v1.SemanticCacheService/ListEntries", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SemanticCacheServiceServer is the server API for SemanticCacheService service.
 // All implementations must embed UnimplementedSemanticCacheServiceServer
 // for forward compatibility
@@ -138,6 +150,9 @@ type SemanticCacheServiceServer interface {
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
 	// Flush deletes the entries of one namespace, or of every namespace.
 	Flush(context.Context, *FlushRequest) (*FlushResponse, error)
+	// ListEntries lists the most recently stored entries of a namespace,
+	// newest first.
+	ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error)
 	mustEmbedUnimplementedSemanticCacheServiceServer()
 }
 
@@ -162,6 +177,9 @@ func (UnimplementedSemanticCacheServiceServer) Stats(context.Context, *StatsRequ
 }
 func (UnimplementedSemanticCacheServiceServer) Flush(context.Context, *FlushRequest) (*FlushResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Flush not implemented")
+}
+func (UnimplementedSemanticCacheServiceServer) ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListEntries not implemented")
 }
 func (UnimplementedSemanticCacheServiceServer) mustEmbedUnimplementedSemanticCacheServiceServer() {}
 
@@ -287,6 +305,24 @@ func _SemanticCacheService_Flush_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SemanticCacheService_ListEntries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListEntriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SemanticCacheServiceServer).ListEntries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/semcache.v1.SemanticCacheService/ListEntries",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SemanticCacheServiceServer).ListEntries(ctx, req.(*ListEntriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _SemanticCacheService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "semcache.v1.SemanticCacheService",
 	HandlerType: (*SemanticCacheServiceServer)(nil),
@@ -310,6 +346,10 @@ var _SemanticCacheService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Flush",
 			Handler:    _SemanticCacheService_Flush_Handler,
+		},
+		{
+			MethodName: "ListEntries",
+			Handler:    _SemanticCacheService_ListEntries_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -55,14 +55,16 @@ class AskResponse(_message.Message):
     def __init__(self, response: _Optional[str] = ..., source: _Optional[_Union[Source, str]] = ..., similarity: _Optional[float] = ..., entry_id: _Optional[str] = ..., matched_prompt: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., cache_unavailable: bool = ..., finish_reason: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class AskStreamEnd(_message.Message):
-    __slots__ = ["entry_id", "finish_reason", "usage"]
+    __slots__ = ["cache_unavailable", "entry_id", "finish_reason", "usage"]
+    CACHE_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    cache_unavailable: bool
     entry_id: str
     finish_reason: str
     usage: Usage
-    def __init__(self, finish_reason: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., entry_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, finish_reason: _Optional[str] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., entry_id: _Optional[str] = ..., cache_unavailable: bool = ...) -> None: ...
 
 class AskStreamRequest(_message.Message):
     __slots__ = ["messages", "min_similarity", "no_cache", "no_store", "prompt", "scope", "ttl_seconds"]
@@ -168,6 +170,20 @@ class IndexParameters(_message.Message):
     m: int
     metric: str
     def __init__(self, algorithm: _Optional[str] = ..., metric: _Optional[str] = ..., m: _Optional[int] = ..., ef_construction: _Optional[int] = ..., ef_search: _Optional[int] = ...) -> None: ...
+
+class ListEntriesRequest(_message.Message):
+    __slots__ = ["limit", "namespace"]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListEntriesResponse(_message.Message):
+    __slots__ = ["entries"]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[CacheEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[CacheEntry, _Mapping]]] = ...) -> None: ...
 
 class LookupRequest(_message.Message):
     __slots__ = ["min_similarity", "prompt", "scope"]

@@ -46,6 +46,11 @@ class SemanticCacheServiceStub(object):
                 request_serializer=semcache_dot_v1_dot_semantic__cache__pb2.FlushRequest.SerializeToString,
                 response_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.FlushResponse.FromString,
                 )
+        self.ListEntries = channel.unary_unary(
+                '/semcache.v1.SemanticCacheService/ListEntries',
+                request_serializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesRequest.SerializeToString,
+                response_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesResponse.FromString,
+                )
 
 
 class SemanticCacheServiceServicer(object):
@@ -98,6 +103,14 @@ class SemanticCacheServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEntries(self, request, context):
+        """ListEntries lists the most recently stored entries of a namespace,
+        newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SemanticCacheServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +143,11 @@ def add_SemanticCacheServiceServicer_to_server(servicer, server):
                     servicer.Flush,
                     request_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.FlushRequest.FromString,
                     response_serializer=semcache_dot_v1_dot_semantic__cache__pb2.FlushResponse.SerializeToString,
+            ),
+            'ListEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEntries,
+                    request_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesRequest.FromString,
+                    response_serializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -242,5 +260,22 @@ class SemanticCacheService(object):
         return grpc.experimental.unary_unary(request, target, '/semcache.v1.SemanticCacheService/Flush',
             semcache_dot_v1_dot_semantic__cache__pb2.FlushRequest.SerializeToString,
             semcache_dot_v1_dot_semantic__cache__pb2.FlushResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/semcache.v1.SemanticCacheService/ListEntries',
+            semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesRequest.SerializeToString,
+            semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file semcache/v1/semantic_cache.proto.
  */
 export const file_semcache_v1_semantic_cache: GenFile = /*@__PURE__*/
-  fileDesc("CiBzZW1jYWNoZS92MS9zZW1hbnRpY19jYWNoZS5wcm90bxILc2VtY2FjaGUudjEiiAEKBVNjb3BlEhEKCW5hbWVzcGFjZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIuCgZwYXJhbXMYAyADKAsyHi5zZW1jYWNoZS52MS5TY29wZS5QYXJhbXNFbnRyeRotCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrUCCgpDYWNoZUVudHJ5EgoKAmlkGAEgASgJEg4KBnByb21wdBgCIAEoCRIQCghyZXNwb25zZRgDIAEoCRIhCgVzY29wZRgEIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhpdHMYByABKAQSNwoIbWV0YWRhdGEYCCADKAsyJS5zZW1jYWNoZS52MS5DYWNoZUVudHJ5Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInIKDUxvb2t1cFJlcXVlc3QSDgoGcHJvbXB0GAEgASgJEiEKBXNjb3BlGAIgASgLMhIuc2VtY2FjaGUudjEuU2NvcGUSGwoObWluX3NpbWlsYXJpdHkYAyABKAJIAIgBAUIRCg9fbWluX3NpbWlsYXJpdHkikgEKDkxvb2t1cFJlc3BvbnNlEgsKA2hpdBgBIAEoCBIkCgRraW5kGAIgASgOMhYuc2VtY2FjaGUudjEuTWF0Y2hLaW5kEhIKCnNpbWlsYXJpdHkYAyABKAISJgoFZW50cnkYBCABKAsyFy5zZW1jYWNoZS52MS5DYWNoZUVudHJ5EhEKCXRocmVzaG9sZBgFIAEoAiLpAQoMU3RvcmVSZXF1ZXN0Eg4KBnByb21wdBgBIAEoCRIQCghyZXNwb25zZRgCIAEoCRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhgKC3R0bF9zZWNvbmRzGAQgASgNSACIAQESOQoIbWV0YWRhdGEYBSADKAsyJy5zZW1jYWNoZS52MS5TdG9yZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3R0bF9zZWNvbmRzIl0KDVN0b3JlUmVzcG9uc2USCgoCaWQYASABKAkSEAoIcmVwbGFjZWQYAiABKAgSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoMU3RhdHNSZXF1ZXN0EhYKCW5hbWVzcGFjZRgBIAEoCUgAiAEBQgwKCl9uYW1lc3BhY2UiawoPSW5kZXhQYXJhbWV0ZXJzEhEKCWFsZ29yaXRobRgBIAEoCRIOCgZtZXRyaWMYAiABKAkSCQoBbRgDIAEoDRIXCg9lZl9jb25zdHJ1Y3Rpb24YBCABKA0SEQoJZWZfc2VhcmNoGAUgASgNIpwDCg1TdGF0c1Jlc3BvbnNlEg8KB2VudHJpZXMYASABKAQSDwoHbG9va3VwcxgCIAEoBBISCgpleGFjdF9oaXRzGAMgASgEEhUKDXNlbWFudGljX2hpdHMYBCABKAQSDgoGbWlzc2VzGAUgASgEEhAKCGhpdF9yYXRlGAYgASgBEg4KBnN0b3JlcxgHIAEoBBIQCghtb2RlbF9pZBgIIAEoCRIbChNlbWJlZGRpbmdfZGltZW5zaW9uGAkgASgNEhIKCnN0b3JlX2tpbmQYCiABKAkSKwoFaW5kZXgYCyABKAsyHC5zZW1jYWNoZS52MS5JbmRleFBhcmFtZXRlcnMSGQoRZGVmYXVsdF90aHJlc2hvbGQYDCABKAISEQoJbGxtX2NhbGxzGA0gASgEEhcKD2NvYWxlc2NlZF9jYWxscxgOIAEoBBIUCgx0b2tlbnNfc2F2ZWQYDyABKAQSFAoMY2FjaGVfZXJyb3JzGBAgASgEEhgKEGd1YXJkX3JlamVjdGlvbnMYESABKAQSDwoHZmx1c2hlcxgSIAEoBCIuCgxGbHVzaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2FsbBgCIAEoCCIgCg1GbHVzaFJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiLAoLQ2hhdE1lc3NhZ2USDAoEcm9sZRgBIAEoCRIPCgdjb250ZW50GAIgASgJIk8KBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYAiABKA0SFAoMdG9rZW5zX3NhdmVkGAMgASgNIukBCgpBc2tSZXF1ZXN0Eg4KBnByb21wdBgBIAEoCRIqCghtZXNzYWdlcxgCIAMoCzIYLnNlbWNhY2hlLnYxLkNoYXRNZXNzYWdlEiEKBXNjb3BlGAMgASgLMhIuc2VtY2FjaGUudjEuU2NvcGUSGwoObWluX3NpbWlsYXJpdHkYBCABKAJIAIgBARIYCgt0dGxfc2Vjb25kcxgFIAEoDUgBiAEBEhAKCG5vX2NhY2hlGAYgASgIEhAKCG5vX3N0b3JlGAcgASgIQhEKD19taW5fc2ltaWxhcml0eUIOCgxfdHRsX3NlY29uZHMi5gEKC0Fza1Jlc3BvbnNlEhAKCHJlc3BvbnNlGAEgASgJEiMKBnNvdXJjZRgCIAEoDjITLnNlbWNhY2hlLnYxLlNvdXJjZRISCgpzaW1pbGFyaXR5GAMgASgCEhAKCGVudHJ5X2lkGAQgASgJEhYKDm1hdGNoZWRfcHJvbXB0GAUgASgJEiEKBXVzYWdlGAYgASgLMhIuc2VtY2FjaGUudjEuVXNhZ2USGQoRY2FjaGVfdW5hdmFpbGFibGUYByABKAgSFQoNZmluaXNoX3JlYXNvbhgIIAEoCRINCgVtb2RlbBgJIAEoCSLvAQoQQXNrU3RyZWFtUmVxdWVzdBIOCgZwcm9tcHQYASABKAkSKgoIbWVzc2FnZXMYAiADKAsyGC5zZW1jYWNoZS52MS5DaGF0TWVzc2FnZRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhsKDm1pbl9zaW1pbGFyaXR5GAQgASgCSACIAQESGAoLdHRsX3NlY29uZHMYBSABKA1IAYgBARIQCghub19jYWNoZRgGIAEoCBIQCghub19zdG9yZRgHIAEoCEIRCg9fbWluX3NpbWlsYXJpdHlCDgoMX3R0bF9zZWNvbmRzIosBCg5Bc2tTdHJlYW1TdGFydBIjCgZzb3VyY2UYASABKA4yEy5zZW1jYWNoZS52MS5Tb3VyY2USEgoKc2ltaWxhcml0eRgCIAEoAhIWCg5tYXRjaGVkX3Byb21wdBgDIAEoCRIZChFjYWNoZV91bmF2YWlsYWJsZRgEIAEoCBINCgVtb2RlbBgFIAEoCSJaCgxBc2tTdHJlYW1FbmQSFQoNZmluaXNoX3JlYXNvbhgBIAEoCRIhCgV1c2FnZRgCIAEoCzISLnNlbWNhY2hlLnYxLlVzYWdlEhAKCGVudHJ5X2lkGAMgASgJIoUBChFBc2tTdHJlYW1SZXNwb25zZRIsCgVzdGFydBgBIAEoCzIbLnNlbWNhY2hlLnYxLkFza1N0cmVhbVN0YXJ0SAASDwoFZGVsdGEYAiABKAlIABIoCgNlbmQYAyABKAsyGS5zZW1jYWNoZS52MS5Bc2tTdHJlYW1FbmRIAEIHCgVldmVudCpWCglNYXRjaEtpbmQSGgoWTUFUQ0hfS0lORF9VTlNQRUNJRklFRBAAEhQKEE1BVENIX0tJTkRfRVhBQ1QQARIXChNNQVRDSF9LSU5EX1NFTUFOVElDEAIqWAoGU291cmNlEhYKElNPVVJDRV9VTlNQRUNJRklFRBAAEhAKDFNPVVJDRV9DQUNIRRABEg4KClNPVVJDRV9MTE0QAhIUChBTT1VSQ0VfQ09BTEVTQ0VEEAMyoQMKFFNlbWFudGljQ2FjaGVTZXJ2aWNlEjgKA0FzaxIXLnNlbWNhY2hlLnYxLkFza1JlcXVlc3QaGC5zZW1jYWNoZS52MS5Bc2tSZXNwb25zZRJMCglBc2tTdHJlYW0SHS5zZW1jYWNoZS52MS5Bc2tTdHJlYW1SZXF1ZXN0Gh4uc2VtY2FjaGUudjEuQXNrU3RyZWFtUmVzcG9uc2UwARJBCgZMb29rdXASGi5zZW1jYWNoZS52MS5Mb29rdXBSZXF1ZXN0Ghsuc2VtY2FjaGUudjEuTG9va3VwUmVzcG9uc2USPgoFU3RvcmUSGS5zZW1jYWNoZS52MS5TdG9yZVJlcXVlc3QaGi5zZW1jYWNoZS52MS5TdG9yZVJlc3BvbnNlEj4KBVN0YXRzEhkuc2VtY2FjaGUudjEuU3RhdHNSZXF1ZXN0Ghouc2VtY2FjaGUudjEuU3RhdHNSZXNwb25zZRI+CgVGbHVzaBIZLnNlbWNhY2hlLnYxLkZsdXNoUmVxdWVzdBoaLnNlbWNhY2hlLnYxLkZsdXNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzZW1jYWNoZS92MS9zZW1hbnRpY19jYWNoZS5wcm90bxILc2VtY2FjaGUudjEiiAEKBVNjb3BlEhEKCW5hbWVzcGFjZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIuCgZwYXJhbXMYAyADKAsyHi5zZW1jYWNoZS52MS5TY29wZS5QYXJhbXNFbnRyeRotCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrUCCgpDYWNoZUVudHJ5EgoKAmlkGAEgASgJEg4KBnByb21wdBgCIAEoCRIQCghyZXNwb25zZRgDIAEoCRIhCgVzY29wZRgEIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhpdHMYByABKAQSNwoIbWV0YWRhdGEYCCADKAsyJS5zZW1jYWNoZS52MS5DYWNoZUVudHJ5Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInIKDUxvb2t1cFJlcXVlc3QSDgoGcHJvbXB0GAEgASgJEiEKBXNjb3BlGAIgASgLMhIuc2VtY2FjaGUudjEuU2NvcGUSGwoObWluX3NpbWlsYXJpdHkYAyABKAJIAIgBAUIRCg9fbWluX3NpbWlsYXJpdHkikgEKDkxvb2t1cFJlc3BvbnNlEgsKA2hpdBgBIAEoCBIkCgRraW5kGAIgASgOMhYuc2VtY2FjaGUudjEuTWF0Y2hLaW5kEhIKCnNpbWlsYXJpdHkYAyABKAISJgoFZW50cnkYBCABKAsyFy5zZW1jYWNoZS52MS5DYWNoZUVudHJ5EhEKCXRocmVzaG9sZBgFIAEoAiLpAQoMU3RvcmVSZXF1ZXN0Eg4KBnByb21wdBgBIAEoCRIQCghyZXNwb25zZRgCIAEoCRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhgKC3R0bF9zZWNvbmRzGAQgASgNSACIAQESOQoIbWV0YWRhdGEYBSADKAsyJy5zZW1jYWNoZS52MS5TdG9yZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3R0bF9zZWNvbmRzIl0KDVN0b3JlUmVzcG9uc2USCgoCaWQYASABKAkSEAoIcmVwbGFjZWQYAiABKAgSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoMU3RhdHNSZXF1ZXN0EhYKCW5hbWVzcGFjZRgBIAEoCUgAiAEBQgwKCl9uYW1lc3BhY2UiawoPSW5kZXhQYXJhbWV0ZXJzEhEKCWFsZ29yaXRobRgBIAEoCRIOCgZtZXRyaWMYAiABKAkSCQoBbRgDIAEoDRIXCg9lZl9jb25zdHJ1Y3Rpb24YBCABKA0SEQoJZWZfc2VhcmNoGAUgASgNIpwDCg1TdGF0c1Jlc3BvbnNlEg8KB2VudHJpZXMYASABKAQSDwoHbG9va3VwcxgCIAEoBBISCgpleGFjdF9oaXRzGAMgASgEEhUKDXNlbWFudGljX2hpdHMYBCABKAQSDgoGbWlzc2VzGAUgASgEEhAKCGhpdF9yYXRlGAYgASgBEg4KBnN0b3JlcxgHIAEoBBIQCghtb2RlbF9pZBgIIAEoCRIbChNlbWJlZGRpbmdfZGltZW5zaW9uGAkgASgNEhIKCnN0b3JlX2tpbmQYCiABKAkSKwoFaW5kZXgYCyABKAsyHC5zZW1jYWNoZS52MS5JbmRleFBhcmFtZXRlcnMSGQoRZGVmYXVsdF90aHJlc2hvbGQYDCABKAISEQoJbGxtX2NhbGxzGA0gASgEEhcKD2NvYWxlc2NlZF9jYWxscxgOIAEoBBIUCgx0b2tlbnNfc2F2ZWQYDyABKAQSFAoMY2FjaGVfZXJyb3JzGBAgASgEEhgKEGd1YXJkX3JlamVjdGlvbnMYESABKAQSDwoHZmx1c2hlcxgSIAEoBCIuCgxGbHVzaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2FsbBgCIAEoCCIgCg1GbHVzaFJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiNgoSTGlzdEVudHJpZXNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRINCgVsaW1pdBgCIAEoDSI/ChNMaXN0RW50cmllc1Jlc3BvbnNlEigKB2VudHJpZXMYASADKAsyFy5zZW1jYWNoZS52MS5DYWNoZUVudHJ5IiwKC0NoYXRNZXNzYWdlEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCSJPCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRva2Vuc19zYXZlZBgDIAEoDSLpAQoKQXNrUmVxdWVzdBIOCgZwcm9tcHQYASABKAkSKgoIbWVzc2FnZXMYAiADKAsyGC5zZW1jYWNoZS52MS5DaGF0TWVzc2FnZRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhsKDm1pbl9zaW1pbGFyaXR5GAQgASgCSACIAQESGAoLdHRsX3NlY29uZHMYBSABKA1IAYgBARIQCghub19jYWNoZRgGIAEoCBIQCghub19zdG9yZRgHIAEoCEIRCg9fbWluX3NpbWlsYXJpdHlCDgoMX3R0bF9zZWNvbmRzIuYBCgtBc2tSZXNwb25zZRIQCghyZXNwb25zZRgBIAEoCRIjCgZzb3VyY2UYAiABKA4yEy5zZW1jYWNoZS52MS5Tb3VyY2USEgoKc2ltaWxhcml0eRgDIAEoAhIQCghlbnRyeV9pZBgEIAEoCRIWCg5tYXRjaGVkX3Byb21wdBgFIAEoCRIhCgV1c2FnZRgGIAEoCzISLnNlbWNhY2hlLnYxLlVzYWdlEhkKEWNhY2hlX3VuYXZhaWxhYmxlGAcgASgIEhUKDWZpbmlzaF9yZWFzb24YCCABKAkSDQoFbW9kZWwYCSABKAki7wEKEEFza1N0cmVhbVJlcXVlc3QSDgoGcHJvbXB0GAEgASgJEioKCG1lc3NhZ2VzGAIgAygLMhguc2VtY2FjaGUudjEuQ2hhdE1lc3NhZ2USIQoFc2NvcGUYAyABKAsyEi5zZW1jYWNoZS52MS5TY29wZRIbCg5taW5fc2ltaWxhcml0eRgEIAEoAkgAiAEBEhgKC3R0bF9zZWNvbmRzGAUgASgNSAGIAQESEAoIbm9fY2FjaGUYBiABKAgSEAoIbm9fc3RvcmUYByABKAhCEQoPX21pbl9zaW1pbGFyaXR5Qg4KDF90dGxfc2Vjb25kcyKLAQoOQXNrU3RyZWFtU3RhcnQSIwoGc291cmNlGAEgASgOMhMuc2VtY2FjaGUudjEuU291cmNlEhIKCnNpbWlsYXJpdHkYAiABKAISFgoObWF0Y2hlZF9wcm9tcHQYAyABKAkSGQoRY2FjaGVfdW5hdmFpbGFibGUYBCABKAgSDQoFbW9kZWwYBSABKAkidQoMQXNrU3RyZWFtRW5kEhUKDWZpbmlzaF9yZWFzb24YASABKAkSIQoFdXNhZ2UYAiABKAsyEi5zZW1jYWNoZS52MS5Vc2FnZRIQCghlbnRyeV9pZBgDIAEoCRIZChFjYWNoZV91bmF2YWlsYWJsZRgEIAEoCCKFAQoRQXNrU3RyZWFtUmVzcG9uc2USLAoFc3RhcnQYASABKAsyGy5zZW1jYWNoZS52MS5Bc2tTdHJlYW1TdGFydEgAEg8KBWRlbHRhGAIgASgJSAASKAoDZW5kGAMgASgLMhkuc2VtY2FjaGUudjEuQXNrU3RyZWFtRW5kSABCBwoFZXZlbnQqVgoJTWF0Y2hLaW5kEhoKFk1BVENIX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNQVRDSF9LSU5EX0VYQUNUEAESFwoTTUFUQ0hfS0lORF9TRU1BTlRJQxACKlgKBlNvdXJjZRIWChJTT1VSQ0VfVU5TUEVDSUZJRUQQABIQCgxTT1VSQ0VfQ0FDSEUQARIOCgpTT1VSQ0VfTExNEAISFAoQU09VUkNFX0NPQUxFU0NFRBADMvMDChRTZW1hbnRpY0NhY2hlU2VydmljZRI4CgNBc2sSFy5zZW1jYWNoZS52MS5Bc2tSZXF1ZXN0Ghguc2VtY2FjaGUudjEuQXNrUmVzcG9uc2USTAoJQXNrU3RyZWFtEh0uc2VtY2FjaGUudjEuQXNrU3RyZWFtUmVxdWVzdBoeLnNlbWNhY2hlLnYxLkFza1N0cmVhbVJlc3BvbnNlMAESQQoGTG9va3VwEhouc2VtY2FjaGUudjEuTG9va3VwUmVxdWVzdBobLnNlbWNhY2hlLnYxLkxvb2t1cFJlc3BvbnNlEj4KBVN0b3JlEhkuc2VtY2FjaGUudjEuU3RvcmVSZXF1ZXN0Ghouc2VtY2FjaGUudjEuU3RvcmVSZXNwb25zZRI+CgVTdGF0cxIZLnNlbWNhY2hlLnYxLlN0YXRzUmVxdWVzdBoaLnNlbWNhY2hlLnYxLlN0YXRzUmVzcG9uc2USPgoFRmx1c2gSGS5zZW1jYWNoZS52MS5GbHVzaFJlcXVlc3QaGi5zZW1jYWNoZS52MS5GbHVzaFJlc3BvbnNlElAKC0xpc3RFbnRyaWVzEh8uc2VtY2FjaGUudjEuTGlzdEVudHJpZXNSZXF1ZXN0GiAuc2VtY2FjaGUudjEuTGlzdEVudHJpZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Scope says which entries may answer a prompt: only entries stored with an
@@ -572,6 +572,55 @@ export const FlushResponseSchema: GenMessage<FlushResponse> = /*@__PURE__*/
   messageDesc(file_semcache_v1_semantic_cache, 10);
 
 /**
+ * ListEntriesRequest asks for the most recent entries of a namespace.
+ *
+ * @generated from message semcache.v1.ListEntriesRequest
+ */
+export type ListEntriesRequest = Message<"semcache.v1.ListEntriesRequest"> & {
+  /**
+   * The namespace; empty means "default".
+   *
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * Most entries to return: 0 means 20, and more than 100 is treated as 100.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message semcache.v1.ListEntriesRequest.
+ * Use `create(ListEntriesRequestSchema)` to create a new message.
+ */
+export const ListEntriesRequestSchema: GenMessage<ListEntriesRequest> = /*@__PURE__*/
+  messageDesc(file_semcache_v1_semantic_cache, 11);
+
+/**
+ * ListEntriesResponse holds a namespace's most recent entries.
+ *
+ * @generated from message semcache.v1.ListEntriesResponse
+ */
+export type ListEntriesResponse = Message<"semcache.v1.ListEntriesResponse"> & {
+  /**
+   * Unexpired entries of every scope of the namespace, newest first.
+   *
+   * @generated from field: repeated semcache.v1.CacheEntry entries = 1;
+   */
+  entries: CacheEntry[];
+};
+
+/**
+ * Describes the message semcache.v1.ListEntriesResponse.
+ * Use `create(ListEntriesResponseSchema)` to create a new message.
+ */
+export const ListEntriesResponseSchema: GenMessage<ListEntriesResponse> = /*@__PURE__*/
+  messageDesc(file_semcache_v1_semantic_cache, 12);
+
+/**
  * ChatMessage is one turn of a conversation, as in the OpenAI chat API.
  *
  * @generated from message semcache.v1.ChatMessage
@@ -597,7 +646,7 @@ export type ChatMessage = Message<"semcache.v1.ChatMessage"> & {
  * Use `create(ChatMessageSchema)` to create a new message.
  */
 export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 11);
+  messageDesc(file_semcache_v1_semantic_cache, 13);
 
 /**
  * Usage counts tokens.
@@ -632,7 +681,7 @@ export type Usage = Message<"semcache.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 12);
+  messageDesc(file_semcache_v1_semantic_cache, 14);
 
 /**
  * AskRequest asks for an answer. Exactly one of prompt and messages is set.
@@ -698,7 +747,7 @@ export type AskRequest = Message<"semcache.v1.AskRequest"> & {
  * Use `create(AskRequestSchema)` to create a new message.
  */
 export const AskRequestSchema: GenMessage<AskRequest> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 13);
+  messageDesc(file_semcache_v1_semantic_cache, 15);
 
 /**
  * AskResponse is an answer.
@@ -777,7 +826,7 @@ export type AskResponse = Message<"semcache.v1.AskResponse"> & {
  * Use `create(AskResponseSchema)` to create a new message.
  */
 export const AskResponseSchema: GenMessage<AskResponse> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 14);
+  messageDesc(file_semcache_v1_semantic_cache, 16);
 
 /**
  * AskStreamRequest is AskRequest for the streaming call.
@@ -840,7 +889,7 @@ export type AskStreamRequest = Message<"semcache.v1.AskStreamRequest"> & {
  * Use `create(AskStreamRequestSchema)` to create a new message.
  */
 export const AskStreamRequestSchema: GenMessage<AskStreamRequest> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 15);
+  messageDesc(file_semcache_v1_semantic_cache, 17);
 
 /**
  * AskStreamStart is the first message of a stream.
@@ -889,7 +938,7 @@ export type AskStreamStart = Message<"semcache.v1.AskStreamStart"> & {
  * Use `create(AskStreamStartSchema)` to create a new message.
  */
 export const AskStreamStartSchema: GenMessage<AskStreamStart> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 16);
+  messageDesc(file_semcache_v1_semantic_cache, 18);
 
 /**
  * AskStreamEnd is the last message of a stream that completed.
@@ -917,6 +966,14 @@ export type AskStreamEnd = Message<"semcache.v1.AskStreamEnd"> & {
    * @generated from field: string entry_id = 3;
    */
   entryId: string;
+
+  /**
+   * True when the answer could not be stored because the cache failed
+   * (fail-open); the answer itself is complete.
+   *
+   * @generated from field: bool cache_unavailable = 4;
+   */
+  cacheUnavailable: boolean;
 };
 
 /**
@@ -924,7 +981,7 @@ export type AskStreamEnd = Message<"semcache.v1.AskStreamEnd"> & {
  * Use `create(AskStreamEndSchema)` to create a new message.
  */
 export const AskStreamEndSchema: GenMessage<AskStreamEnd> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 17);
+  messageDesc(file_semcache_v1_semantic_cache, 19);
 
 /**
  * AskStreamResponse is one message of an answer stream: a start, then text
@@ -970,7 +1027,7 @@ export type AskStreamResponse = Message<"semcache.v1.AskStreamResponse"> & {
  * Use `create(AskStreamResponseSchema)` to create a new message.
  */
 export const AskStreamResponseSchema: GenMessage<AskStreamResponse> = /*@__PURE__*/
-  messageDesc(file_semcache_v1_semantic_cache, 18);
+  messageDesc(file_semcache_v1_semantic_cache, 20);
 
 /**
  * MatchKind says how a cached entry matched a prompt.
@@ -1117,6 +1174,17 @@ export const SemanticCacheService: GenService<{
     methodKind: "unary";
     input: typeof FlushRequestSchema;
     output: typeof FlushResponseSchema;
+  },
+  /**
+   * ListEntries lists the most recently stored entries of a namespace,
+   * newest first.
+   *
+   * @generated from rpc semcache.v1.SemanticCacheService.ListEntries
+   */
+  listEntries: {
+    methodKind: "unary";
+    input: typeof ListEntriesRequestSchema;
+    output: typeof ListEntriesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_semcache_v1_semantic_cache, 0);

@@ -1,0 +1,171 @@
+/**
+ * The guard's checks. Each compares two prompts' features and returns why
+ * they ask different things, or undefined when it sees no difference.
+ */
+import type { PromptFeatures, Quantity } from "./analyze.js";
+import { stem } from "./analyze.js";
+import { ANTONYMS } from "./lexicon.js";
+
+/** The names of the checks, in the order they run. */
+export const GUARD_CHECKS = ["numbers", "negation", "antonyms", "entities", "direction", "language"] as const;
+
+/** One of {@link GUARD_CHECKS}. */
+export type GuardCheck = (typeof GUARD_CHECKS)[number];
+
+/** A check: a reason when the two prompts ask different things. */
+export type Check = (a: PromptFeatures, b: PromptFeatures) => string | undefined;
+
+/**
+ * Prompts at most this many words long are short: a number present in one
+ * and absent from the other is a difference ("train for a 5K" vs "train for a
+ * marathon"). Longer prompts tell stories full of incidental numbers.
+ */
+export const SHORT_PROMPT_WORDS = 25;
+
+/**
+ * Share of content words (Jaccard) from which two prompts are "the same
+ * sentence with an edit": only then is a negation or an opposite word on one
+ * side the point of the edit rather than a paraphrase's rewording.
+ */
+export const ALIGNED_OVERLAP = 0.5;
+
+/** Jaccard overlap of the prompts' content words, leaving out `ignore` (the words a check found different). */
+export function overlap(a: PromptFeatures, b: PromptFeatures, ignore: ReadonlySet<string> = new Set()): number {
+  let shared = 0;
+  let sizeA = 0;
+  let sizeB = 0;
+  for (const w of a.content) {
+    if (ignore.has(w)) continue;
+    sizeA++;
+    if (b.content.has(w)) shared++;
+  }
+  for (const w of b.content) if (!ignore.has(w)) sizeB++;
+  const union = sizeA + sizeB - shared;
+  return union === 0 ? 1 : shared / union;
+}
+
+/** Equal values with compatible units: the same unit, or a unit on one side only. 5K is 5 km or 5000. */
+function sameQuantity(x: Quantity, y: Quantity): boolean {
+  const equal = (p: number, q: number): boolean => Math.abs(p - q) <= 1e-9 * Math.max(1, Math.abs(p));
+  if (x.unit === "k" || y.unit === "k") {
+    const [k, other] = x.unit === "k" ? [x, y] : [y, x];
+    if (other.unit === "k") return equal(k.value, other.value);
+    return (equal(k.value, other.value) && (other.unit === "km" || other.unit === "")) || (equal(k.value * 1000, other.value) && other.unit === "");
+  }
+  return equal(x.value, y.value) && (x.unit === y.unit || x.unit === "" || y.unit === "");
+}
+
+function unmatched(xs: readonly Quantity[], ys: readonly Quantity[]): Quantity[] {
+  return xs.filter((x) => !ys.some((y) => sameQuantity(x, y)));
+}
+
+const show = (qs: readonly Quantity[]): string => qs.map((q) => q.text).join(", ");
+
+/** Numbers, units and letter-digit identifiers: "5 miles" vs "50 miles", "5 km" vs "5 miles", E0502 vs E0499. */
+export const numbersCheck: Check = (a, b) => {
+  const onlyA = unmatched(a.quantities, b.quantities);
+  const onlyB = unmatched(b.quantities, a.quantities);
+  if (onlyA.length > 0 && onlyB.length > 0) return `different numbers: ${show(onlyA)} vs ${show(onlyB)}`;
+  const short = a.length <= SHORT_PROMPT_WORDS && b.length <= SHORT_PROMPT_WORDS;
+  if (short && (a.quantities.length === 0) !== (b.quantities.length === 0)) {
+    const shared = overlap(a, b);
+    if (shared >= ALIGNED_OVERLAP) {
+      return `a number on one side only: ${show(a.quantities.length > 0 ? a.quantities : b.quantities)} (content overlap ${shared.toFixed(2)})`;
+    }
+  }
+  const idsA = [...a.identifiers].filter((id) => !b.identifiers.has(id));
+  const idsB = [...b.identifiers].filter((id) => !a.identifiers.has(id));
+  if (idsA.length > 0 && idsB.length > 0) return `different identifiers: ${idsA.join(", ")} vs ${idsB.join(", ")}`;
+  return undefined;
+};
+
+/**
+ * A negation on one side of two otherwise aligned prompts, negating a word
+ * the other side says plainly: "can I *use*" vs "can't I *use*", "with
+ * *sugar*" vs "without *sugar*".
+ */
+export const negationCheck: Check = (a, b) => {
+  if ((a.negations > 0) === (b.negations > 0)) return undefined;
+  const [negative, positive] = a.negations > 0 ? [a, b] : [b, a];
+  const word = [...negative.negated].find((w) => positive.content.has(w));
+  if (word === undefined) return undefined;
+  const shared = overlap(a, b);
+  if (shared < ALIGNED_OVERLAP) return undefined;
+  return `"${word}" negated on one side only (content overlap ${shared.toFixed(2)})`;
+};
+
+function uses(features: PromptFeatures, forms: readonly string[]): string | undefined {
+  return forms.find((form) => (form.includes(" ") ? features.phrase.includes(` ${form} `) : features.vocabulary.has(form)));
+}
+
+/** Opposite words, one on each side: "enable" vs "disable", "before" vs "after". */
+export const antonymsCheck: Check = (a, b) => {
+  for (const [left, right] of ANTONYMS) {
+    const aLeft = uses(a, left);
+    const aRight = uses(a, right);
+    const bLeft = uses(b, left);
+    const bRight = uses(b, right);
+    let pair: [string, string] | undefined;
+    if (aLeft !== undefined && aRight === undefined && bRight !== undefined && bLeft === undefined) pair = [aLeft, bRight];
+    else if (aRight !== undefined && aLeft === undefined && bLeft !== undefined && bRight === undefined) pair = [aRight, bLeft];
+    if (pair === undefined) continue;
+    const shared = overlap(a, b, new Set(pair.flatMap((w) => w.split(" ")).map(stem)));
+    if (shared >= ALIGNED_OVERLAP) return `opposites: ${pair[0]} vs ${pair[1]} (content overlap ${shared.toFixed(2)})`;
+  }
+  return undefined;
+};
+
+function entityMatched(entity: string, other: PromptFeatures): boolean {
+  return (
+    other.entities.has(entity) ||
+    other.vocabulary.has(entity) ||
+    other.vocabulary.has(stem(entity)) ||
+    (entity.length >= 2 && other.initials.some((run) => run.includes(entity)))
+  );
+}
+
+/** A named entity swapped for another: "Jupiter" vs "Saturn", "in Go" vs "in Rust", "Excel" vs "Google Sheets". */
+export const entitiesCheck: Check = (a, b) => {
+  const onlyA = [...a.entities].filter((e) => !entityMatched(e, b));
+  const onlyB = [...b.entities].filter((e) => !entityMatched(e, a));
+  if (onlyA.length === 0 || onlyB.length === 0) return undefined;
+  // Only a swap inside the same sentence: a paraphrase may name things differently, and say other things too.
+  const shared = overlap(a, b, new Set([...onlyA, ...onlyB]));
+  if (shared < ALIGNED_OVERLAP) return undefined;
+  return `different entities: ${onlyA.join(", ")} vs ${onlyB.join(", ")} (content overlap ${shared.toFixed(2)})`;
+};
+
+/** The same two things in the opposite order: "from Boston to Denver" vs "from Denver to Boston", "string to int" vs "int to string". */
+export const directionCheck: Check = (a, b) => {
+  const has = (pairs: readonly (readonly [string, string])[], x: string, y: string): boolean => pairs.some(([p, q]) => p === x && q === y);
+  for (const [x, y] of a.directions) {
+    if (has(b.directions, y, x) && !has(b.directions, x, y) && !has(a.directions, y, x)) return `swapped direction: ${x} → ${y} vs ${y} → ${x}`;
+  }
+  return undefined;
+};
+
+/** A different language or form of answer: written in Spanish, "answer in French", "as a limerick". */
+export const languageCheck: Check = (a, b) => {
+  if (a.writtenIn !== undefined && b.writtenIn !== undefined && a.writtenIn !== b.writtenIn) {
+    return `written in different languages: ${a.writtenIn} vs ${b.writtenIn}`;
+  }
+  const differs = (x: ReadonlySet<string>, y: ReadonlySet<string>): string | undefined => {
+    const diff = [...x].filter((v) => !y.has(v)).concat([...y].filter((v) => !x.has(v)));
+    return diff.length > 0 ? diff.join(", ") : undefined;
+  };
+  const language = differs(a.answerLanguages, b.answerLanguages);
+  if (language !== undefined) return `answer asked in a different language: ${language}`;
+  const format = differs(a.answerFormats, b.answerFormats);
+  if (format !== undefined) return `answer asked in a different form: ${format}`;
+  return undefined;
+};
+
+/** Every check by name. */
+export const CHECKS: Readonly<Record<GuardCheck, Check>> = {
+  numbers: numbersCheck,
+  negation: negationCheck,
+  antonyms: antonymsCheck,
+  entities: entitiesCheck,
+  direction: directionCheck,
+  language: languageCheck,
+};
