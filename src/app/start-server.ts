@@ -1,5 +1,6 @@
 import { askLayerFromConfig } from "../ask/index.js";
 import type { ServerConfig } from "../config/settings.js";
+import { createObservability, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
 import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
@@ -12,8 +13,14 @@ import { preflight } from "./preflight.js";
  * server with everything the configuration asks for, and loads the cache
  * behind it.
  */
-export async function startServerFromConfig(config: ServerConfig, logger: Logger): Promise<SemcacheServer> {
+export async function startServerFromConfig(
+  config: ServerConfig,
+  logger: Logger,
+  observability: Pick<ObservabilityOptions, "namespaceLabelLimit" | "dashboardDir"> = {},
+): Promise<SemcacheServer> {
   await preflight(config);
+  // Metrics, the per-RPC log line, and the dashboard at /.
+  const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
   return startSemcacheServer({
     host: config.host,
     port: config.port,
@@ -21,7 +28,9 @@ export async function startServerFromConfig(config: ServerConfig, logger: Logger
     maxMessageBytes: config.maxMessageBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
-    loadCache: () => loadSemanticCache(config, logger),
+    loadCache: () => telemetry.track(loadSemanticCache(config, logger)),
+    interceptors: telemetry.interceptors,
+    extraRoutes: telemetry.routes,
     ask: askLayerFromConfig(config, logger),
     extendRoutes: (router, _service, cache) => {
       // grpc.health.v1.Health, and server reflection (v1, v1alpha) over every service on the router.

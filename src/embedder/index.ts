@@ -40,3 +40,4 @@ export {
   type ModelLoadErrorDetails,
 } from "./errors.js";
 export { cosineSimilarity } from "./pooling.js";
+export { EmbedderFailedError } from "./worker-session.js";

@@ -4,14 +4,14 @@
  * `token_type_ids`) in, float32 `last_hidden_state` [batch, seq, dim] out.
  */
 import { availableParallelism } from "node:os";
-import { InferenceSession, Tensor } from "onnxruntime-node";
 import type { Embedder, EmbedderObserver } from "./embedder.js";
 import { EmbedderClosedError, ModelLoadError } from "./errors.js";
 import { MicroBatcher } from "./micro-batcher.js";
-import { combineWeighted, meanPoolNormalized } from "./pooling.js";
+import { combineWeighted } from "./pooling.js";
 import { bertRunCost, planRuns, type RunCost } from "./run-planner.js";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 import { splitIntoWindows, type WindowLayout } from "./windows.js";
+import { WorkerSession } from "./worker-session.js";
 
 /** Default {@link OnnxEmbedderOptions.maxBatchSize}. */
 export const DEFAULT_MAX_BATCH_SIZE = 32;
@@ -76,7 +76,9 @@ export interface OnnxEmbedderStats {
 }
 
 /**
- * An {@link Embedder} backed by one onnxruntime session. Concurrent `embed`
+ * An {@link Embedder} backed by one onnxruntime session, which runs in a
+ * worker thread (worker-session.ts) so inference never blocks the event
+ * loop; this thread only tokenises and batches. Concurrent `embed`
  * calls are micro-batched into shared session runs; texts longer than the
  * window are embedded window by window and the windows' vectors combined.
  */
@@ -94,7 +96,7 @@ export class OnnxEmbedder implements Embedder {
 
   private constructor(
     options: OnnxEmbedderOptions,
-    private readonly session: InferenceSession,
+    private readonly session: WorkerSession,
     private readonly tokenizer: TextTokenizer,
     dimension: number,
   ) {
@@ -123,9 +125,9 @@ export class OnnxEmbedder implements Embedder {
   static async create(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
     validateOptions(options);
     const tokenizer = await loadTokenizer(options.tokenizerPath);
-    let session: InferenceSession;
+    let session: WorkerSession;
     try {
-      session = await InferenceSession.create(options.onnxPath, {
+      session = await WorkerSession.load(options.onnxPath, OUTPUT_NAME, {
         intraOpNumThreads: options.threads ?? availableParallelism(),
         // One operator at a time: the intra-op pool already uses every core.
         interOpNumThreads: 1,
@@ -146,7 +148,7 @@ export class OnnxEmbedder implements Embedder {
     try {
       checkInterface(session, options.onnxPath);
       const probeIds = [...tokenizer.prefixIds, ...tokenizer.encode("probe"), ...tokenizer.suffixIds];
-      const { dimension } = await runSession(session, [probeIds]);
+      const { dimension } = await session.run([probeIds]);
       return new OnnxEmbedder(options, session, tokenizer, dimension);
     } catch (error) {
       await session.release();
@@ -163,7 +165,8 @@ export class OnnxEmbedder implements Embedder {
    * Embeds `text` over its whole length.
    *
    * @throws TextTooLongError when the text needs more than `maxWindows` windows.
-   * @throws EmbedderClosedError after {@link close}.
+   * @throws EmbedderClosedError after {@link close}, and its subclass
+   *   EmbedderFailedError (for good) once the inference worker has died.
    */
   async embed(text: string): Promise<Float32Array> {
     if (this.closing !== undefined) throw new EmbedderClosedError();
@@ -205,10 +208,7 @@ export class OnnxEmbedder implements Embedder {
     for (const [start, end] of plan) {
       const rows = order.slice(start, end);
       this.sessionRuns++;
-      const { vectors, dimension } = await runSession(
-        this.session,
-        rows.map((i) => windows[i]!),
-      );
+      const { vectors, dimension } = await this.session.run(rows.map((i) => windows[i]!));
       if (dimension !== this.dimension) {
         throw new Error(`Model returned vectors of ${dimension} dimensions, expected ${this.dimension}.`);
       }
@@ -218,7 +218,7 @@ export class OnnxEmbedder implements Embedder {
     return out;
   }
 
-  /** Refuses new calls, lets queued ones finish, then releases the session. */
+  /** Refuses new calls, lets queued ones finish, then releases the session and ends its worker. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.batcher.drain();
@@ -246,7 +246,7 @@ function validateOptions(options: OnnxEmbedderOptions): void {
 }
 
 /** Rejects models whose inputs or outputs differ from the MiniLM interface. */
-function checkInterface(session: InferenceSession, onnxPath: string): void {
+function checkInterface(session: WorkerSession, onnxPath: string): void {
   const unknown = session.inputNames.filter((name) => !KNOWN_INPUTS.has(name));
   const problems: string[] = [];
   if (!session.inputNames.includes("input_ids")) problems.push('no "input_ids" input');
@@ -259,45 +259,4 @@ function checkInterface(session: InferenceSession, onnxPath: string): void {
       { kind: "incompatible-model", path: onnxPath },
     );
   }
-}
-
-/** One `session.run` over framed windows; returns a unit vector per window and the model's width. */
-async function runSession(
-  session: InferenceSession,
-  windows: readonly (readonly number[])[],
-): Promise<{ vectors: Float32Array[]; dimension: number }> {
-  const batch = windows.length;
-  const lengths = windows.map((w) => w.length);
-  // Padding to the longest window only: attention masks hide the padding, and
-  // shorter tensors are cheaper than a fixed 256.
-  const seq = Math.max(1, ...lengths);
-  const ids = new BigInt64Array(batch * seq);
-  const mask = new BigInt64Array(batch * seq);
-  windows.forEach((window, row) => {
-    const base = row * seq;
-    for (let t = 0; t < window.length; t++) {
-      ids[base + t] = BigInt(window[t]!);
-      mask[base + t] = 1n;
-    }
-  });
-  const dims = [batch, seq];
-  const feeds: Record<string, Tensor> = {
-    input_ids: new Tensor("int64", ids, dims),
-  };
-  if (session.inputNames.includes("attention_mask")) feeds["attention_mask"] = new Tensor("int64", mask, dims);
-  if (session.inputNames.includes("token_type_ids")) {
-    feeds["token_type_ids"] = new Tensor("int64", new BigInt64Array(batch * seq), dims);
-  }
-  const results = await session.run(feeds, [OUTPUT_NAME]);
-  const output = results[OUTPUT_NAME];
-  if (output === undefined || output.type !== "float32" || output.dims.length !== 3) {
-    throw new Error(`Output "${OUTPUT_NAME}" is not a float32 [batch, seq, dim] tensor.`);
-  }
-  const [outBatch, outSeq, dimension] = output.dims as [number, number, number];
-  if (outBatch !== batch || outSeq !== seq) {
-    throw new Error(`Output "${OUTPUT_NAME}" has shape [${output.dims.join(", ")}], expected [${batch}, ${seq}, dim].`);
-  }
-  const vectors = meanPoolNormalized(output.data as Float32Array, lengths, seq, dimension);
-  output.dispose();
-  return { vectors, dimension };
 }

@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import {
@@ -28,6 +29,8 @@ export interface SemcacheServerOptions {
   readonly extendRoutes?: (router: ConnectRouter, service: SemanticCacheServiceImpl, cache: () => SemanticCache) => void;
   /** Plain-HTTP routes tried before the RPC routes; return true when handled. */
   readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
+  /** Wrap every RPC of every service on the router (logging, metrics), first one outermost. */
+  readonly interceptors?: readonly Interceptor[];
 }
 
 /** A running semcache server. */
@@ -60,7 +63,8 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     ...options.ask?.(current),
   };
   const handler = createRequestHandler({
-    routes: (router) => {
+    routes: (plainRouter) => {
+      const router = withInterceptors(plainRouter, options.interceptors ?? []);
       options.extendRoutes?.(router, service, current);
       registerSemanticCacheService(router, service);
     },
@@ -104,4 +108,25 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
       return closing;
     },
   };
+}
+
+/** A router that adds `interceptors` to every service and method registered through it. */
+function withInterceptors(router: ConnectRouter, interceptors: readonly Interceptor[]): ConnectRouter {
+  if (interceptors.length === 0) return router;
+  const merge = (options: Partial<UniversalHandlerOptions> | undefined): Partial<UniversalHandlerOptions> => ({
+    ...options,
+    interceptors: [...interceptors, ...(options?.interceptors ?? [])],
+  });
+  const wrapped: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, implementation, options) {
+      router.service(service, implementation, merge(options));
+      return wrapped;
+    },
+    rpc(method, impl, options) {
+      router.rpc(method, impl, merge(options));
+      return wrapped;
+    },
+  };
+  return wrapped;
 }

@@ -5,6 +5,7 @@
  * cheap: a few regular-expression passes over the text.
  */
 import {
+  ANTONYMS,
   FORMATS,
   HUMAN_LANGUAGES,
   IN_FORMATS,
@@ -68,6 +69,42 @@ export interface PromptFeatures {
   readonly writtenIn: string | undefined;
   /** Number of words. */
   readonly length: number;
+  /** For each pair of {@link ANTONYMS} the prompt uses: the form it uses of each side (index 0: left, 1: right). */
+  readonly opposites: ReadonlyMap<number, readonly [string | undefined, string | undefined]>;
+}
+
+/** Every form of {@link ANTONYMS}: which pairs and sides it belongs to. */
+const ANTONYM_FORMS: ReadonlyMap<string, readonly (readonly [number, 0 | 1])[]> = (() => {
+  const index = new Map<string, [number, 0 | 1][]>();
+  ANTONYMS.forEach(([left, right], pair) => {
+    for (const [forms, side] of [[left, 0], [right, 1]] as const) {
+      for (const form of forms) {
+        const list = index.get(form) ?? [];
+        list.push([pair, side]);
+        index.set(form, list);
+      }
+    }
+  });
+  return index;
+})();
+
+/** The antonym pairs a prompt uses, from its words, their stems and its two-word phrases. */
+function oppositesOf(lower: readonly string[]): Map<number, [string | undefined, string | undefined]> {
+  const out = new Map<number, [string | undefined, string | undefined]>();
+  const note = (form: string): void => {
+    for (const [pair, side] of ANTONYM_FORMS.get(form) ?? []) {
+      const sides = out.get(pair) ?? [undefined, undefined];
+      sides[side] ??= form;
+      out.set(pair, sides);
+    }
+  };
+  lower.forEach((w, i) => {
+    note(w);
+    const root = stem(w);
+    if (root !== w) note(root);
+    if (i + 1 < lower.length) note(`${w} ${lower[i + 1]}`);
+  });
+  return out;
 }
 
 const WORD = /[\p{L}\p{N}]+(?:'[\p{L}]+)*/gu;
@@ -121,6 +158,18 @@ function unitOf(spelling: string | undefined): string | undefined {
   return spelling === undefined ? undefined : UNITS.get(spelling);
 }
 
+/** Index of the first word starting at or after `offset` (binary search; words.length when none). */
+function firstWordFrom(words: readonly Word[], offset: number): number {
+  let lo = 0;
+  let hi = words.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (words[mid]!.index < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Numbers written with digits, with their units, and tokens that mix letters and digits. */
 function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantities: Quantity[]; identifiers: Set<string> } {
   const quantities: Quantity[] = [];
@@ -157,7 +206,7 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
     if (unit === "") {
       // A unit in the next word or two: "5 miles", "8-year-old", "95 percent", "5 percentage points".
       const end = match.index + token.length;
-      const next = words.find((w) => w.index >= end);
+      const next = words[firstWordFrom(words, end)];
       if (next !== undefined) {
         const gap = lower.slice(end, next.index);
         if (/^[\s-]*$/.test(gap)) unit = unitOf(next.lower) ?? (next.lower === "percentage" ? "%" : "");
@@ -236,15 +285,11 @@ function entitiesOf(words: readonly Word[]): { entities: Set<string>; initials: 
   return { entities, initials };
 }
 
-function negatedWords(words: readonly Word[]): Set<string> {
+function negatedWords(words: readonly Word[], lower: readonly string[]): Set<string> {
   const out = new Set<string>();
   words.forEach((word, i) => {
     if (!negates(word)) return;
-    const next = contentNeighbour(
-      words.map((w) => w.lower),
-      i,
-      1,
-    );
+    const next = contentNeighbour(lower, i, 1);
     if (next !== undefined) out.add(next);
   });
   return out;
@@ -269,8 +314,9 @@ function directionsOf(words: readonly string[]): [string, string][] {
       if (before !== undefined && after !== undefined && before !== after) pairs.push([before, after]);
     } else if (w === "from") {
       const source = contentNeighbour(words, i, 1);
-      const to = words.indexOf("to", i + 1);
-      const destination = to > i && to - i <= 6 ? contentNeighbour(words, to, 1) : undefined;
+      let to = i + 1;
+      while (to < words.length && to - i <= 6 && words[to] !== "to") to++;
+      const destination = words[to] === "to" && to - i <= 6 ? contentNeighbour(words, to, 1) : undefined;
       if (source !== undefined && destination !== undefined && source !== destination) pairs.push([source, destination]);
     }
   });
@@ -347,7 +393,7 @@ export function analyzePrompt(prompt: string): PromptFeatures {
     quantities: [...quantities, ...spelledNumbers(words)],
     identifiers,
     negations: words.filter(negates).length,
-    negated: negatedWords(words),
+    negated: negatedWords(words, lower),
     entities,
     initials,
     directions: directionsOf(lower),
@@ -355,5 +401,6 @@ export function analyzePrompt(prompt: string): PromptFeatures {
     answerFormats: requested(lower, FORMATS, FORMAT_LEADS, 3, false),
     writtenIn: writtenIn(lower),
     length: words.length,
+    opposites: oppositesOf(lower),
   };
 }

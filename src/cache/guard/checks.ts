@@ -4,7 +4,6 @@
  */
 import type { PromptFeatures, Quantity } from "./analyze.js";
 import { stem } from "./analyze.js";
-import { ANTONYMS } from "./lexicon.js";
 
 /** The names of the checks, in the order they run. */
 export const GUARD_CHECKS = ["numbers", "negation", "antonyms", "entities", "direction", "language"] as const;
@@ -94,23 +93,16 @@ export const negationCheck: Check = (a, b) => {
   return `"${word}" negated on one side only (content overlap ${shared.toFixed(2)})`;
 };
 
-function uses(features: PromptFeatures, forms: readonly string[]): string | undefined {
-  return forms.find((form) => (form.includes(" ") ? features.phrase.includes(` ${form} `) : features.vocabulary.has(form)));
-}
-
 /** Opposite words, one on each side: "enable" vs "disable", "before" vs "after". */
 export const antonymsCheck: Check = (a, b) => {
-  for (const [left, right] of ANTONYMS) {
-    const aLeft = uses(a, left);
-    const aRight = uses(a, right);
-    const bLeft = uses(b, left);
-    const bRight = uses(b, right);
-    let pair: [string, string] | undefined;
-    if (aLeft !== undefined && aRight === undefined && bRight !== undefined && bLeft === undefined) pair = [aLeft, bRight];
-    else if (aRight !== undefined && aLeft === undefined && bLeft !== undefined && bRight === undefined) pair = [aRight, bLeft];
-    if (pair === undefined) continue;
-    const shared = overlap(a, b, new Set(pair.flatMap((w) => w.split(" ")).map(stem)));
-    if (shared >= ALIGNED_OVERLAP) return `opposites: ${pair[0]} vs ${pair[1]} (content overlap ${shared.toFixed(2)})`;
+  for (const [pair, [aLeft, aRight]] of a.opposites) {
+    const [bLeft, bRight] = b.opposites.get(pair) ?? [undefined, undefined];
+    let found: [string, string] | undefined;
+    if (aLeft !== undefined && aRight === undefined && bRight !== undefined && bLeft === undefined) found = [aLeft, bRight];
+    else if (aRight !== undefined && aLeft === undefined && bLeft !== undefined && bRight === undefined) found = [aRight, bLeft];
+    if (found === undefined) continue;
+    const shared = overlap(a, b, new Set(found.flatMap((w) => w.split(" ")).map(stem)));
+    if (shared >= ALIGNED_OVERLAP) return `opposites: ${found[0]} vs ${found[1]} (content overlap ${shared.toFixed(2)})`;
   }
   return undefined;
 };

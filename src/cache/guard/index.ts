@@ -25,13 +25,14 @@ export interface GuardRejection {
   readonly reason: string;
 }
 
-const MEMO_SIZE = 512;
-// Prompts longer than this are analysed on every call rather than memoised (they would pin memory).
-const MEMO_MAX_CHARS = 4096;
+const MEMO_ENTRIES = 512;
+// Total prompt characters the memo may hold (long prompts are the costly ones to analyse again).
+const MEMO_CHARS = 1 << 20;
 
-/** A small least-recently-used memo of prompt analyses. */
+/** A small least-recently-used memo of prompt analyses, bounded in entries and in characters. */
 class AnalysisMemo {
   private readonly entries = new Map<string, PromptFeatures>();
+  private chars = 0;
 
   get(prompt: string): PromptFeatures {
     const hit = this.entries.get(prompt);
@@ -41,9 +42,14 @@ class AnalysisMemo {
       return hit;
     }
     const features = analyzePrompt(prompt);
-    if (prompt.length <= MEMO_MAX_CHARS) {
+    if (prompt.length <= MEMO_CHARS / 8) {
       this.entries.set(prompt, features);
-      if (this.entries.size > MEMO_SIZE) this.entries.delete(this.entries.keys().next().value!);
+      this.chars += prompt.length;
+      while (this.entries.size > MEMO_ENTRIES || this.chars > MEMO_CHARS) {
+        const oldest = this.entries.keys().next().value!;
+        this.entries.delete(oldest);
+        this.chars -= oldest.length;
+      }
     }
     return features;
   }

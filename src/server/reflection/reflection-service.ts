@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescFile, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type ConnectRouter } from "@connectrpc/connect";
 import {
   ServerReflection as ServerReflectionV1,
@@ -34,7 +34,7 @@ export function answerReflectionRequest(index: DescriptorIndex, request: Request
     create(ResponseV1Schema, { validHost: request.host, originalRequest: request, messageResponse: response });
   const error = (code: Code, message: string): ResponseV1 =>
     answer({ case: "errorResponse", value: { errorCode: code, errorMessage: message } });
-  const files = (file: Parameters<DescriptorIndex["encodeWithDependencies"]>[0]): ResponseV1 =>
+  const files = (file: DescFile): ResponseV1 =>
     answer({ case: "fileDescriptorResponse", value: { fileDescriptorProto: index.encodeWithDependencies(file, sent) } });
 
   const { case: kind, value } = request.messageRequest;

@@ -42,7 +42,7 @@ const PURGE_BATCH = 5000;
  * The embedded store: SQLite is the source of truth, the per-scope vector
  * indexes live in memory and mirror it. Every SQLite call is synchronous and
  * every index update follows its commit in the same synchronous block, so
- * the two never disagree as seen by a caller.
+ * the two never disagree as seen by a caller. Made by `openEmbeddedStore`.
  */
 export class EmbeddedStore implements CacheStore {
   readonly kind = "embedded";

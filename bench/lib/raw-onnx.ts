@@ -1,0 +1,83 @@
+/**
+ * The physical limit: the same model in onnxruntime-node with no server,
+ * no HTTP, no store: pre-tokenised prompts in batches of 32 (the server's
+ * largest micro-batch), each batch sorted by length and cut into runs of
+ * similar length exactly as the embedder does, session options as the
+ * embedder's (same intra-op thread count, no spinning). Pooling and
+ * tokenisation are left out: this is the model's own ceiling.
+ */
+import { join } from "node:path";
+import { InferenceSession, Tensor } from "onnxruntime-node";
+import { bertRunCost, planRuns } from "../../src/embedder/run-planner.js";
+import { loadTokenizer } from "../../src/embedder/tokenizer.js";
+
+export interface RawResult {
+  readonly threads: number;
+  readonly batchSize: number;
+  readonly texts: number;
+  readonly seconds: number;
+  readonly textsPerSecond: number;
+  readonly meanTokens: number;
+}
+
+function feedsOf(rows: readonly (readonly number[])[]): Record<string, Tensor> {
+  const seq = Math.max(...rows.map((r) => r.length));
+  const ids = new BigInt64Array(rows.length * seq);
+  const mask = new BigInt64Array(rows.length * seq);
+  rows.forEach((row, i) =>
+    row.forEach((id, t) => {
+      ids[i * seq + t] = BigInt(id);
+      mask[i * seq + t] = 1n;
+    }),
+  );
+  const dims = [rows.length, seq];
+  return {
+    input_ids: new Tensor("int64", ids, dims),
+    attention_mask: new Tensor("int64", mask, dims),
+    token_type_ids: new Tensor("int64", new BigInt64Array(rows.length * seq), dims),
+  };
+}
+
+export async function rawThroughput(modelDir: string, prompts: readonly string[], threads: number, seconds: number, batchSize = 32): Promise<RawResult> {
+  const tokenizer = await loadTokenizer(join(modelDir, "tokenizer.json"));
+  const rows = prompts.map((p) => [...tokenizer.prefixIds, ...tokenizer.encode(p), ...tokenizer.suffixIds]);
+  const session = await InferenceSession.create(join(modelDir, "model.onnx"), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  });
+  try {
+    // Batches as the micro-batcher would form them from a steady stream; runs as the run planner cuts them.
+    const batches: { feeds: Record<string, Tensor>[]; texts: number }[] = [];
+    for (let from = 0; from < rows.length; from += batchSize) {
+      const batch = rows.slice(from, from + batchSize).sort((a, b) => a.length - b.length);
+      const plan = planRuns(
+        batch.map((r) => r.length),
+        bertRunCost(384),
+      );
+      batches.push({ feeds: plan.map(([a, b]) => feedsOf(batch.slice(a, b))), texts: batch.length });
+    }
+    // Warm-up.
+    for (const f of batches[0]!.feeds) await session.run(f);
+    let texts = 0;
+    const started = performance.now();
+    for (let i = 0; performance.now() - started < seconds * 1000; i++) {
+      const batch = batches[i % batches.length]!;
+      for (const f of batch.feeds) await session.run(f);
+      texts += batch.texts;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    return {
+      threads,
+      batchSize,
+      texts,
+      seconds: Math.round(elapsed * 100) / 100,
+      textsPerSecond: Math.round((texts / elapsed) * 10) / 10,
+      meanTokens: Math.round((rows.reduce((s, r) => s + r.length, 0) / rows.length) * 10) / 10,
+    };
+  } finally {
+    await session.release();
+  }
+}

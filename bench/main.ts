@@ -1,0 +1,425 @@
+/**
+ * `npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--out DIR]`
+ *
+ * Starts `semcache serve` as a child process with the fixture model (the
+ * shape and compute cost of all-MiniLM-L6-v2), drives it over loopback with
+ * the generated client (gRPC transport), and writes
+ * bench/results/<date>.json, bench/results/<date>.md and (full runs)
+ * bench/results/latest.md. See bench/README.md for what is measured and how.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { loadOnnxEmbedder } from "../src/embedder/load.js";
+import { MatchKind, SemanticCacheService } from "../src/gen/semcache/v1/semantic_cache_pb.js";
+import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
+import { ensureFixtureModel } from "../tools/fixture-model/index.js";
+import { machineInfo, type MachineInfo } from "./lib/machine.js";
+import { BENCH_SCOPE, cleanRedis, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
+import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
+import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
+import { markdownReport } from "./lib/report.js";
+import { DIST_CLI, REPO, startServer, type BenchServer } from "./lib/server.js";
+import { round, summarize, type LatencySummary } from "./lib/stats.js";
+
+type CacheClient = Client<typeof SemanticCacheService>;
+
+interface Plan {
+  readonly quick: boolean;
+  /** Distinct prompts embedded by the model for the store-size runs. */
+  readonly basePrompts: number;
+  /** Entries stored through the API before the latency and throughput runs. */
+  readonly apiEntries: number;
+  readonly latencySamples: number;
+  readonly warmup: number;
+  readonly concurrency: readonly number[];
+  readonly throughputSeconds: number;
+  readonly rawSeconds: number;
+  readonly sizes: readonly number[];
+  readonly sizeSamples: number;
+}
+
+interface Options {
+  readonly plan: Plan;
+  readonly threads: number;
+  readonly redisUrl: string | undefined;
+  readonly out: string;
+  /** Run the compiled CLI (dist/) instead of the source under tsx. */
+  readonly dist: boolean;
+}
+
+const FULL: Plan = {
+  quick: false,
+  basePrompts: 3000,
+  apiEntries: 500,
+  latencySamples: 500,
+  warmup: 30,
+  concurrency: [1, 8, 32, 64],
+  throughputSeconds: 8,
+  rawSeconds: 8,
+  sizes: [1000, 10_000, 100_000],
+  sizeSamples: 200,
+};
+
+const QUICK: Plan = {
+  quick: true,
+  basePrompts: 300,
+  apiEntries: 100,
+  latencySamples: 60,
+  warmup: 10,
+  concurrency: [1, 8, 32, 64],
+  throughputSeconds: 1.5,
+  rawSeconds: 1.5,
+  sizes: [1000, 5000],
+  sizeSamples: 40,
+};
+
+function parseArgs(argv: readonly string[]): Options {
+  let quick = false;
+  let dist = false;
+  let redisUrl: string | undefined;
+  let threads = availableParallelism();
+  let out = join(REPO, "bench", "results");
+  let sizes: number[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag = "", inline] = argv[i]!.split(/=(.*)/s, 2);
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === "--quick") quick = true;
+    else if (flag === "--dist") dist = true;
+    else if (flag === "--redis-url") redisUrl = value();
+    else if (flag === "--threads") threads = Number(value());
+    else if (flag === "--out") out = resolve(value());
+    else if (flag === "--sizes") sizes = value().split(",").map(Number);
+    else if (flag === "--help" || flag === "-h") {
+      process.stdout.write("npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--dist] [--out DIR]\n");
+      process.exit(0);
+    } else throw new Error(`unknown option ${flag}`);
+  }
+  if (!Number.isInteger(threads) || threads < 1) throw new Error("--threads must be a whole number ≥ 1");
+  if (sizes !== undefined && sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) throw new Error("--sizes must be whole numbers from 1 to 1000000");
+  const base = quick ? QUICK : FULL;
+  if (dist && !existsSync(DIST_CLI)) throw new Error(`--dist needs ${DIST_CLI}: run npm run build first`);
+  return { plan: sizes === undefined ? base : { ...base, sizes }, threads, redisUrl, out, dist };
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+};
+
+/** Least-squares slope of y against x. */
+function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+function client(url: string): CacheClient {
+  return createClient(SemanticCacheService, createGrpcTransport({ baseUrl: url }));
+}
+
+/** Runs `work` for each item, at most `limit` at once. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+interface KindLatency extends LatencySummary {
+  /** Share of the lookups that came back as the kind intended (a hit of that kind, or a miss). */
+  readonly asIntended: number;
+}
+
+/** Sequential lookups with one client; latencies in ms. */
+async function latencies(c: CacheClient, prompts: readonly string[], samples: number, warmup: number, expect: "exact" | "semantic" | "miss"): Promise<KindLatency> {
+  for (let i = 0; i < warmup; i++) await c.lookup({ prompt: prompts[i % prompts.length]!, scope: BENCH_SCOPE });
+  const times: number[] = [];
+  let intended = 0;
+  for (let i = 0; i < samples; i++) {
+    const prompt = prompts[(i + warmup) % prompts.length]!;
+    const t = performance.now();
+    const r = await c.lookup({ prompt, scope: BENCH_SCOPE });
+    times.push(performance.now() - t);
+    const kind = !r.hit ? "miss" : r.kind === MatchKind.EXACT ? "exact" : "semantic";
+    if (kind === expect) intended++;
+  }
+  return { ...summarize(times), asIntended: round(intended / samples) };
+}
+
+interface ThroughputResult extends LatencySummary {
+  readonly concurrency: number;
+  readonly lookupsPerSecond: number;
+  readonly hitShare: number;
+  readonly errors: number;
+  readonly seconds: number;
+}
+
+/** Semantic lookups (half paraphrases of stored prompts, half other-domain misses) from `concurrency` callers for `seconds`. */
+async function throughput(c: CacheClient, queries: readonly string[], concurrency: number, seconds: number): Promise<ThroughputResult> {
+  // Warm-up at this concurrency, so batches of this size are already planned.
+  await pool(queries.slice(0, concurrency * 2), concurrency, (prompt) => c.lookup({ prompt, scope: BENCH_SCOPE }));
+  const times: number[] = [];
+  let hits = 0;
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const prompt = queries[next++ % queries.length]!;
+        const t = performance.now();
+        try {
+          const r = await c.lookup({ prompt, scope: BENCH_SCOPE });
+          if (r.hit) hits++;
+        } catch {
+          errors++;
+        }
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return {
+    concurrency,
+    ...summarize(times),
+    lookupsPerSecond: round(times.length / elapsed, 1),
+    hitShare: round(hits / Math.max(1, times.length)),
+    errors,
+    seconds: round(elapsed, 2),
+  };
+}
+
+export interface SizeResult {
+  readonly entries: number;
+  readonly preloadSeconds: number;
+  readonly coldStartMs: number;
+  readonly semanticHit: KindLatency;
+  readonly semanticMiss: KindLatency;
+  readonly exactHit: KindLatency;
+  /** Server RSS right after it reported SERVING, and after the lookups. */
+  readonly rssAtServingMiB: number;
+  readonly rssMiB: number;
+  /** (RSS at SERVING − the empty store's) / entries. */
+  readonly rssDeltaPerEntryBytes: number | null;
+}
+
+export interface BenchResults {
+  readonly createdAt: string;
+  readonly quick: boolean;
+  readonly machine: MachineInfo;
+  readonly loadAverageAtEnd: readonly number[];
+  readonly config: {
+    readonly store: string;
+    readonly entry: string;
+    readonly model: string;
+    readonly embedThreads: number;
+    readonly embedMaxBatch: number;
+    readonly guard: string;
+    readonly threshold: number;
+    readonly transport: string;
+    readonly index: typeof DEFAULT_INDEX_PARAMS;
+  };
+  readonly plan: Plan;
+  readonly coldStartEmptyMs: number;
+  readonly listeningMs: number;
+  readonly latency: { readonly entries: number; readonly exactHit: KindLatency; readonly semanticHit: KindLatency; readonly semanticMiss: KindLatency };
+  readonly throughput: readonly ThroughputResult[];
+  readonly raw: RawResult;
+  readonly ratio: { readonly best: number; readonly atHighestConcurrency: number };
+  readonly sizes: readonly SizeResult[];
+  readonly memoryPerEntryBytes: number | null;
+  readonly serverStats: Record<string, string | number>;
+  readonly totalSeconds: number;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const { plan, threads } = options;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const machine = machineInfo();
+  log(`${plan.quick ? "quick smoke run" : "full run"} on ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverage.join("/")}`);
+
+  const modelDir = await ensureFixtureModel();
+  const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-"));
+  const runId = `${Date.now().toString(36)}`;
+  const storeEnv = (dataDir: string): Record<string, string> => ({
+    SEMCACHE_MODEL_DIR: modelDir,
+    SEMCACHE_DATA_DIR: dataDir,
+    SEMCACHE_EMBED_THREADS: String(threads),
+    ...(options.redisUrl === undefined ? {} : { SEMCACHE_REDIS_URL: options.redisUrl, SEMCACHE_REDIS_KEY_PREFIX: `semcache-bench-${runId}:` }),
+  });
+  const target = (dataDir: string, modelId: string, dimension: number): PreloadTarget => ({
+    modelId,
+    dimension,
+    index: DEFAULT_INDEX_PARAMS,
+    ...(options.redisUrl === undefined ? { dataDir } : { redisUrl: options.redisUrl, redisKeyPrefix: `semcache-bench-${runId}:` }),
+  });
+
+  let server: BenchServer | undefined;
+  try {
+    // Base vectors for the store-size runs, embedded once by the real (fixture) model, before any server runs.
+    const embedder = await loadOnnxEmbedder({ modelDir, threads });
+    const basePrompts = spreadPrompts(plan.basePrompts);
+    let t = performance.now();
+    const baseVectors: Float32Array[] = [];
+    for (let from = 0; from < basePrompts.length; from += 256) {
+      baseVectors.push(...(await Promise.all(basePrompts.slice(from, from + 256).map((p) => embedder.embed(p)))));
+    }
+    const { modelId, dimension } = embedder;
+    await embedder.close();
+    log(`embedded ${basePrompts.length} base prompts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    // 1. Latency and throughput, on a store filled through the API.
+    const apiDir = join(scratch, "api");
+    server = await startServer(storeEnv(apiDir), { dist: options.dist });
+    const coldStartEmptyMs = server.coldStartMs;
+    const listeningMs = server.listeningMs;
+    log(`server SERVING in ${Math.round(coldStartEmptyMs)} ms (empty store)`);
+    const c = client(server.url);
+    const stored = spreadPrompts(plan.apiEntries, 50_000);
+    t = performance.now();
+    await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
+    log(`stored ${stored.length} entries through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const paraphrases = stored.map(paraphrase);
+    const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
+    const exactHit = await latencies(c, stored, plan.latencySamples, plan.warmup, "exact");
+    const semanticHit = await latencies(c, paraphrases, plan.latencySamples, plan.warmup, "semantic");
+    const semanticMiss = await latencies(c, misses, plan.latencySamples, plan.warmup, "miss");
+    log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
+    const mixed = paraphrases.flatMap((p, i) => [p, misses[i % misses.length]!]);
+    const throughputs: ThroughputResult[] = [];
+    for (const concurrency of plan.concurrency) {
+      const r = await throughput(c, mixed, concurrency, plan.throughputSeconds);
+      throughputs.push(r);
+      log(`concurrency ${concurrency}: ${r.lookupsPerSecond} lookups/s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors)`);
+    }
+    const statsResponse = await c.stats({ namespace: BENCH_SCOPE.namespace });
+    const serverStats = {
+      lookups: Number(statsResponse.lookups),
+      exactHits: Number(statsResponse.exactHits),
+      semanticHits: Number(statsResponse.semanticHits),
+      misses: Number(statsResponse.misses),
+      guardRejections: Number(statsResponse.guardRejections),
+      modelId: statsResponse.modelId,
+      storeKind: statsResponse.storeKind,
+    };
+    await server.stop();
+    server = undefined;
+    if (options.redisUrl !== undefined) await cleanRedis(target(apiDir, modelId, dimension));
+
+    // 2. The physical limit: the same model, same thread count, no server.
+    const raw = await rawThroughput(modelDir, mixed, threads, plan.rawSeconds);
+    const best = Math.max(...throughputs.map((r) => r.lookupsPerSecond));
+    const atHighest = throughputs.at(-1)!.lookupsPerSecond;
+    log(`raw onnxruntime: ${raw.textsPerSecond} texts/s (batch ${raw.batchSize}, ${threads} threads); semcache/raw ${(best / raw.textsPerSecond).toFixed(2)}`);
+
+    // 3. Store size: empty baseline, then each size preloaded through the store's batch put.
+    const sizes: SizeResult[] = [];
+    let baselineRss = 0;
+    for (const entries of [0, ...plan.sizes]) {
+      const dir = join(scratch, `size-${entries}`);
+      const where = target(dir, modelId, dimension);
+      let preloadSeconds = 0;
+      if (entries > 0) {
+        const loaded = await preload(where, basePrompts, baseVectors, entries);
+        preloadSeconds = round(loaded.millis / 1000, 1);
+        log(`preloaded ${entries} entries in ${preloadSeconds} s`);
+      }
+      server = await startServer(storeEnv(dir), { dist: options.dist });
+      const rssAtServing = server.rss();
+      const cs = client(server.url);
+      const inStore = Math.min(entries, basePrompts.length);
+      const hitQueries = (inStore > 0 ? basePrompts.slice(0, inStore) : basePrompts).map(paraphrase);
+      const exactQueries = entries > 0 ? Array.from({ length: Math.min(entries, 2000) }, (_, i) => entryPrompt(basePrompts, (i * 7919) % entries)) : basePrompts;
+      const semantic = await latencies(cs, hitQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "semantic" : "miss");
+      const miss = await latencies(cs, misses, plan.sizeSamples, plan.warmup, "miss");
+      const exact = await latencies(cs, exactQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "exact" : "miss");
+      const rss = server.rss();
+      if (entries === 0) baselineRss = rssAtServing;
+      const result: SizeResult = {
+        entries,
+        preloadSeconds,
+        coldStartMs: Math.round(server.coldStartMs),
+        semanticHit: semantic,
+        semanticMiss: miss,
+        exactHit: exact,
+        rssAtServingMiB: round(rssAtServing / 2 ** 20, 1),
+        rssMiB: round(rss / 2 ** 20, 1),
+        rssDeltaPerEntryBytes: entries > 0 && baselineRss > 0 ? Math.round((rssAtServing - baselineRss) / entries) : null,
+      };
+      sizes.push(result);
+      log(
+        `${entries} entries: SERVING in ${result.coldStartMs} ms, lookup p50 semantic ${semantic.p50Ms} ms (hits ${semantic.asIntended}), ` +
+          `miss ${miss.p50Ms} ms, exact ${exact.p50Ms} ms, RSS ${result.rssMiB} MiB`,
+      );
+      await server.stop();
+      server = undefined;
+      if (options.redisUrl !== undefined) await cleanRedis(where);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Least-squares slope of RSS at SERVING against entries, over every size (the empty store included).
+    const memoryPerEntryBytes = sizes.length >= 2 ? Math.round(slope(sizes.map((s) => [s.entries, s.rssAtServingMiB * 2 ** 20] as const))) : null;
+
+    const results: BenchResults = {
+      createdAt: startedAt.toISOString(),
+      quick: plan.quick,
+      machine,
+      loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      config: {
+        store: options.redisUrl === undefined ? "embedded (SQLite + HNSW)" : "redis",
+        entry: options.dist ? "dist/cli/main.js (compiled)" : "src/cli/main.ts under tsx",
+        model: `${modelId} (fixture model: all-MiniLM-L6-v2's shape and compute cost)`,
+        embedThreads: threads,
+        embedMaxBatch: 32,
+        guard: "on",
+        threshold: 0.9,
+        transport: "gRPC (HTTP/2, one connection) over loopback",
+        index: DEFAULT_INDEX_PARAMS,
+      },
+      plan,
+      coldStartEmptyMs: Math.round(coldStartEmptyMs),
+      listeningMs: Math.round(listeningMs),
+      latency: { entries: stored.length, exactHit, semanticHit, semanticMiss },
+      throughput: throughputs,
+      raw,
+      ratio: { best: round(best / raw.textsPerSecond), atHighestConcurrency: round(atHighest / raw.textsPerSecond) },
+      sizes,
+      memoryPerEntryBytes,
+      serverStats,
+      totalSeconds: Math.round((performance.now() - t0) / 1000),
+    };
+    mkdirSync(options.out, { recursive: true });
+    const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
+    const name = `${stamp}${plan.quick ? "-quick" : ""}`;
+    const markdown = markdownReport(results);
+    writeFileSync(join(options.out, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(options.out, `${name}.md`), markdown);
+    if (!plan.quick) writeFileSync(join(options.out, "latest.md"), markdown);
+    process.stdout.write(markdown);
+    log(`wrote ${join(options.out, `${name}.json`)} and .md${plan.quick ? "" : " and latest.md"} (${results.totalSeconds} s in all)`);
+  } finally {
+    await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

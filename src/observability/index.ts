@@ -1,0 +1,105 @@
+/**
+ * Observability: Prometheus metrics (/metrics, /metrics/json), one JSON log
+ * line per RPC, and the dashboard's static files, wired into the server by
+ * the composition root through the server's `interceptors`, `extraRoutes`
+ * and `loadCache` options.
+ */
+import type { ServerResponse } from "node:http";
+import type { Interceptor } from "@connectrpc/connect";
+import type { SemanticCache } from "../cache/semantic-cache.js";
+import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
+import type { Logger } from "../server/logger.js";
+import { SemcacheMetrics } from "./metrics.js";
+import { metricNamespace } from "./rpc-facts.js";
+import { rpcRecordInterceptor } from "./rpc-interceptor.js";
+import { rpcLogSink } from "./rpc-log.js";
+import { defaultDashboardDir, staticFiles } from "./static-files.js";
+
+export { SemcacheMetrics, COUNTER_METRICS, CACHE_ERROR_KIND, quantile, type MetricsJson, type RpcOutcome } from "./metrics.js";
+export { NamespaceLabels, OTHER_NAMESPACES, DEFAULT_NAMESPACE_LABEL_LIMIT } from "./namespace-labels.js";
+export { rpcRecordInterceptor, type RpcRecord } from "./rpc-interceptor.js";
+export { rpcLogFields, rpcLogSink, textHash } from "./rpc-log.js";
+export { staticFiles, defaultDashboardDir, CONTENT_TYPES } from "./static-files.js";
+
+/** What observability is built from. */
+export interface ObservabilityOptions {
+  readonly logger: Logger;
+  /** SEMCACHE_LOG_PROMPTS: log prompt and response text, not only their hashes. */
+  readonly logPrompts: boolean;
+  /** Namespaces with a metric label of their own (the rest are "other"); default 20. */
+  readonly namespaceLabelLimit?: number;
+  /** Where the built dashboard is; default dashboard/dist of this checkout. */
+  readonly dashboardDir?: string;
+}
+
+/** The pieces the server is started with. */
+export interface Observability {
+  readonly metrics: SemcacheMetrics;
+  /** The per-RPC interceptor (log line and RPC metrics). */
+  readonly interceptors: Interceptor[];
+  /** GET /metrics, /metrics/json and the dashboard's files. */
+  readonly routes: (req: AnyRequest, res: AnyResponse) => boolean;
+  /** Passes the cache loader's result through, attaching the metrics to the cache (or marking the load failed). */
+  track(loading: Promise<SemanticCache>): Promise<SemanticCache>;
+}
+
+export function createObservability(options: ObservabilityOptions): Observability {
+  const metrics = new SemcacheMetrics(options.namespaceLabelLimit === undefined ? {} : { namespaceLabelLimit: options.namespaceLabelLimit });
+  const log = rpcLogSink(options.logger, { logPrompts: options.logPrompts });
+  const interceptor = rpcRecordInterceptor((record) => {
+    metrics.recordRpc({
+      service: record.service,
+      method: record.method,
+      code: record.code,
+      seconds: record.ms / 1000,
+      namespace: metricNamespace(record.facts),
+    });
+    log(record);
+  });
+  const dashboard = staticFiles(options.dashboardDir ?? defaultDashboardDir());
+
+  const send = (req: AnyRequest, res: AnyResponse, render: () => Promise<{ type: string; body: string }>): void => {
+    const response = res as ServerResponse;
+    render().then(
+      ({ type, body }) => {
+        response.writeHead(200, { "content-type": type, "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+        response.end(req.method === "HEAD" ? undefined : body);
+      },
+      (error: unknown) => {
+        options.logger.error({ err: error }, "could not render the metrics");
+        if (!response.headersSent) response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        response.end("could not render the metrics (see the server log)");
+      },
+    );
+  };
+
+  return {
+    metrics,
+    interceptors: [interceptor],
+    routes(req, res) {
+      const path = (req.url ?? "/").split("?", 1)[0];
+      const readable = req.method === "GET" || req.method === "HEAD";
+      if (readable && path === "/metrics") {
+        send(req, res, async () => ({ type: metrics.contentType, body: await metrics.text() }));
+        return true;
+      }
+      if (readable && path === "/metrics/json") {
+        send(req, res, async () => ({ type: "application/json", body: JSON.stringify(await metrics.json()) }));
+        return true;
+      }
+      return dashboard(req, res);
+    },
+    track(loading) {
+      return loading.then(
+        (cache) => {
+          metrics.attach(cache);
+          return cache;
+        },
+        (error: unknown) => {
+          metrics.loadFailed();
+          throw error;
+        },
+      );
+    },
+  };
+}

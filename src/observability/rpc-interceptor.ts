@@ -1,0 +1,128 @@
+/**
+ * A Connect interceptor that turns every RPC, on any protocol (Connect, gRPC,
+ * gRPC-Web), unary or streaming, into one {@link RpcRecord} when it ends: for
+ * the log line and the RPC metrics.
+ *
+ * Requests the protocol layer rejects before the handler runs (a body that
+ * does not parse, a wrong content type) never reach interceptors, so they
+ * have neither.
+ */
+import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { requestFacts, responseFacts, type RpcFacts } from "./rpc-facts.js";
+
+/** The wire protocol of a call. */
+export type WireProtocol = "connect" | "grpc" | "grpc-web";
+
+/** One finished RPC. */
+export interface RpcRecord {
+  /** Fully qualified service, e.g. semcache.v1.SemanticCacheService. */
+  readonly service: string;
+  /** Method name, e.g. Lookup. */
+  readonly method: string;
+  readonly protocol: WireProtocol;
+  readonly stream: boolean;
+  /** "ok", or the status code in snake case ("invalid_argument", "unavailable", ...). */
+  readonly code: string;
+  /** The error's message, when the call failed. */
+  readonly error?: string;
+  /** Wall time until the response (a stream: until its end), in milliseconds. */
+  readonly ms: number;
+  readonly facts: RpcFacts;
+}
+
+/** The protocol a request came in on, from its content type. */
+export function protocolOf(headers: Headers): WireProtocol {
+  const type = headers.get("content-type") ?? "";
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+/** A status code as a label: Code.InvalidArgument → "invalid_argument". */
+export function codeName(code: Code): string {
+  return (Code[code] ?? "unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/** Calls `sink` once per RPC, when it has ended (successfully or not). A throwing sink is ignored. */
+export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interceptor {
+  return (next) => async (req) => {
+    const started = performance.now();
+    const facts: RpcFacts = {};
+    let reported = false;
+    const report = (error: unknown): void => {
+      if (reported) return;
+      reported = true;
+      const failure = error === undefined ? undefined : ConnectError.from(error);
+      try {
+        sink({
+          service: req.service.typeName,
+          method: req.method.name,
+          protocol: protocolOf(req.header),
+          stream: req.stream,
+          code: failure === undefined ? "ok" : codeName(failure.code),
+          ...(failure === undefined ? {} : { error: failure.rawMessage }),
+          ms: performance.now() - started,
+          facts,
+        });
+      } catch {
+        // Logging and metrics must never fail a call.
+      }
+    };
+
+    if (!req.stream) {
+      requestFacts(req.message, facts);
+      try {
+        const res = await next(req);
+        if (!res.stream) responseFacts(res.message, facts);
+        else return { ...res, message: observeOutput(res.message, facts, report) };
+        report(undefined);
+        return res;
+      } catch (error) {
+        report(error);
+        throw error;
+      }
+    }
+
+    const input = tap(req.message, (message) => requestFacts(message, facts));
+    let res;
+    try {
+      res = await next({ ...req, message: input });
+    } catch (error) {
+      report(error);
+      throw error;
+    }
+    if (!res.stream) {
+      responseFacts(res.message, facts);
+      report(undefined);
+      return res;
+    }
+    return { ...res, message: observeOutput(res.message, facts, report) } satisfies StreamResponse;
+  };
+}
+
+async function* tap<T>(source: AsyncIterable<T>, see: (item: T) => void): AsyncIterable<T> {
+  for await (const item of source) {
+    see(item);
+    yield item;
+  }
+}
+
+/** Passes a response stream through, reading facts from it and reporting once it ends, fails or is abandoned. */
+async function* observeOutput<T>(source: AsyncIterable<T>, facts: RpcFacts, report: (error: unknown) => void): AsyncIterable<T> {
+  let ended = false;
+  try {
+    for await (const message of source) {
+      responseFacts(message, facts);
+      yield message;
+    }
+    ended = true;
+    report(undefined);
+  } catch (error) {
+    ended = true;
+    report(error);
+    throw error;
+  } finally {
+    // The consumer stopped reading early: the client went away.
+    if (!ended) report(new ConnectError("the stream was abandoned", Code.Canceled));
+  }
+}

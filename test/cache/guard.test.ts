@@ -1,0 +1,187 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  analyzePrompt,
+  createMatchGuard,
+  explainMismatch,
+  GUARD_CHECKS,
+  guardChecksOf,
+  guardFromSetting,
+  parseGuardSetting,
+} from "../../src/cache/guard/index.js";
+import { normalizePrompt } from "../../src/cache/normalize.js";
+
+const guard = createMatchGuard();
+const check = (a: string, b: string) => explainMismatch(normalizePrompt(a), normalizePrompt(b))?.check;
+
+describe("hard-negative guard: rejects", () => {
+  it.each([
+    ["How long does it take to walk 5 miles?", "How long does it take to walk 50 miles?"],
+    ["How long does it take to walk 5 miles?", "How long does it take to walk 5 km?"],
+    ["How long does it take to walk five miles?", "How long does it take to walk fifty miles?"],
+    ["Best budget laptop under $500", "Best budget laptop under $800"],
+    ["What is 15% of 80?", "What is 20% of 80?"],
+    ["How much should a 3-year-old sleep?", "How much should a 12-year-old sleep?"],
+    ["How do I revert the last commit?", "How do I revert the last two commits?"],
+    ["What does Python error E1101 mean?", "What does Python error E1120 mean?"],
+    ["Is the 2019 model worth buying?", "Is the 2023 model worth buying?"],
+  ])("a different number: %s / %s", (a, b) => {
+    expect(guard(a, b)).toBe(false);
+    expect(check(a, b)).toBe("numbers");
+  });
+
+  it.each([
+    ["Why can I connect to the office VPN from home?", "Why can't I connect to the office VPN from home?"],
+    ["How many calories are in a latte with sugar?", "How many calories are in a latte without sugar?"],
+    ["My laptop charges when it is plugged in", "My laptop is not charging when plugged in"],
+    ["How do I share my calendar with a colleague?", "How do I stop sharing my calendar with a colleague?"],
+  ])("a negation: %s / %s", (a, b) => {
+    expect(guard(a, b)).toBe(false);
+    expect(check(a, b)).toBe("negation");
+  });
+
+  it.each([
+    ["How do I enable dark mode in Slack?", "How do I disable dark mode in Slack?"],
+    ["How do I increase the font size in VS Code?", "How do I decrease the font size in VS Code?"],
+    ["Should I drink coffee before a workout?", "Should I drink coffee after a workout?"],
+    ["How do I encrypt a file with GPG?", "How do I decrypt a file with GPG?"],
+    ["How do I import a CSV into Postgres?", "How do I export a CSV from Postgres?"],
+  ])("opposites: %s / %s", (a, b) => {
+    expect(guard(a, b)).toBe(false);
+    expect(check(a, b)).toBe("antonyms");
+  });
+
+  it.each([
+    ["What is the population of France?", "What is the population of Germany?"],
+    ["How do I parse JSON in Python?", "How do I parse JSON in Ruby?"],
+    ["When did Napoleon die?", "When did Wellington die?"],
+    ["How do I sort a list in Go?", "How do I sort a list in Rust?"],
+    ["How do I reset my password on Android?", "How do I reset my password on iPhone?"],
+  ])("another entity: %s / %s", (a, b) => {
+    expect(guard(a, b)).toBe(false);
+    expect(check(a, b)).toBe("entities");
+  });
+
+  it.each([
+    ["Cheapest flights from Boston to Denver", "Cheapest flights from Denver to Boston"],
+    ["How do I convert Celsius to Fahrenheit?", "How do I convert Fahrenheit to Celsius?"],
+    ["How do I convert a string to an integer in Java?", "How do I convert an integer to a string in Java?"],
+    ["Translate this sentence from English to French", "Translate this sentence from French to English"],
+  ])("a swapped direction: %s / %s", (a, b) => {
+    expect(guard(a, b)).toBe(false);
+    expect(check(a, b)).toBe("direction");
+  });
+
+  it.each([
+    ["Summarise the plot of Macbeth", "Summarise the plot of Macbeth in Italian"],
+    ["Explain recursion", "Explain recursion as a poem"],
+    ["Give me the results in a table", "Give me the results in JSON"],
+    ["¿Cuál es la capital de Francia?", "What is the capital of France?"],
+  ])("another language or form of answer: %s / %s", (a, b) => {
+    expect(guard(a, b)).toBe(false);
+    expect(check(a, b)).toBe("language");
+  });
+});
+
+describe("hard-negative guard: lets paraphrases through", () => {
+  it.each([
+    ["What is the capital of France?", "Tell me the capital city of France."],
+    ["What is the capital of France?", "what is the capital of france"],
+    ["How do I reverse a list in Python?", "python reverse list"],
+    ["How long does it take to walk 5 miles?", "How long does it take to walk five miles?"],
+    ["How long is a 5K run?", "How long is a 5 km run?"],
+    ["How many legs does a spider have?", "number of legs on a spider"],
+    ["Is it safe to eat raw cookie dough?", "Can I eat cookie dough without baking it first?"],
+    ["Why isn't my phone charging?", "My phone won't charge, why?"],
+    ["Isn't Mercury closer to the Sun than Venus?", "Is Mercury closer to the Sun than Venus?"],
+    ["How do I set up two-factor authentication?", "how to turn on 2FA"],
+    ["What can I see with the ISS overhead tonight?", "What can I see with the International Space Station overhead tonight?"],
+    ["Who wrote Nineteen Eighty-Four?", "Who is the author of 1984?"],
+    ["How do I exit vim?", "How do I exit vim?"],
+    [
+      "My build fails with this output:\n  step 1/7: FROM node:20\n  step 6/7: RUN npm ci (exit code 1, 42 packages)\nWhy does npm ci fail in Docker?",
+      "Why does npm ci fail when building my Docker image?",
+    ],
+  ])("%s / %s", (a, b) => {
+    expect(explainMismatch(normalizePrompt(a), normalizePrompt(b))).toBeUndefined();
+    expect(guard(normalizePrompt(a), normalizePrompt(b))).toBe(true);
+    expect(guard(normalizePrompt(b), normalizePrompt(a))).toBe(true);
+  });
+});
+
+describe("the development set (eval/data/intents.jsonl)", () => {
+  interface Line {
+    intent: string;
+    role: "seed" | "para" | "near";
+    prompt: string;
+    note?: string;
+  }
+  const lines = readFileSync(new URL("../../eval/data/intents.jsonl", import.meta.url), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Line);
+  const seeds = new Map(lines.filter((l) => l.role === "seed").map((l) => [l.intent, normalizePrompt(l.prompt)]));
+  const seedOf = (line: Line) => seeds.get(line.intent.split("~")[0]!)!;
+
+  it("passes almost every paraphrase against its own seed", () => {
+    const paras = lines.filter((l) => l.role === "para");
+    const rejected = paras.filter((l) => !guard(normalizePrompt(l.prompt), seedOf(l)));
+    expect(paras.length).toBe(252);
+    // One today: "in the US and Canada" for "in North America" reads as another place.
+    expect(rejected.map((l) => l.prompt).length).toBeLessThanOrEqual(2);
+  });
+
+  it("rejects a good share of the hard negatives against their seed", () => {
+    const nears = lines.filter((l) => l.role === "near");
+    const rejected = nears.filter((l) => !guard(normalizePrompt(l.prompt), seedOf(l)));
+    expect(nears.length).toBe(162);
+    expect(rejected.length).toBeGreaterThanOrEqual(60);
+    const numbers = nears.filter((l) => l.note?.startsWith("different number"));
+    expect(numbers.every((l) => !guard(normalizePrompt(l.prompt), seedOf(l)))).toBe(true);
+  });
+});
+
+describe("analysis", () => {
+  it("reads numbers with units, spelled-out numbers and identifiers", () => {
+    const f = analyzePrompt("Run 5 miles, then 10km and twenty-five push-ups in 1.5 hours; error E0502 at 127.0.0.1");
+    expect(f.quantities.map((q) => [q.value, q.unit])).toEqual(
+      expect.arrayContaining([
+        [5, "mile"],
+        [10, "km"],
+        [25, ""],
+        [1.5, "h"],
+      ]),
+    );
+    expect([...f.identifiers]).toEqual(expect.arrayContaining(["e0502", "127.0.0.1"]));
+  });
+
+  it("finds entities inside sentences, acronyms and known names, not sentence-initial words", () => {
+    const f = analyzePrompt("Jupiter is big. How far is it from the Sun according to NASA?");
+    expect([...f.entities].sort()).toEqual(["jupiter", "nasa", "sun"]);
+    expect(analyzePrompt("Where is the International Space Station?").initials).toContain("iss");
+  });
+
+  it("reads directions", () => {
+    expect(analyzePrompt("flights from Boston to Denver").directions).toContainEqual(["boston", "denver"]);
+  });
+});
+
+describe("configuration", () => {
+  it("parses SEMCACHE_GUARD", () => {
+    expect(parseGuardSetting("on")).toBe("on");
+    expect(parseGuardSetting(" OFF ")).toBe("off");
+    expect(parseGuardSetting("entities, numbers")).toBe("numbers,entities");
+    expect(parseGuardSetting(GUARD_CHECKS.join(","))).toBe("on");
+    expect(() => parseGuardSetting("numbers,colours")).toThrow(/numbers, negation/);
+    expect(() => parseGuardSetting(",")).toThrow();
+    expect(guardChecksOf("off")).toEqual([]);
+    expect(guardChecksOf("on")).toEqual([...GUARD_CHECKS]);
+    expect(guardFromSetting("off")).toBeUndefined();
+  });
+
+  it("runs only the checks asked for", () => {
+    const numbersOnly = guardFromSetting("numbers")!;
+    expect(numbersOnly("walk 5 miles", "walk 50 miles")).toBe(false);
+    expect(numbersOnly("What is the population of France?", "What is the population of Germany?")).toBe(true);
+  });
+});

@@ -1,0 +1,272 @@
+/**
+ * The onnxruntime session runs in a worker thread (worker-session.ts,
+ * inference-worker.ts): the event loop stays free during inference, a dead
+ * worker fails its callers instead of hanging them, close ends the worker,
+ * and an idle worker never keeps the process alive.
+ *
+ * Timings are compared with each other, never with absolute limits: this
+ * runs on a shared 2-core machine.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Worker } from "node:worker_threads";
+import { InferenceSession, Tensor } from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EmbedderClosedError } from "../../src/embedder/errors.js";
+import { loadOnnxEmbedder } from "../../src/embedder/load.js";
+import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
+import { loadTokenizer } from "../../src/embedder/tokenizer.js";
+import { EmbedderFailedError, observeInferenceWorkers, WorkerSession } from "../../src/embedder/worker-session.js";
+import { fixtureModelDir } from "../support/fixture-model.js";
+import { longText, promptSet } from "./texts.js";
+
+let modelDir: string;
+
+beforeAll(async () => {
+  modelDir = await fixtureModelDir();
+});
+
+/** Opens an embedder and returns it with the worker it started. */
+async function openWithWorker(): Promise<{ embedder: OnnxEmbedder; worker: Worker }> {
+  const workers: Worker[] = [];
+  const stop = observeInferenceWorkers((w) => workers.push(w));
+  try {
+    const embedder = await loadOnnxEmbedder({ modelDir, threads: 1 });
+    expect(workers).toHaveLength(1);
+    return { embedder, worker: workers[0]! };
+  } finally {
+    stop();
+  }
+}
+
+/** Records the longest gap between ticks of a 5 ms interval until stopped. */
+function watchEventLoop(): { stop: () => { maxGap: number; ticks: number } } {
+  let last = performance.now();
+  let maxGap = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    ticks++;
+  }, 5);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { maxGap: Math.max(maxGap, performance.now() - last), ticks };
+    },
+  };
+}
+
+/** Waits until `condition` holds, checking every few milliseconds. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+describe("inference in a worker thread", () => {
+  let shared: OnnxEmbedder;
+
+  beforeAll(async () => {
+    shared = await loadOnnxEmbedder({ modelDir, threads: 1 });
+  });
+
+  afterAll(async () => {
+    await shared?.close();
+  });
+
+  it("keeps the event loop responsive while batches are inferred", async () => {
+    const texts = Array.from({ length: 64 }, (_, i) => longText(180, 1000 + i));
+    await Promise.all(texts.slice(0, 4).map((t) => shared.embed(t)));
+
+    // Tokenising happens on this thread, synchronously inside embed(); the
+    // watch starts once all 64 are queued, so it sees only inference.
+    const before = shared.stats;
+    const started = performance.now();
+    const pending = texts.map((t) => shared.embed(t));
+    const submitMs = performance.now() - started;
+    const watch = watchEventLoop();
+    const inferStarted = performance.now();
+    const vectors = await Promise.all(pending);
+    const inferMs = performance.now() - inferStarted;
+    const { maxGap, ticks } = watch.stop();
+    const runs = shared.stats.runs - before.runs;
+    const meanRun = inferMs / runs;
+
+    // Control: the same kind of run on this thread, as before the worker.
+    const control = await mainThreadControl(texts.slice(0, 12));
+
+    console.log(
+      `64 long prompts: ${runs} runs in ${inferMs.toFixed(0)} ms (mean run ${meanRun.toFixed(0)} ms); ` +
+        `event loop max gap ${maxGap.toFixed(1)} ms, ${ticks} ticks of 5 ms; tokenising all 64 took ${submitMs.toFixed(0)} ms. ` +
+        `Control, session.run on the main thread: max gap ${control.maxGap.toFixed(1)} ms over runs of ${control.meanRun.toFixed(0)} ms`,
+    );
+    expect(vectors.every((v) => v.length === shared.dimension)).toBe(true);
+    expect(runs).toBeGreaterThanOrEqual(4);
+    // Blocking inference leaves a gap of at least one whole run (the control
+    // shows it); with the worker the loop keeps ticking through the runs.
+    expect(control.maxGap).toBeGreaterThanOrEqual(control.meanRun * 0.9);
+    expect(maxGap).toBeLessThan(meanRun / 2);
+  });
+
+  it("rejects one failing run with the worker's error and keeps the session usable", async () => {
+    const session = await WorkerSession.load(join(modelDir, "model.onnx"), "last_hidden_state", {
+      intraOpNumThreads: 1,
+      logSeverityLevel: 4,
+    });
+    try {
+      // An id beyond the vocabulary makes onnxruntime's Gather fail.
+      await expect(session.run([[101, 1_000_000_000, 102]])).rejects.toThrow(/out of data bounds/);
+      const ok = await session.run([[101, 102]]);
+      expect(ok.vectors).toHaveLength(1);
+      expect(ok.vectors[0]!.length).toBe(ok.dimension);
+    } finally {
+      await session.release();
+    }
+    await expect(session.run([[101, 102]])).rejects.toBeInstanceOf(EmbedderClosedError);
+  });
+
+  it("fails the calls in flight, and every later one, when the worker dies mid-batch", async () => {
+    const { embedder, worker } = await openWithWorker();
+    const exited = once(worker, "exit");
+    const pending = Array.from({ length: 24 }, (_, i) => embedder.embed(longText(180, 2000 + i)));
+    // While the first batch is being inferred, the worker calls process.exit(7) (a test hook).
+    await until(() => embedder.stats.batches >= 1);
+    worker.postMessage({ type: "exit", id: 0, code: 7 });
+    const settled = await Promise.allSettled(pending);
+    expect((await exited)[0]).toBe(7);
+
+    const failures = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(EmbedderFailedError);
+      // A subclass, so the server maps it to UNAVAILABLE like a closed embedder.
+      expect(failure).toBeInstanceOf(EmbedderClosedError);
+      expect((failure as Error).name).toBe("EmbedderFailedError");
+      expect((failure as Error).message).toMatch(/exit code 7/);
+    }
+    // Broken for good: later calls fail at once rather than wait.
+    await expect(embedder.embed("after the crash")).rejects.toBeInstanceOf(EmbedderFailedError);
+    await embedder.close();
+    await expect(embedder.embed("after close")).rejects.toBeInstanceOf(EmbedderClosedError);
+  });
+
+  it("fails later calls when the worker is gone while idle", async () => {
+    const { embedder, worker } = await openWithWorker();
+    await embedder.embed("warm");
+    // Idle, so safe to terminate (never do it during a run: see worker-protocol.ts).
+    await worker.terminate();
+    const error = await embedder.embed("after termination").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EmbedderFailedError);
+    expect((error as Error).message).toMatch(/exited unexpectedly/);
+    await embedder.close();
+  });
+
+  it("finishes queued work on close, then terminates the worker", async () => {
+    const { embedder, worker } = await openWithWorker();
+    let exitedAt: number | undefined;
+    worker.once("exit", () => (exitedAt = performance.now()));
+    const pending = promptSet(16).map((t) => embedder.embed(t));
+    let closedAt: number | undefined;
+    const closing = embedder.close().then(() => (closedAt = performance.now()));
+    const settled = await Promise.allSettled(pending);
+    expect(settled.every((s) => s.status === "fulfilled")).toBe(true);
+    await closing;
+    expect(exitedAt).toBeDefined();
+    expect(exitedAt!).toBeLessThanOrEqual(closedAt!);
+  });
+
+  it("under the tsx CLI: lets an idle process end, keeps it up while a call is pending, exits cleanly mid-run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "semcache-worker-"));
+    try {
+      const load = new URL("../../src/embedder/load.ts", import.meta.url).href;
+      const texts = new URL("./texts.ts", import.meta.url).href;
+      const open =
+        `import { loadOnnxEmbedder } from ${JSON.stringify(load)};\n` +
+        `import { longText } from ${JSON.stringify(texts)};\n` +
+        `const embedder = await loadOnnxEmbedder({ modelDir: ${JSON.stringify(modelDir)}, threads: 1 });\n`;
+      // Not awaited and never closed: only the busy worker's ref keeps the process up until
+      // the vector arrives; once idle, the unref'd worker must let the process end.
+      const idle = `void embedder.embed("hello").then((v) => console.log("embedded", v.length));\n`;
+      // process.exit() while the worker is inside session.run: Node stops the worker, which
+      // must wait for the run (else onnxruntime-node aborts the process, exit code 134).
+      const midRun =
+        `void Promise.all(Array.from({ length: 24 }, (_, i) => embedder.embed(longText(180, 3000 + i))));\n` +
+        `while (embedder.stats.batches < 1) await new Promise((r) => setTimeout(r, 2));\n` +
+        `setTimeout(() => { console.log("exiting"); process.exit(3); }, 50);\n`;
+      await writeFile(join(dir, "idle.mts"), open + idle);
+      await writeFile(join(dir, "mid-run.mts"), open + midRun);
+      const [idleRun, midRunRun] = await Promise.all([runTsx(join(dir, "idle.mts")), runTsx(join(dir, "mid-run.mts"))]);
+      expect(idleRun).toMatchObject({ code: 0, signal: null });
+      expect(idleRun.stdout).toContain("embedded 384");
+      expect(midRunRun).toMatchObject({ code: 3, signal: null });
+      expect(midRunRun.stdout).toContain("exiting");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Runs `script` with the tsx CLI; fails if it does not end by itself within two minutes. */
+async function runTsx(script: string): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  const tsxCli = createRequire(import.meta.url).resolve("tsx/cli");
+  const child = spawn(process.execPath, [tsxCli, script], { stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  try {
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    if (signal === "SIGKILL") throw new Error(`${script} did not end by itself`);
+    return { code, signal, stdout };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A few session runs of the kind the embedder makes, on this thread, while
+ * the event loop is watched: what every run did before the worker.
+ */
+async function mainThreadControl(texts: readonly string[]): Promise<{ maxGap: number; meanRun: number }> {
+  const tokenizer = await loadTokenizer(join(modelDir, "tokenizer.json"));
+  const rows = texts.map((t) => [...tokenizer.prefixIds, ...tokenizer.encode(t), ...tokenizer.suffixIds]);
+  const session = await InferenceSession.create(join(modelDir, "model.onnx"), {
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  });
+  try {
+    const perRun = 4;
+    const feeds = [0, perRun, 2 * perRun].map((from) => toFeeds(rows.slice(from, from + perRun)));
+    await session.run(feeds[0]!);
+    const watch = watchEventLoop();
+    const started = performance.now();
+    for (const f of feeds) await session.run(f);
+    const elapsed = performance.now() - started;
+    return { maxGap: watch.stop().maxGap, meanRun: elapsed / feeds.length };
+  } finally {
+    await session.release();
+  }
+}
+
+/** Right-padded int64 feeds for pre-tokenised rows. */
+function toFeeds(batch: readonly number[][]): Record<string, Tensor> {
+  const seq = Math.max(...batch.map((r) => r.length));
+  const ids = new BigInt64Array(batch.length * seq);
+  const mask = new BigInt64Array(batch.length * seq);
+  batch.forEach((row, i) =>
+    row.forEach((id, t) => {
+      ids[i * seq + t] = BigInt(id);
+      mask[i * seq + t] = 1n;
+    }),
+  );
+  const dims = [batch.length, seq];
+  return {
+    input_ids: new Tensor("int64", ids, dims),
+    attention_mask: new Tensor("int64", mask, dims),
+    token_type_ids: new Tensor("int64", new BigInt64Array(batch.length * seq), dims),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * `npm run eval -- --data FILE [options]`: scores an intents file against
+ * semcache (see src/eval) and writes eval/results/<name>.json and .svg.
+ *
+ * By default an in-process SemanticCache on a temporary embedded store with
+ * the fixture model (built locally; its similarities are word-vector ones,
+ * not MiniLM's), looked up without and with the guard. `--model-dir DIR`
+ * uses another model (e.g. the real all-MiniLM-L6-v2), `--url URL` a running
+ * server through the generated gRPC client.
+ */
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { guardChecksOf, parseGuardSetting } from "../../src/cache/guard/index.js";
+import { loadOnnxEmbedder } from "../../src/embedder/load.js";
+import { evaluate, parseEvalFlags, UsageError, writeReport, type EvalSubject } from "../../src/eval/command.js";
+import { DEFAULT_TARGET_PRECISION } from "../../src/eval/calibrate.js";
+import { summaryText } from "../../src/eval/report.js";
+import { ensureFixtureModel } from "../fixture-model/index.js";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+const HELP = `Usage: npm run eval -- [--data FILE] [options]
+
+Scores an intents file (eval/data/README.md) against semcache: stores the seeds,
+looks up every para and near once without inserting, and scores every threshold
+of the sweep, without and with the hard-negative guard.
+
+  --data FILE        intents file (default eval/data/intents.jsonl)
+  --threshold T      operating threshold to report (default 0.9, the server default)
+  --sweep A:B:S      thresholds (default 0.5:0.99:0.01)
+  --precision P      target precision for the "best threshold" (default ${DEFAULT_TARGET_PRECISION})
+  --model-dir DIR    model directory (default: the fixture model, built if needed)
+  --guard SETTING    checks of the guarded variant: on or a list (default on)
+  --k N              candidates per semantic search (default 4, as the server)
+  --threads N        onnxruntime threads (default: number of cores)
+  --url URL          evaluate a running server instead (gRPC; its own model and guard)
+  --name NAME        report name (default <data file>-<model>)
+  --out DIR          output directory (default eval/results)
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = parseEvalFlags(argv, { precision: DEFAULT_TARGET_PRECISION });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  let modelDir: string | undefined;
+  let guard = "on";
+  let searchK: number | undefined;
+  let threads = availableParallelism();
+  for (let i = 0; i < flags.rest.length; i++) {
+    const [flag = "", inline] = flags.rest[i]!.split(/=(.*)/s, 2);
+    const value = inline ?? flags.rest[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    const positiveInt = (): number => {
+      if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} must be a whole number ≥ 1`);
+      return Number(value);
+    };
+    if (flag === "--model-dir") modelDir = value;
+    else if (flag === "--guard") {
+      try {
+        guard = parseGuardSetting(value);
+      } catch (error) {
+        throw new UsageError(`--guard ${(error as Error).message}`);
+      }
+    } else if (flag === "--k") searchK = positiveInt();
+    else if (flag === "--threads") threads = positiveInt();
+    else throw new UsageError(`unknown option ${flag} (see --help)`);
+  }
+  const dataPath = resolve(flags.data ?? `${REPO}eval/data/intents.jsonl`);
+  let subject: EvalSubject;
+  let close = async (): Promise<void> => {};
+  if (flags.url !== undefined) {
+    subject = { kind: "server", url: flags.url };
+  } else {
+    const dir = modelDir ?? (await ensureFixtureModel());
+    const embedder = await loadOnnxEmbedder({ modelDir: resolve(dir), threads });
+    close = () => embedder.close();
+    const checks = guardChecksOf(guard);
+    subject = { kind: "in-process", embedder, guardChecks: checks.length > 0 ? checks : guardChecksOf("on"), ...(searchK === undefined ? {} : { searchK }) };
+  }
+  try {
+    const report = await evaluate({
+      dataPath,
+      subject,
+      sweep: flags.sweep,
+      operatingThreshold: flags.threshold ?? 0.9,
+      targetPrecision: flags.precision,
+      ...(flags.name === undefined ? {} : { name: flags.name }),
+    });
+    const files = writeReport(report, flags.out ?? `${REPO}eval/results`);
+    process.stdout.write(`${summaryText(report)}\nwrote ${files.json}\nwrote ${files.svg}\n(${report.millis} ms)\n`);
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof Error && /Error$/.test(error.name) ? error.message : String(error);
+    process.stderr.write(`eval: ${message}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);
