@@ -14,10 +14,12 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
     npm_config_onnxruntime_node_install=skip \
     npm_config_nodedir=/usr/local
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: the lockfile lists only linux-x64's optional binaries (see .ci/run).
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+COPY dashboard ./dashboard
+RUN npm run build && npm run build:dashboard && npm prune --omit=dev
 
 # --- runtime ------------------------------------------------------------------
 # Same Debian release as the build stage, so the native addons' glibc matches.
@@ -37,6 +39,7 @@ WORKDIR /app
 COPY --from=build /build/package.json ./package.json
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
+COPY --from=build /build/dashboard/dist ./dashboard/dist
 USER semcache
 EXPOSE 8080
 # /healthz answers 200 once the model is loaded and the store is open; the
