@@ -213,6 +213,8 @@ export interface SizeResult {
   readonly rssMiB: number;
   /** (RSS at SERVING − the empty store's) / entries. */
   readonly rssDeltaPerEntryBytes: number | null;
+  /** Lookups whose candidates above the threshold the guard all refused (server Stats). */
+  readonly guardRejections: number;
 }
 
 export interface BenchResults {
@@ -348,6 +350,7 @@ async function main(): Promise<void> {
       const miss = await latencies(cs, misses, plan.sizeSamples, plan.warmup, "miss");
       const exact = await latencies(cs, exactQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "exact" : "miss");
       const rss = server.rss();
+      const sizeStats = await cs.stats({ namespace: BENCH_SCOPE.namespace });
       if (entries === 0) baselineRss = rssAtServing;
       const result: SizeResult = {
         entries,
@@ -359,6 +362,7 @@ async function main(): Promise<void> {
         rssAtServingMiB: round(rssAtServing / 2 ** 20, 1),
         rssMiB: round(rss / 2 ** 20, 1),
         rssDeltaPerEntryBytes: entries > 0 && baselineRss > 0 ? Math.round((rssAtServing - baselineRss) / entries) : null,
+        guardRejections: Number(sizeStats.guardRejections),
       };
       sizes.push(result);
       log(

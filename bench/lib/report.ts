@@ -47,15 +47,15 @@ export function markdownReport(r: BenchResults): string {
   }
   lines.push("");
   lines.push(
-    "| Entries in the store | Lookup p50 semantic hit | semantic miss | exact hit | p99 semantic hit | Cold start to SERVING | Server RSS at SERVING / after lookups | RSS over empty, per entry |",
+    "| Entries in the store | Lookup p50 semantic hit | semantic miss | exact hit | p99 semantic hit | Rewordings served | Cold start to SERVING | Server RSS at SERVING / after lookups | RSS over empty, per entry |",
   );
-  lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|");
+  lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const s of r.sizes) {
     // With no entries every lookup is a miss: only the miss column means anything.
     const empty = s.entries === 0;
     lines.push(
       `| ${s.entries.toLocaleString("en-US")} | ${empty ? "—" : `${ms(s.semanticHit.p50Ms)} ms`} | ${ms(s.semanticMiss.p50Ms)} ms | ${empty ? "—" : `${ms(s.exactHit.p50Ms)} ms`} | ` +
-        `${empty ? "—" : `${ms(s.semanticHit.p99Ms)} ms`} | ${(s.coldStartMs / 1000).toFixed(2)} s | ${mib(s.rssAtServingMiB * 2 ** 20)} / ${mib(s.rssMiB * 2 ** 20)} | ` +
+        `${empty ? "—" : `${ms(s.semanticHit.p99Ms)} ms`} | ${empty ? "—" : `${(s.semanticHit.asIntended * 100).toFixed(0)}%${s.guardRejections > 0 ? ` (${s.guardRejections} guard rejections in the run)` : ""}`} | ${(s.coldStartMs / 1000).toFixed(2)} s | ${mib(s.rssAtServingMiB * 2 ** 20)} / ${mib(s.rssMiB * 2 ** 20)} | ` +
         `${s.rssDeltaPerEntryBytes === null ? "—" : `${s.rssDeltaPerEntryBytes.toLocaleString("en-US")} B`} |`,
     );
   }
@@ -64,8 +64,9 @@ export function markdownReport(r: BenchResults): string {
     "Store sizes: entries written with the store's batch `put` before the server starts. The first " +
       `${r.plan.basePrompts.toLocaleString("en-US")} are distinct prompts embedded by the model; the rest are copies of those prompts with a ` +
       "letters-only suffix and the base vector plus Gaussian noise, renormalised, at a cosine of 0.75–0.97 from it " +
-      "(clusters of near neighbours around real embeddings). Semantic-hit lookups are rewordings of stored prompts, misses " +
-      "are questions from another domain. Latencies are client-side, one request at a time; throughput runs " +
+      "(clusters of near neighbours around real embeddings). Semantic-hit lookups are rewordings of stored prompts (\"rewordings " +
+      "served\": the share that came back as semantic hits; the others found no entry at 0.9 or more, or only entries the guard " +
+      "refused; the server's guard rejections over the whole run, when any, are in brackets), misses are questions from another domain. Latencies are client-side, one request at a time; throughput runs " +
       `${r.plan.throughputSeconds} s per concurrency level after a warm-up. Raw limit: pre-tokenised prompts, no pooling, no server.`,
   );
   lines.push("");

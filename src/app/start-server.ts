@@ -21,7 +21,8 @@ export async function startServerFromConfig(
   await preflight(config);
   // Metrics, the per-RPC log line, and the dashboard at /.
   const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
-  return startSemcacheServer({
+  let health: ReturnType<typeof registerHealthService> | undefined;
+  const server = await startSemcacheServer({
     host: config.host,
     port: config.port,
     corsOrigins: config.corsOrigins,
@@ -34,8 +35,16 @@ export async function startServerFromConfig(
     ask: askLayerFromConfig(config, logger),
     extendRoutes: (router, _service, cache) => {
       // grpc.health.v1.Health, and server reflection (v1, v1alpha) over every service on the router.
-      registerHealthService(router, cacheHealthSource(cache));
+      health = registerHealthService(router, cacheHealthSource(cache));
       registerReflectionService(router);
     },
   });
+  return {
+    ...server,
+    // Health Watch streams never end on their own: NOT_SERVING first, so they close and the drain can finish.
+    close: () => {
+      health?.shutdown();
+      return server.close();
+    },
+  };
 }

@@ -12,6 +12,8 @@ export function helpText(): string {
     "",
     "Usage:",
     "  semcache serve [options]     start the server",
+    "  semcache calibrate --data FILE [--precision P] [--model-dir DIR]",
+    "                               print the SEMCACHE_THRESHOLD that reaches precision P on an intents file",
     "  semcache --help              this text",
     "",
     "Options (each also an environment variable, or a line in ./.env; flags win over the environment):",

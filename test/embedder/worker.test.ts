@@ -107,9 +107,11 @@ describe("inference in a worker thread", () => {
     expect(vectors.every((v) => v.length === shared.dimension)).toBe(true);
     expect(runs).toBeGreaterThanOrEqual(4);
     // Blocking inference leaves a gap of at least one whole run (the control
-    // shows it); with the worker the loop keeps ticking through the runs.
+    // shows it), so a 5 ms timer fires at most about once per run; with the
+    // worker it keeps firing through the runs. Counting ticks rather than
+    // comparing durations keeps this true on a loaded machine.
     expect(control.maxGap).toBeGreaterThanOrEqual(control.meanRun * 0.9);
-    expect(maxGap).toBeLessThan(meanRun / 2);
+    expect(ticks).toBeGreaterThan(runs * 3);
   });
 
   it("rejects one failing run with the worker's error and keeps the session usable", async () => {
