@@ -2,9 +2,21 @@ import { resolve } from "node:path";
 import { guardFromSetting } from "../cache/guard/index.js";
 import { SemanticCache } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
-import { loadOnnxEmbedder } from "../embedder/load.js";
+import { loadOnnxEmbedder, type LoadOnnxEmbedderOptions } from "../embedder/load.js";
 import type { Logger } from "../server/logger.js";
 import { openStore } from "./open-store.js";
+
+/** The embedder options the configuration asks for (model source and tuning). */
+export function embedderOptionsOf(config: ServerConfig): LoadOnnxEmbedderOptions {
+  return {
+    ...(config.modelDir === undefined ? {} : { modelDir: resolve(config.modelDir) }),
+    cacheDir: config.modelCacheDir,
+    downloadBaseUrl: config.modelBaseUrl,
+    threads: config.embedThreads,
+    maxBatchSize: config.embedMaxBatch,
+    maxBatchWaitMs: config.embedMaxWaitMs,
+  };
+}
 
 /**
  * Loads the embedding model (downloading it on first use when no model
@@ -12,14 +24,7 @@ import { openStore } from "./open-store.js";
  */
 export async function loadSemanticCache(config: ServerConfig, logger: Logger): Promise<SemanticCache> {
   const started = Date.now();
-  const embedder = await loadOnnxEmbedder({
-    ...(config.modelDir === undefined ? {} : { modelDir: resolve(config.modelDir) }),
-    cacheDir: config.modelCacheDir,
-    downloadBaseUrl: config.modelBaseUrl,
-    threads: config.embedThreads,
-    maxBatchSize: config.embedMaxBatch,
-    maxBatchWaitMs: config.embedMaxWaitMs,
-  });
+  const embedder = await loadOnnxEmbedder(embedderOptionsOf(config));
   logger.info({ model: embedder.modelId, dimension: embedder.dimension, ms: Date.now() - started }, "model loaded");
   try {
     const store = await openStore(config, embedder, logger);

@@ -6,11 +6,10 @@
  * details go to stderr), or says that no threshold reaches the precision
  * and exits with 1.
  */
-import { resolve } from "node:path";
 import { guardChecksOf } from "../cache/guard/index.js";
 import { indexParamsOf } from "../app/open-store.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
-import type { ServerConfig } from "../config/settings.js";
+import { embedderOptionsOf } from "../app/load-cache.js";
 import { loadOnnxEmbedder } from "../embedder/load.js";
 import { evaluate, parseEvalFlags, UsageError, writeReport, type EvalSubject } from "./command.js";
 import type { VariantName } from "./run.js";
@@ -41,16 +40,6 @@ const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-function embedderOptions(config: ServerConfig) {
-  return {
-    ...(config.modelDir === undefined ? {} : { modelDir: resolve(config.modelDir) }),
-    cacheDir: config.modelCacheDir,
-    downloadBaseUrl: config.modelBaseUrl,
-    threads: config.embedThreads,
-    maxBatchSize: config.embedMaxBatch,
-    maxBatchWaitMs: config.embedMaxWaitMs,
-  };
-}
 
 /** Runs `semcache calibrate`; resolves with the exit code. */
 export async function calibrateCommand(argv: readonly string[]): Promise<number> {
@@ -70,7 +59,7 @@ export async function calibrateCommand(argv: readonly string[]): Promise<number>
       subject = { kind: "server", url: flags.url };
       variant = "server";
     } else {
-      embedder = await loadOnnxEmbedder(embedderOptions(config));
+      embedder = await loadOnnxEmbedder(embedderOptionsOf(config));
       const checks = guardChecksOf(config.guard);
       subject = { kind: "in-process", embedder, guardChecks: checks.length > 0 ? checks : guardChecksOf("on"), index: indexParamsOf(config) };
       variant = checks.length > 0 ? "guardOn" : "guardOff";
