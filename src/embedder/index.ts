@@ -3,7 +3,7 @@
  * implementation with model discovery and download.
  */
 export type { Embedder } from "./embedder.js";
-export { loadOnnxEmbedder, type LoadOnnxEmbedderOptions } from "./load.js";
+export { loadOnnxEmbedder, type LoadOnnxEmbedderOptions, type OnnxEmbedderTuning } from "./load.js";
 export {
   OnnxEmbedder,
   type OnnxEmbedderOptions,
