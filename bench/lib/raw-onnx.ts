@@ -7,7 +7,8 @@
  * tokenisation are left out: this is the model's own ceiling.
  */
 import { join } from "node:path";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import { InferenceSession, type Tensor } from "onnxruntime-node";
+import { paddedFeeds } from "../../test/support/onnx-feeds.js";
 import { bertRunCost, planRuns } from "../../src/embedder/run-planner.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
 
@@ -20,23 +21,6 @@ export interface RawResult {
   readonly meanTokens: number;
 }
 
-function feedsOf(rows: readonly (readonly number[])[]): Record<string, Tensor> {
-  const seq = Math.max(...rows.map((r) => r.length));
-  const ids = new BigInt64Array(rows.length * seq);
-  const mask = new BigInt64Array(rows.length * seq);
-  rows.forEach((row, i) =>
-    row.forEach((id, t) => {
-      ids[i * seq + t] = BigInt(id);
-      mask[i * seq + t] = 1n;
-    }),
-  );
-  const dims = [rows.length, seq];
-  return {
-    input_ids: new Tensor("int64", ids, dims),
-    attention_mask: new Tensor("int64", mask, dims),
-    token_type_ids: new Tensor("int64", new BigInt64Array(rows.length * seq), dims),
-  };
-}
 
 export async function rawThroughput(modelDir: string, prompts: readonly string[], threads: number, seconds: number, batchSize = 32): Promise<RawResult> {
   const tokenizer = await loadTokenizer(join(modelDir, "tokenizer.json"));
@@ -57,7 +41,7 @@ export async function rawThroughput(modelDir: string, prompts: readonly string[]
         batch.map((r) => r.length),
         bertRunCost(384),
       );
-      batches.push({ feeds: plan.map(([a, b]) => feedsOf(batch.slice(a, b))), texts: batch.length });
+      batches.push({ feeds: plan.map(([a, b]) => paddedFeeds(batch.slice(a, b))), texts: batch.length });
     }
     // Warm-up.
     for (const f of batches[0]!.feeds) await session.run(f);

@@ -9,6 +9,7 @@ import { homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { digestFile, downloadFile } from "./download.js";
 import { ModelLoadError } from "./errors.js";
+import { readJsonObject } from "./json-file.js";
 
 /** The model downloaded when no directory is given. */
 export const DEFAULT_MODEL_REPO = "Xenova/all-MiniLM-L6-v2";
@@ -241,20 +242,7 @@ interface ModelInfo {
 /** Reads semcache-model.json if present; a malformed one is an error, not ignored. */
 async function readModelInfo(directory: string): Promise<ModelInfo> {
   const path = join(directory, MODEL_INFO_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new ModelLoadError(`Could not read ${path}: ${String(cause)}.`, { kind: "unreadable", path, cause });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ModelLoadError(`${path} is not valid JSON: ${String(cause)}.`, { kind: "invalid-file", path, cause });
-  }
-  const record = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const record = (await readJsonObject(path, false)) ?? {};
   const { modelId, onnx } = record;
   if ((modelId !== undefined && typeof modelId !== "string") || (onnx !== undefined && typeof onnx !== "string")) {
     throw new ModelLoadError(`${path} must hold {"modelId"?: string, "onnx"?: string}.`, {

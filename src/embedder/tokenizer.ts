@@ -5,9 +5,9 @@
  * cut into windows first and each window framed with the special tokens
  * afterwards (see windows.ts).
  */
-import { readFile } from "node:fs/promises";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { ModelLoadError } from "./errors.js";
+import { readJsonObject } from "./json-file.js";
 
 /**
  * The part of the library's tokenizer used here. Declared locally because the
@@ -84,24 +84,4 @@ function specialFrame(tokenizer: HfTokenizer): { prefixIds: number[]; suffixIds:
     }
   }
   throw new Error("The tokenizer's post-processor changes the text's own tokens; windows cannot be framed.");
-}
-
-async function readJsonObject(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    if (!required && (cause as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new ModelLoadError(`Could not read ${path}: ${String(cause)}.`, { kind: "unreadable", path, cause });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ModelLoadError(`${path} is not valid JSON: ${String(cause)}.`, { kind: "invalid-file", path, cause });
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ModelLoadError(`${path} does not hold a JSON object.`, { kind: "invalid-file", path });
-  }
-  return parsed as Record<string, unknown>;
 }

@@ -6,7 +6,8 @@
  *   npx vitest run test/embedder/throughput.test.ts
  */
 import { join } from "node:path";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import { InferenceSession } from "onnxruntime-node";
+import { paddedFeeds } from "../support/onnx-feeds.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
@@ -60,7 +61,7 @@ describe("embedder throughput", () => {
         sorted.map((r) => r.length),
         bertRunCost(embedder.dimension),
       );
-      return plan.map(([from, to]) => toFeeds(sorted.slice(from, to)));
+      return plan.map(([from, to]) => paddedFeeds(sorted.slice(from, to)));
     });
     for (const f of feeds) await session.run(f);
     start = performance.now();
@@ -78,20 +79,3 @@ describe("embedder throughput", () => {
 });
 
 /** Right-padded int64 feeds for pre-tokenised rows. */
-function toFeeds(batch: readonly number[][]): Record<string, Tensor> {
-  const seq = Math.max(...batch.map((r) => r.length));
-  const ids = new BigInt64Array(batch.length * seq);
-  const mask = new BigInt64Array(batch.length * seq);
-  batch.forEach((row, i) =>
-    row.forEach((id, t) => {
-      ids[i * seq + t] = BigInt(id);
-      mask[i * seq + t] = 1n;
-    }),
-  );
-  const dims = [batch.length, seq];
-  return {
-    input_ids: new Tensor("int64", ids, dims),
-    attention_mask: new Tensor("int64", mask, dims),
-    token_type_ids: new Tensor("int64", new BigInt64Array(batch.length * seq), dims),
-  };
-}

@@ -14,7 +14,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import { InferenceSession } from "onnxruntime-node";
+import { paddedFeeds } from "../support/onnx-feeds.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedderClosedError } from "../../src/embedder/errors.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
@@ -242,7 +243,7 @@ async function mainThreadControl(texts: readonly string[]): Promise<{ maxGap: nu
   });
   try {
     const perRun = 4;
-    const feeds = [0, perRun, 2 * perRun].map((from) => toFeeds(rows.slice(from, from + perRun)));
+    const feeds = [0, perRun, 2 * perRun].map((from) => paddedFeeds(rows.slice(from, from + perRun)));
     await session.run(feeds[0]!);
     const watch = watchEventLoop();
     const started = performance.now();
@@ -255,20 +256,3 @@ async function mainThreadControl(texts: readonly string[]): Promise<{ maxGap: nu
 }
 
 /** Right-padded int64 feeds for pre-tokenised rows. */
-function toFeeds(batch: readonly number[][]): Record<string, Tensor> {
-  const seq = Math.max(...batch.map((r) => r.length));
-  const ids = new BigInt64Array(batch.length * seq);
-  const mask = new BigInt64Array(batch.length * seq);
-  batch.forEach((row, i) =>
-    row.forEach((id, t) => {
-      ids[i * seq + t] = BigInt(id);
-      mask[i * seq + t] = 1n;
-    }),
-  );
-  const dims = [batch.length, seq];
-  return {
-    input_ids: new Tensor("int64", ids, dims),
-    attention_mask: new Tensor("int64", mask, dims),
-    token_type_ids: new Tensor("int64", new BigInt64Array(batch.length * seq), dims),
-  };
-}
