@@ -1,12 +1,22 @@
 import { askLayerFromConfig } from "../ask/index.js";
+import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
-import { createObservability, type ObservabilityOptions } from "../observability/index.js";
+import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
+import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
 import { loadSemanticCache } from "./load-cache.js";
 import { preflight } from "./preflight.js";
+
+/** A server started from a configuration. */
+export interface ConfiguredServer extends SemcacheServer {
+  /** Reads the API key file again (SIGHUP); false when it did not parse (the keys in force stay), or keys are off. */
+  reloadKeys(): Promise<boolean>;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /**
  * The composition root: checks what can be checked up front, starts the
@@ -17,10 +27,28 @@ export async function startServerFromConfig(
   config: ServerConfig,
   logger: Logger,
   observability: Pick<ObservabilityOptions, "namespaceLabelLimit" | "dashboardDir"> = {},
-): Promise<SemcacheServer> {
+): Promise<ConfiguredServer> {
   await preflight(config);
+  // A bad key file stops the server here, before it listens.
+  const access: AccessControl | undefined =
+    config.apiKeysFile === undefined
+      ? undefined
+      : await createAccessControl({
+          keyFile: config.apiKeysFile,
+          defaultRateLimit: { requestsPerSecond: config.rateLimitRps, burst: config.rateLimitBurst },
+          logger,
+        });
+  if (access === undefined && !LOOPBACK_HOSTS.has(config.host)) {
+    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE)");
+  }
   // Metrics, the per-RPC log line, and the dashboard at /.
   const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
+  const routes = (req: AnyRequest, res: AnyResponse): boolean => {
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    // Metrics carry every namespace's name and counts: operators' eyes only.
+    if (access !== undefined && METRICS_PATHS.includes(path) && access.rejectHttp(["admin", "metrics"], req, res)) return true;
+    return telemetry.routes(req, res);
+  };
   let health: ReturnType<typeof registerHealthService> | undefined;
   const server = await startSemcacheServer({
     host: config.host,
@@ -30,8 +58,9 @@ export async function startServerFromConfig(
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
     loadCache: () => telemetry.track(loadSemanticCache(config, logger)),
-    interceptors: telemetry.interceptors,
-    extraRoutes: telemetry.routes,
+    // Logging first, so calls the access check refuses are logged and counted too.
+    interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
+    extraRoutes: routes,
     ask: askLayerFromConfig(config, logger),
     extendRoutes: (router, _service, cache) => {
       // grpc.health.v1.Health, and server reflection (v1, v1alpha) over every service on the router.
@@ -44,7 +73,9 @@ export async function startServerFromConfig(
     // Health Watch streams never end on their own: NOT_SERVING first, so they close and the drain can finish.
     close: () => {
       health?.shutdown();
+      access?.close();
       return server.close();
     },
+    reloadKeys: () => access?.reload() ?? Promise.resolve(false),
   };
 }

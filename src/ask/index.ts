@@ -4,7 +4,7 @@
  * server's `ask` option.
  */
 import type { ServerConfig } from "../config/settings.js";
-import { createOpenAiLlmClient, llmConfigFromSettings, type LlmClient } from "../llm/index.js";
+import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
 import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
 import type { Logger } from "../server/logger.js";
 import { AskEngine } from "./ask-engine.js";
@@ -56,5 +56,7 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
   } else {
     logger.warn("no LLM configured (SEMCACHE_LLM_BASE_URL / SEMCACHE_LLM_API_KEY): Ask serves cache hits only");
   }
-  return createAskLayer({ llm, llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger });
+  // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
+  const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });
+  return createAskLayer({ llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger });
 }

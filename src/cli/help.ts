@@ -1,4 +1,5 @@
 import { flagOf, SETTINGS, type SettingName } from "../config/settings.js";
+import { KEYS_USAGE } from "./keys.js";
 
 /** The text of `semcache --help`. */
 export function helpText(): string {
@@ -14,6 +15,7 @@ export function helpText(): string {
     "  semcache serve [options]     start the server",
     "  semcache calibrate --data FILE [--precision P] [--model-dir DIR]",
     "                               print the SEMCACHE_THRESHOLD that reaches precision P on an intents file",
+    KEYS_USAGE,
     "  semcache --help              this text",
     "",
     "Options (each also an environment variable, or a line in ./.env; flags win over the environment):",

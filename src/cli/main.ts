@@ -4,6 +4,7 @@ import { serve } from "./serve.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command = "serve", ...rest] = argv;
+  if (command === "keys") return (await import("./keys.js")).keysCommand(rest);
   if (command === "calibrate") return (await import("../eval/calibrate.js")).calibrateCommand(rest);
   if (command === "--help" || command === "-h" || command === "help" || rest.includes("--help")) {
     process.stdout.write(helpText());

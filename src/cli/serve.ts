@@ -22,6 +22,8 @@ export async function serve(config: ServerConfig): Promise<number> {
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    // The conventional "reread your configuration": here, the API key file (which is also watched).
+    if (config.apiKeysFile !== undefined) process.on("SIGHUP", () => void server.reloadKeys());
     server.ready.catch((error: unknown) => {
       logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
       void server.close().finally(() => resolve(1));

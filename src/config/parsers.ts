@@ -29,6 +29,17 @@ export function numberAbove(min: number, max: number): Parser<number> {
   };
 }
 
+/** A number in [min, max]. */
+export function numberFrom(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const value = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
+      throw new Error(`must be a number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
 /** One of a fixed set of words. */
 export function oneOf<const T extends string>(...choices: T[]): Parser<T> {
   return (raw) => {

@@ -8,7 +8,7 @@ import {
   LLM_TIMEOUT_MS_RANGE,
 } from "../llm/config.js";
 import { parseGuardSetting } from "../cache/guard/index.js";
-import { boolean, integer, list, numberAbove, oneOf, text, url, type Parser } from "./parsers.js";
+import { boolean, integer, list, numberAbove, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
 
 /** One setting: its environment variable, its default and how to parse it. */
 export interface Setting<T> {
@@ -61,7 +61,12 @@ export const SETTINGS = {
   llmModel: optional("SEMCACHE_LLM_MODEL", text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
   llmTimeoutMs: setting("SEMCACHE_LLM_TIMEOUT_MS", DEFAULT_LLM_TIMEOUT_MS, integer(LLM_TIMEOUT_MS_RANGE.min, LLM_TIMEOUT_MS_RANGE.max), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
   llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES, integer(LLM_MAX_RETRIES_RANGE.min, LLM_MAX_RETRIES_RANGE.max), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
+  llmMaxConcurrency: setting("SEMCACHE_LLM_MAX_CONCURRENCY", 32, integer(1, 10_000), "Most LLM calls in flight at once (identical prompts share one); more wait in a queue."),
+  llmMaxQueue: setting("SEMCACHE_LLM_MAX_QUEUE", 256, integer(0, 1_000_000), "Most LLM calls waiting for a slot; beyond it, Ask answers RESOURCE_EXHAUSTED."),
   failOpen: setting("SEMCACHE_FAIL_OPEN", true, boolean, "When the store or embedder fails, Ask still answers from the LLM (cache_unavailable=true); false: Ask fails with the store's error."),
+  apiKeysFile: optional("SEMCACHE_API_KEYS_FILE", text, "JSON file of API keys (hashed) with their roles and namespaces; reloaded on change and SIGHUP. Unset: no authentication (local use only)."),
+  rateLimitRps: setting("SEMCACHE_RATE_LIMIT_RPS", 100, numberFrom(0, 1_000_000), "Requests per second per API key (token bucket), unless the key file sets the key's own; 0: unlimited. Needs API keys."),
+  rateLimitBurst: setting("SEMCACHE_RATE_LIMIT_BURST", 200, integer(1, 1_000_000), "Requests an API key may make at once above its rate (the bucket's size)."),
   corsOrigins: setting("SEMCACHE_CORS_ORIGINS", [] as string[], list, "Origins allowed to call from a browser, comma-separated; * for any. Empty: same origin only."),
   shutdownTimeoutMs: setting("SEMCACHE_SHUTDOWN_TIMEOUT_MS", 10_000, integer(0, 600_000), "How long SIGTERM waits for in-flight calls."),
   logLevel: setting("SEMCACHE_LOG_LEVEL", "info", oneOf("debug", "info", "warn", "error", "silent"), "Log level."),

@@ -17,4 +17,5 @@ export { createOpenAiLlmClient, DEFAULT_OPENAI_BASE_URL, type OpenAiLlmClient } 
 export { pickLlmParams, type LlmSamplingParams, type PickedParams } from "./params.js";
 export { classifyUpstreamError, type FailureContext, type UpstreamFailure } from "./errors.js";
 export { backoffMs, retryAfterMs } from "./retry.js";
+export { limitConcurrency, SlotPool, type ConcurrencyLimits, type SlotCounts } from "./concurrency-limit.js";
 export { SingleFlight, type SingleFlightResult, type SingleFlightOptions } from "./single-flight.js";

@@ -21,6 +21,12 @@ export { rpcRecordInterceptor, type RpcRecord } from "./rpc-interceptor.js";
 export { rpcLogFields, rpcLogSink, textHash } from "./rpc-log.js";
 export { staticFiles, defaultDashboardDir, CONTENT_TYPES } from "./static-files.js";
 
+/** Codes of calls the access check refused. */
+const ACCESS_DENIALS = new Set(["unauthenticated", "permission_denied"]);
+
+/** The paths of the metrics endpoints (Prometheus text, and JSON for the dashboard). */
+export const METRICS_PATHS: readonly string[] = ["/metrics", "/metrics/json"];
+
 /** What observability is built from. */
 export interface ObservabilityOptions {
   readonly logger: Logger;
@@ -52,7 +58,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       method: record.method,
       code: record.code,
       seconds: record.ms / 1000,
-      namespace: metricNamespace(record.facts),
+      // A refused call's namespace is only what the caller claimed: it gets no label of its own.
+      namespace: ACCESS_DENIALS.has(record.code) ? "" : metricNamespace(record.facts),
     });
     log(record);
   });

@@ -8,6 +8,7 @@
  * have neither.
  */
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { principalKey } from "../auth/principal.js";
 import { requestFacts, responseFacts, type RpcFacts } from "./rpc-facts.js";
 
 /** The wire protocol of a call. */
@@ -27,6 +28,8 @@ export interface RpcRecord {
   readonly error?: string;
   /** Wall time until the response (a stream: until its end), in milliseconds. */
   readonly ms: number;
+  /** Id of the API key that made the call, when keys are on and it was known. */
+  readonly keyId?: string;
   readonly facts: RpcFacts;
 }
 
@@ -48,12 +51,16 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
   return (next) => async (req) => {
     const started = performance.now();
     const facts: RpcFacts = {};
+    // Read when the call ends, not when it starts: the access check fills in an empty namespace on the way in.
+    let request: unknown = req.stream ? undefined : req.message;
     let reported = false;
     const report = (error: unknown): void => {
       if (reported) return;
       reported = true;
       const failure = error === undefined ? undefined : ConnectError.from(error);
+      const keyId = req.contextValues.get(principalKey)?.keyId;
       try {
+        if (request !== undefined) requestFacts(request, facts);
         sink({
           service: req.service.typeName,
           method: req.method.name,
@@ -62,6 +69,7 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
           code: failure === undefined ? "ok" : codeName(failure.code),
           ...(failure === undefined ? {} : { error: failure.rawMessage }),
           ms: performance.now() - started,
+          ...(keyId === undefined ? {} : { keyId }),
           facts,
         });
       } catch {
@@ -70,7 +78,6 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
     };
 
     if (!req.stream) {
-      requestFacts(req.message, facts);
       try {
         const res = await next(req);
         if (!res.stream) responseFacts(res.message, facts);
@@ -83,7 +90,7 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
       }
     }
 
-    const input = tap(req.message, (message) => requestFacts(message, facts));
+    const input = tap(req.message, (message) => (request = message));
     let res;
     try {
       res = await next({ ...req, message: input });

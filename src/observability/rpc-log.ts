@@ -25,7 +25,7 @@ export function textHash(text: string): string {
 
 // As go-grpc-middleware's default server levels: client mistakes are info,
 // trouble worth a look warn, server bugs error.
-const WARN_CODES = new Set(["deadline_exceeded", "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unavailable"]);
+const WARN_CODES = new Set(["deadline_exceeded", "unauthenticated", "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unavailable"]);
 const ERROR_CODES = new Set(["unknown", "unimplemented", "internal", "data_loss"]);
 /** Services whose successful calls (probes, tooling) are logged at debug level only. */
 const QUIET_SERVICES = new Set(["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
@@ -51,6 +51,7 @@ export function rpcLogFields(record: RpcRecord, options: RpcLogOptions): Record<
     ms: round(record.ms, 2),
   };
   if (record.stream) fields["stream"] = true;
+  if (record.keyId !== undefined) fields["keyId"] = record.keyId;
   if (record.error !== undefined) fields["error"] = record.error;
   if (facts.namespace !== undefined) fields["namespace"] = facts.namespace;
   if (facts.model !== undefined) fields["model"] = facts.model;

@@ -1,7 +1,9 @@
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientFor } from "../support/clients.js";
-import { startTestServer, type TestServer } from "../support/test-server.js";
+import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";
+import { testKey, writeKeyFile } from "../auth/support.js";
 import { hostPort, REPO, run, SYSTEM_PYTHON, systemPythonHasGrpc, toolGate } from "./support/tools.js";
 
 const EXAMPLE = join(REPO, "clients", "python", "examples", "store_lookup.py");
@@ -9,8 +11,8 @@ const EXAMPLE = join(REPO, "clients", "python", "examples", "store_lookup.py");
 const gate = toolGate("the Python client test", (await systemPythonHasGrpc()) ? [] : [`${SYSTEM_PYTHON} with python3-grpcio and python3-protobuf`]);
 
 /** Runs the example with Debian's Python, without writing __pycache__ into the tree. */
-function runExample(args: readonly string[]) {
-  return run(SYSTEM_PYTHON, [EXAMPLE, ...args], { env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: "" }, timeoutMs: 60_000 });
+function runExample(args: readonly string[], env: Record<string, string> = {}) {
+  return run(SYSTEM_PYTHON, [EXAMPLE, ...args], { env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: "", ...env }, timeoutMs: 60_000 });
 }
 
 let server: TestServer;
@@ -37,6 +39,25 @@ describe.skipIf(gate.skip)("the Python client (generated stubs, grpcio)", () => 
     // What Python stored is what the TypeScript client finds.
     const hit = await clientFor("grpc", server.url).lookup({ prompt: "What is the capital of France?", scope: { namespace: "python-example", model: "gpt-4o-mini" } });
     expect(hit.entry?.metadata).toEqual({ source: "python-example" });
+  });
+
+  it("sends an API key as bearer metadata to a server with keys, and is refused without it", async () => {
+    const dir = tempDir("semcache-python-keys-");
+    const key = testKey({ id: "python", role: "user", namespaces: ["python-keyed"] });
+    const keyed = await startTestServer({ env: { SEMCACHE_API_KEYS_FILE: writeKeyFile(dir, [key]) } });
+    try {
+      const withKey = await runExample([hostPort(keyed.url), "python-keyed"], { SEMCACHE_API_KEY: key.key });
+      expect(withKey.code, withKey.stderr).toBe(0);
+      expect(withKey.stdout).toContain("stats entries=1 lookups=2 hits=2");
+      const without = await runExample([hostPort(keyed.url), "python-keyed"]);
+      expect(without.code).toBe(1);
+      expect(without.stderr).toMatch(/^call failed: UNAUTHENTICATED: missing API key/mu);
+      const elsewhere = await runExample([hostPort(keyed.url), "someone-else"], { SEMCACHE_API_KEY: key.key });
+      expect(elsewhere.stderr).toMatch(/^call failed: PERMISSION_DENIED: API key "python" may not use namespace "someone-else"/mu);
+    } finally {
+      await keyed.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reports an unreachable server as UNAVAILABLE", async () => {

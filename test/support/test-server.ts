@@ -1,16 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServerFromConfig } from "../../src/app/start-server.js";
+import { startServerFromConfig, type ConfiguredServer } from "../../src/app/start-server.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import type { ServerConfig } from "../../src/config/settings.js";
 import { createLogger } from "../../src/server/logger.js";
-import type { SemcacheServer } from "../../src/server/semcache-server.js";
 import { fixtureModelDir } from "./fixture-model.js";
 
 /** A server on a free loopback port with the fixture model and a temporary data directory. */
 export interface TestServer {
-  readonly server: SemcacheServer;
+  readonly server: ConfiguredServer;
   readonly config: ServerConfig;
   readonly url: string;
   /** Stops the server and removes its data directory (unless `keepData`). */

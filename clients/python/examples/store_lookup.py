@@ -5,6 +5,9 @@ With the same prompt (an exact hit) and with a paraphrase (a semantic hit
 when the model finds them similar enough).
 
     /usr/bin/python3 examples/store_lookup.py 127.0.0.1:8080 [NAMESPACE]
+
+With SEMCACHE_API_KEY set, every call sends it as `authorization: Bearer <key>`
+(for a server with SEMCACHE_API_KEYS_FILE).
 """
 
 import os
@@ -24,6 +27,8 @@ import grpc
 def main() -> int:
     address = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:8080"
     namespace = sys.argv[2] if len(sys.argv) > 2 else "example-python"
+    api_key = os.environ.get("SEMCACHE_API_KEY")
+    auth = (("authorization", f"Bearer {api_key}"),) if api_key else None
 
     # semcache speaks cleartext HTTP/2 (h2c) unless it sits behind a TLS
     # proxy; then use grpc.secure_channel(address, grpc.ssl_channel_credentials()).
@@ -39,11 +44,12 @@ def main() -> int:
                     metadata={"source": "python-example"},
                 ),
                 timeout=30,
+                metadata=auth,
             )
             print(f"stored id={stored.id} replaced={str(stored.replaced).lower()}")
 
             for prompt in ("What is the capital of France?", "Tell me the capital city of France."):
-                res = client.Lookup(pb.LookupRequest(prompt=prompt, scope=scope), timeout=30)
+                res = client.Lookup(pb.LookupRequest(prompt=prompt, scope=scope), timeout=30, metadata=auth)
                 if res.hit:
                     kind = pb.MatchKind.Name(res.kind)
                     print(f"lookup {prompt!r}: hit kind={kind} similarity={res.similarity:.4f} response={res.entry.response!r}")
@@ -52,7 +58,7 @@ def main() -> int:
 
             # Errors are gRPC statuses: an empty prompt is INVALID_ARGUMENT.
             try:
-                client.Lookup(pb.LookupRequest(prompt="  ", scope=scope), timeout=30)
+                client.Lookup(pb.LookupRequest(prompt="  ", scope=scope), timeout=30, metadata=auth)
                 print("empty prompt: unexpectedly accepted", file=sys.stderr)
                 return 1
             except grpc.RpcError as error:
@@ -60,7 +66,7 @@ def main() -> int:
                     raise
                 print(f"empty prompt: {error.code().name}")
 
-            stats = client.Stats(pb.StatsRequest(namespace=namespace), timeout=30)
+            stats = client.Stats(pb.StatsRequest(namespace=namespace), timeout=30, metadata=auth)
             print(f"stats entries={stats.entries} lookups={stats.lookups} hits={stats.exact_hits + stats.semantic_hits}")
         except grpc.RpcError as error:
             # UNAVAILABLE: the server is still loading its model, or its store

@@ -10,8 +10,24 @@ export interface CommonClientOptions {
   readonly baseUrl: string;
   /** Deadline of each call in milliseconds, unless the call sets `timeoutMs`; default none. */
   readonly defaultTimeoutMs?: number;
-  /** Interceptors, e.g. to add an auth header to every call. */
+  /** Interceptors of your own, run after the one that adds `apiKey`. */
   readonly interceptors?: Interceptor[];
+  /** The server's API key (when it has SEMCACHE_API_KEYS_FILE): sent as `authorization: Bearer <key>` on every call. */
+  readonly apiKey?: string;
+}
+
+/** An interceptor that sends `authorization: Bearer <apiKey>` with every call. */
+export function bearerAuth(apiKey: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${apiKey}`);
+    return next(req);
+  };
+}
+
+/** The transport options for `interceptors` and `apiKey`: the key's interceptor first, then the caller's. */
+export function transportInterceptors(options: CommonClientOptions): { interceptors?: Interceptor[] } {
+  const interceptors = [...(options.apiKey === undefined ? [] : [bearerAuth(options.apiKey)]), ...(options.interceptors ?? [])];
+  return interceptors.length === 0 ? {} : { interceptors };
 }
 
 /**
@@ -19,7 +35,10 @@ export interface CommonClientOptions {
  * a ConnectError).
  *
  * semcache answers `InvalidArgument` for a bad request (empty prompt, bad
- * scope, threshold out of range), `Unavailable` while it loads its model or
+ * scope, threshold out of range), `Unauthenticated` for a missing or unknown
+ * API key, `PermissionDenied` for a namespace or method the key does not
+ * grant, `ResourceExhausted` for a key over its rate limit or an LLM queue
+ * that is full, `Unavailable` while it loads its model or
  * when its store is down (retry with backoff), `FailedPrecondition` for an
  * Ask that missed the cache on a server without an LLM, and `Internal` for
  * bugs.

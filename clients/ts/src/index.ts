@@ -10,7 +10,7 @@
  */
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import type { CommonClientOptions, SemcacheClient } from "./common.js";
+import { transportInterceptors, type CommonClientOptions, type SemcacheClient } from "./common.js";
 import { SemanticCacheService } from "./gen/semcache/v1/semantic_cache_pb.js";
 
 export * from "./common.js";
@@ -36,7 +36,7 @@ export function createSemcacheTransport(options: SemcacheClientOptions): Transpo
   const common = {
     baseUrl: options.baseUrl,
     ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }),
-    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
+    ...transportInterceptors(options),
   };
   const httpVersion = options.httpVersion ?? "2";
   switch (options.protocol ?? "grpc") {

@@ -10,7 +10,7 @@
  */
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import type { CommonClientOptions, SemcacheClient } from "./common.js";
+import { transportInterceptors, type CommonClientOptions, type SemcacheClient } from "./common.js";
 import { SemanticCacheService } from "./gen/semcache/v1/semantic_cache_pb.js";
 
 export * from "./common.js";
@@ -33,7 +33,7 @@ export function createSemcacheTransport(options: SemcacheWebClientOptions): Tran
   const common = {
     baseUrl: options.baseUrl,
     ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }),
-    ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
+    ...transportInterceptors(options),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   };
   switch (options.protocol ?? "connect") {
