@@ -2,12 +2,14 @@
  * semcache's dashboard: live Stats with a hit-rate chart, latency percentiles,
  * a form to try Lookup / Ask / Store in a scope, the recent entries of a
  * namespace, and Flush. Every API call goes through the generated client
- * (src/gen) over Connect-Web.
+ * (src/gen) over Connect-Web, with the API key from the header's field when
+ * one was entered (src/api-key.ts).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { MatchKind, Source, type CacheEntry, type StatsResponse } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { apiBaseUrl, cacheClient, fetchMetricsJson, type MetricsJson } from "./api.js";
+import { apiBaseUrl, cacheClient, fetchMetricsJson, MetricsAccessError, type MetricsJson } from "./api.js";
+import { forgetApiKey, parseApiKey, saveApiKey, savedApiKey } from "./api-key.js";
 import { drawHitRateChart, type HitRatePoint } from "./chart.js";
 import "./style.css";
 
@@ -16,9 +18,14 @@ const params = new URLSearchParams(window.location.search);
 const POLL_MS = Math.max(250, Number(params.get("poll") ?? 2000) || 2000);
 /** The chart's time window. */
 const WINDOW_MS = 5 * 60 * 1000;
+/** After /metrics/json refused the key, ask again only this rarely (or when the key changes): no error every poll. */
+const METRICS_RETRY_MS = 60 * 1000;
 
 const base = apiBaseUrl();
-const client = cacheClient(base);
+const currentKey = () => savedApiKey(base);
+const client = cacheClient(base, currentKey);
+/** Bumped when the key changes, so answers to calls made with the previous key are dropped. */
+let keyGeneration = 0;
 
 function byTestId<T extends Element = HTMLElement>(id: string): T {
   const node = document.querySelector<T>(`[data-testid="${id}"]`);
@@ -40,9 +47,22 @@ const similarityText = (value: number) => value.toFixed(4);
 const ms = (value: number | null) => (value === null ? "–" : value < 10 ? value.toFixed(2) : value.toFixed(0));
 const when = (ts: Timestamp | undefined) => (ts === undefined ? "never" : timestampDate(ts).toLocaleString());
 
+const NEEDS_KEY = "This server needs an API key: enter one in the API key field at the top.";
+
+/** What went wrong, for people: the access errors in words, the server's own message where it names key and namespace. */
 function describeError(error: unknown): string {
   const e = ConnectError.from(error);
+  if (e.code === Code.Unauthenticated) return currentKey() === undefined ? NEEDS_KEY : `The API key was not accepted (${e.rawMessage}).`;
+  // "API key "alice" may not use namespace "team-b"", "Flush needs an admin key; …": clear as they are.
+  if (e.code === Code.PermissionDenied) return e.rawMessage;
   return `${codeLabel(e.code)}: ${e.rawMessage}`;
+}
+
+/** The result panel's headline for a failed call. */
+function errorOutcome(error: unknown): string {
+  const code = ConnectError.from(error).code;
+  if (code === Code.Unauthenticated) return currentKey() === undefined ? "API KEY NEEDED" : "KEY NOT ACCEPTED";
+  return code === Code.PermissionDenied ? "NOT ALLOWED" : "ERROR";
 }
 
 /** Code.InvalidArgument → "invalid_argument", as in the API's docs and the server's logs. */
@@ -88,16 +108,51 @@ function showStats(stats: StatsResponse): void {
   drawHitRateChart(chart, points, WINDOW_MS);
 }
 
+const STAT_CARDS = ["hit-rate", "lookups", "exact-hits", "semantic-hits", "misses", "entries", "stores", "llm-calls"];
+
+/** Blank cards and an empty chart: what was shown belongs to a key or a scope this key may not see. */
+function clearStats(): void {
+  for (const id of STAT_CARDS) byTestId(id).textContent = "–";
+  points = [];
+  previous = undefined;
+  drawHitRateChart(chart, points, WINDOW_MS);
+}
+
+/** The banner under the header, for what keeps Stats from loading because of the key; empty hides it. */
+function showNotice(text: string): void {
+  const notice = byTestId("auth-notice");
+  notice.textContent = text;
+  notice.hidden = text === "";
+}
+
 async function refreshStats(): Promise<void> {
   const namespace = statsNamespace.value.trim();
+  const generation = keyGeneration;
   try {
-    showStats(await client.stats(namespace === "" ? {} : { namespace }));
+    const stats = await client.stats(namespace === "" ? {} : { namespace });
+    if (generation !== keyGeneration) return;
+    showStats(stats);
     setState("serving", "ok");
+    byTestId("server-state").title = "";
+    showNotice("");
   } catch (error) {
+    if (generation !== keyGeneration) return;
     const e = ConnectError.from(error);
-    const loading = e.code === Code.Unavailable;
-    setState(loading ? "loading / unavailable" : "unreachable", loading ? "warn" : "bad");
     byTestId("server-state").title = describeError(error);
+    if (e.code === Code.Unauthenticated || e.code === Code.PermissionDenied) clearStats();
+    if (e.code === Code.Unauthenticated) {
+      const keyless = currentKey() === undefined;
+      setState(keyless ? "needs API key" : "key not accepted", keyless ? "warn" : "bad");
+      showNotice(keyless ? "This server needs an API key. Enter one in the API key field above; it is kept in this browser tab only." : `The API key was not accepted (${e.rawMessage}). Check it, or Forget it and enter another.`);
+    } else if (e.code === Code.PermissionDenied) {
+      // The server answered, but not to this key: its message names the key and the namespace.
+      setState("no access", "warn");
+      showNotice(`Stats: ${e.rawMessage}.`);
+    } else {
+      const loading = e.code === Code.Unavailable;
+      setState(loading ? "loading / unavailable" : "unreachable", loading ? "warn" : "bad");
+      showNotice("");
+    }
   }
 }
 
@@ -128,11 +183,34 @@ function showLatency(metrics: MetricsJson): void {
   byTestId("latency").querySelector("tbody")!.replaceChildren(...rows);
 }
 
+/** When /metrics/json last refused the key; undefined: it did not (or the key changed since). */
+let metricsRefusedAt: number | undefined;
+
+/** One line in the latency table instead of figures. */
+function showLatencyNote(text: string, title = ""): void {
+  const cell = h("td", { colspan: "6", class: "muted", "data-testid": "latency-note", title }, text);
+  byTestId("latency").querySelector("tbody")!.replaceChildren(h("tr", {}, cell));
+}
+
+function latencyNote(refusal: MetricsAccessError): string {
+  if (refusal.status === 403) return "This API key cannot read metrics: latency figures need an admin or metrics key.";
+  return currentKey() === undefined ? "Latency figures need an admin or metrics API key." : "The API key was not accepted: latency figures need an admin or metrics key.";
+}
+
 async function refreshLatency(): Promise<void> {
+  // A refused key stays refused until it changes (or the key file is reloaded): ask rarely, not every poll.
+  if (metricsRefusedAt !== undefined && Date.now() - metricsRefusedAt < METRICS_RETRY_MS) return;
+  const generation = keyGeneration;
   try {
-    showLatency(await fetchMetricsJson(base));
-  } catch {
-    // The Stats poll reports an unreachable server.
+    const metrics = await fetchMetricsJson(base, currentKey());
+    if (generation !== keyGeneration) return;
+    metricsRefusedAt = undefined;
+    showLatency(metrics);
+  } catch (error) {
+    if (generation !== keyGeneration || !(error instanceof MetricsAccessError)) return;
+    // Any other failure: the Stats poll reports an unreachable server.
+    metricsRefusedAt = Date.now();
+    showLatencyNote(latencyNote(error), error.serverMessage);
   }
 }
 
@@ -155,6 +233,10 @@ function showResult(outcome: string, kind: "hit" | "miss" | "info" | "error", ro
   const list = h("dl", {});
   for (const [label, value, testId] of rows) list.append(h("dt", {}, label), h("dd", testId === undefined ? {} : { "data-testid": testId }, value));
   resultPanel.replaceChildren(h("h2", {}, "Result"), h("div", { class: `outcome ${kind}`, "data-testid": "result-outcome" }, outcome), ...(bar === undefined ? [] : [bar]), list);
+}
+
+function showError(error: unknown): void {
+  showResult(errorOutcome(error), "error", [["", describeError(error), "result-error"]]);
 }
 
 async function runLookup(data: FormData): Promise<void> {
@@ -207,7 +289,7 @@ form.addEventListener("submit", (event) => {
   buttons.forEach((b) => (b.disabled = true));
   const run = action === "store" ? runStore : action === "ask" ? runAsk : runLookup;
   run(data)
-    .catch((error: unknown) => showResult("ERROR", "error", [["", describeError(error), "result-error"]]))
+    .catch(showError)
     .finally(() => {
       buttons.forEach((b) => (b.disabled = false));
       void refreshStats();
@@ -229,11 +311,14 @@ async function refreshEntries(): Promise<void> {
   const namespace = entriesNamespace();
   byTestId("entries-namespace").textContent = namespace;
   const body = byTestId("entries-table").querySelector("tbody")!;
+  const generation = keyGeneration;
   try {
     const { entries } = await client.listEntries({ namespace, limit: 20 });
+    if (generation !== keyGeneration) return;
     body.replaceChildren(...(entries.length === 0 ? [h("tr", {}, h("td", { colspan: "6", class: "muted" }, "no entries"))] : entries.map(entryRow)));
   } catch (error) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: "6", class: "muted" }, describeError(error))));
+    if (generation !== keyGeneration) return;
+    body.replaceChildren(h("tr", {}, h("td", { colspan: "6", class: "muted", "data-testid": "entries-error" }, describeError(error))));
   }
 }
 
@@ -252,11 +337,54 @@ dialog.addEventListener("close", () => {
   client
     .flush({ namespace })
     .then((res) => showResult(`FLUSHED · ${namespace}`, "info", [["Deleted", `${res.deleted} entries`, "result-deleted"]]))
-    .catch((error: unknown) => showResult("ERROR", "error", [["", describeError(error), "result-error"]]))
+    .catch(showError)
     .finally(() => {
       void refreshStats();
       void refreshEntries();
     });
+});
+
+// --- The API key -------------------------------------------------------------------------------
+
+const keyForm = byTestId<HTMLFormElement>("key-form");
+const keyInput = byTestId<HTMLInputElement>("api-key");
+const forgetButton = byTestId<HTMLButtonElement>("key-forget");
+const emptyResult = [...resultPanel.childNodes].map((node) => node.cloneNode(true));
+
+function showKeyState(): void {
+  const saved = currentKey();
+  keyInput.value = saved ?? "";
+  forgetButton.disabled = saved === undefined;
+  keyInput.title = saved === undefined ? "No key: calls go without one" : "Sent as authorization: Bearer <key>; kept in this browser tab only";
+}
+
+/** Everything shown was seen with the previous key: start over with the new one. */
+function keyChanged(): void {
+  keyGeneration++;
+  clearStats();
+  metricsRefusedAt = undefined;
+  showKeyState();
+  resultPanel.replaceChildren(...emptyResult.map((node) => node.cloneNode(true)));
+  void refreshStats();
+  void refreshLatency();
+  void refreshEntries();
+}
+
+keyInput.addEventListener("input", () => keyInput.setCustomValidity(""));
+keyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const parsed = parseApiKey(keyInput.value);
+  if ("error" in parsed) {
+    keyInput.setCustomValidity(parsed.error);
+    keyInput.reportValidity();
+    return;
+  }
+  saveApiKey(base, parsed.key);
+  keyChanged();
+});
+forgetButton.addEventListener("click", () => {
+  forgetApiKey(base);
+  keyChanged();
 });
 
 // --- Polling --------------------------------------------------------------------------------------
@@ -266,6 +394,7 @@ async function poll(): Promise<void> {
   setTimeout(() => void poll(), POLL_MS);
 }
 
+showKeyState();
 drawHitRateChart(chart, points, WINDOW_MS);
 void refreshEntries();
 void poll();

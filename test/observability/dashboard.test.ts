@@ -4,31 +4,16 @@
  * with Vite into a temporary directory first, so the test always sees the
  * current code (dashboard/dist is a build output, not committed).
  */
-import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { existsSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { staticFiles } from "../../src/observability/static-files.js";
 import { clientFor } from "../support/clients.js";
 import { startObservedServer, type ObservedServer } from "./observed-server.js";
+import { buildDashboard, launchChromium, REPO, startStaticServer, textOf, waitForText, type PageGlobal, type StaticServer } from "./support/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const ARTIFACT = join(REPO, "test-results", "dashboard.png");
 const DOCS_SCREENSHOT = join(REPO, "docs", "dashboard.png");
 
@@ -36,51 +21,6 @@ const FRANCE = "What is the capital of France?";
 const PARIS = "Paris is the capital of France.";
 const PARAPHRASE = "Tell me the capital city of France.";
 const BREAD = "How do I bake sourdough bread?";
-
-/** Builds the dashboard with Vite into `outDir` (as `npm run build:dashboard` does into dashboard/dist). */
-async function buildDashboard(outDir: string): Promise<void> {
-  await promisify(execFile)(
-    process.execPath,
-    [join(REPO, "node_modules", "vite", "bin", "vite.js"), "build", "--config", join(REPO, "dashboard", "vite.config.ts"), "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
-    { cwd: REPO, timeout: 120_000 },
-  );
-}
-
-/** Serves the built dashboard from another origin (another port), as a page hosted elsewhere would be. */
-async function startStaticServer(root: string): Promise<{ url: string; server: Server }> {
-  const serve = staticFiles(root);
-  const server = createServer((req, res) => {
-    if (!serve(req, res)) {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-/** The bit of the DOM the in-page functions use (the tests compile without the DOM lib). */
-interface PageGlobal {
-  readonly document: { querySelector(selector: string): { readonly textContent: string | null; getAttribute(name: string): string | null } | null };
-}
-
-async function textOf(page: Page, testId: string): Promise<string> {
-  return (await page.locator(`[data-testid="${testId}"]`).first().textContent())?.trim() ?? "";
-}
-
-/** Waits until the element's text matches. */
-async function waitForText(page: Page, testId: string, pattern: RegExp, timeout = 15_000): Promise<string> {
-  const handle = await page.waitForFunction(
-    ([id, source, flags]) => {
-      const { document } = globalThis as unknown as PageGlobal;
-      const text = document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim() ?? "";
-      return new RegExp(source!, flags).test(text) ? text : false;
-    },
-    [testId, pattern.source, pattern.flags] as const,
-    { timeout },
-  );
-  return (await handle.jsonValue()) as string;
-}
 
 function rawGet(url: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -98,16 +38,11 @@ describe("the dashboard", () => {
   let work: string;
   let dist: string;
   let s: ObservedServer;
-  let allowed: { url: string; server: Server };
-  let denied: { url: string; server: Server };
+  let allowed: StaticServer;
+  let denied: StaticServer;
   let context: BrowserContext;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: install it with \`apt-get install chromium\` (as root; CI runs .ci/install-browser.sh). The dashboard test never downloads a browser.`,
-      );
-    }
     work = mkdtempSync(join(tmpdir(), "semcache-dashboard-"));
     dist = join(work, "dist");
     await buildDashboard(dist);
@@ -117,18 +52,13 @@ describe("the dashboard", () => {
       env: { SEMCACHE_LOG_LEVEL: "warn", SEMCACHE_CORS_ORIGINS: allowed.url },
       observability: { dashboardDir: dist },
     });
-    context = await chromium.launchPersistentContext(join(work, "user-data"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 860 },
-    });
+    context = await launchChromium(join(work, "user-data"));
   });
 
   afterAll(async () => {
     await context?.close();
     await s?.stop();
-    for (const side of [allowed, denied]) if (side !== undefined) await new Promise((resolve) => side.server.close(resolve));
+    for (const side of [allowed, denied]) await side?.close();
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 
