@@ -6,8 +6,7 @@
  * never reaches fail-open handling or the LLM.
  */
 import { InvalidInputError } from "../cache/errors.js";
-import { checkText, checkThreshold } from "../cache/limits.js";
-import { normalizePrompt } from "../cache/normalize.js";
+import { checkThreshold, normalizedPrompt } from "../cache/limits.js";
 import { entryId } from "../cache/scope.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import type { ScopeInput } from "../cache/scope.js";
@@ -70,8 +69,7 @@ export function cacheModel(requested: string, defaultModel: string | undefined):
 export function planAsk(input: AskInput, cache: SemanticCache, defaultModel: string | undefined): AskPlan {
   const conversation = readConversation(input.prompt, input.messages, cache.options);
   const promptField = input.messages.length === 0 ? "prompt" : `messages[${input.messages.length - 1}].content`;
-  const normalized = normalizePrompt(conversation.prompt);
-  checkText(promptField, conversation.prompt, normalized, cache.options.maxPromptBytes);
+  const normalized = normalizedPrompt(promptField, conversation.prompt, cache.options.maxPromptBytes);
 
   const requested = input.scope ?? { namespace: "", model: "", params: {} };
   if (Object.hasOwn(requested.params, CONVERSATION_PARAM)) {

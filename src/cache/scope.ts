@@ -57,10 +57,12 @@ export function resolveScope(input: ScopeInput | undefined): EntryScope {
     throw new InvalidInputError("scope.model", "must not contain control characters");
   }
   const params = input?.params ?? {};
-  const keys = Object.keys(params).sort();
+  const keys = Object.keys(params);
+  // Counted before sorting: a request may carry as many entries as fit in a message.
   if (keys.length > MAX_PARAMS) {
     throw new InvalidInputError("scope.params", `at most ${MAX_PARAMS} entries are allowed`);
   }
+  keys.sort();
   const canonical: [string, string][] = [];
   for (const key of keys) {
     const value = params[key] ?? "";

@@ -2,7 +2,7 @@ import type { Embedder } from "../embedder/embedder.js";
 import type { CacheStore, EntryScope, StoredEntry } from "../store/cache-store.js";
 import { Counters, type CounterValues } from "./counters.js";
 import { InvalidInputError } from "./errors.js";
-import { checkMetadata, checkText, checkThreshold, type InputLimits } from "./limits.js";
+import { checkMetadata, checkText, checkThreshold, normalizedPrompt, type InputLimits } from "./limits.js";
 import { normalizePrompt } from "./normalize.js";
 import { entryId, resolveNamespace, resolveScope, type ScopeInput } from "./scope.js";
 
@@ -121,8 +121,7 @@ export class SemanticCache {
   /** Looks a prompt up: exact layer first, then the semantic layer within the scope. */
   async lookup(input: LookupInput): Promise<LookupResult> {
     const scope = resolveScope(input.scope);
-    const normalized = normalizePrompt(input.prompt);
-    checkText("prompt", input.prompt, normalized, this.options.maxPromptBytes);
+    const normalized = normalizedPrompt("prompt", input.prompt, this.options.maxPromptBytes);
     const threshold = input.minSimilarity ?? this.options.defaultThreshold;
     if (input.minSimilarity !== undefined) {
       checkThreshold("min_similarity", input.minSimilarity);
@@ -178,9 +177,8 @@ export class SemanticCache {
   /** Stores an answer; resolves once it is durable. */
   async store(input: StoreInput): Promise<StoreResult> {
     const scope = resolveScope(input.scope);
-    const normalized = normalizePrompt(input.prompt);
-    checkText("prompt", input.prompt, normalized, this.options.maxPromptBytes);
-    checkText("response", input.response, input.response.trim(), this.options.maxResponseBytes);
+    const normalized = normalizedPrompt("prompt", input.prompt, this.options.maxPromptBytes);
+    checkText("response", input.response, this.options.maxResponseBytes);
     const metadata = input.metadata ?? {};
     checkMetadata(metadata, this.options);
     const ttl = input.ttlSeconds ?? this.options.defaultTtlSeconds;
