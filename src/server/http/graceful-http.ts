@@ -1,9 +1,15 @@
-import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp1Server, ServerResponse, type Server as Http1Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { Server as TcpServer, Socket, AddressInfo } from "node:net";
 import { once } from "node:events";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createProtocolDispatcher } from "./protocol-dispatcher.js";
-import type { AnyHandler } from "./request-handler.js";
+import type { AnyHandler, AnyRequest, AnyResponse } from "./request-handler.js";
+import { protocolOf, rpcErrorResponse } from "./rpc-errors.js";
+
+/** What a request that arrives while the server drains is answered (UNAVAILABLE: safe to retry elsewhere). */
+export const SHUTTING_DOWN_MESSAGE = "semcache is shutting down and takes no new calls; retry (another instance, or this one once it is back)";
 
 /** An HTTP/1.1 + h2c listener on one port that can drain before it closes. */
 export interface OnePortHttpServer {
@@ -12,22 +18,51 @@ export interface OnePortHttpServer {
   /** Requests being served right now. */
   inFlight(): number;
   /**
-   * Stops accepting connections, lets in-flight requests finish for up to
-   * `timeoutMs`, then closes whatever is left.
+   * Stops accepting connections and calls, lets in-flight requests finish for
+   * up to `timeoutMs`, then closes whatever is left.
+   *
+   * From the moment it is called, no new call is served: a new connection
+   * finds nothing listening, an HTTP/2 client is told to go away (GOAWAY),
+   * idle HTTP/1.1 connections are closed, responses not yet begun say
+   * `Connection: close`, and a request that still arrives on an open
+   * HTTP/1.1 keep-alive connection is answered UNAVAILABLE in its own
+   * protocol (with `Connection: close`) instead of being run.
    */
   drainAndClose(timeoutMs: number): Promise<void>;
+}
+
+/** Answers a request with UNAVAILABLE (shutting down) in its own protocol, without running any handler. */
+function refuse(req: AnyRequest, res: AnyResponse): void {
+  // Tell an HTTP/1.1 client not to send anything more on this connection.
+  if (res instanceof ServerResponse) res.shouldKeepAlive = false;
+  const contentType = req.headers["content-type"];
+  const answer = rpcErrorResponse(protocolOf(contentType), contentType, new ConnectError(SHUTTING_DOWN_MESSAGE, Code.Unavailable));
+  // The request body is not wanted; reading it to the end keeps the connection's parser sane until it closes.
+  req.resume();
+  universalResponseToNodeResponse(answer, res).catch(() => undefined);
 }
 
 /** Listens on host:port with one handler for HTTP/1.1 and cleartext HTTP/2. */
 export async function listenOnePort(handler: AnyHandler, host: string, port: number): Promise<OnePortHttpServer> {
   let inFlight = 0;
+  let draining = false;
   let drained: (() => void) | undefined;
+  // HTTP/1.1 responses in progress: those not begun when the drain starts must not promise keep-alive.
+  const openH1 = new Set<ServerResponse>();
   const counted: AnyHandler = (req, res) => {
+    if (draining) {
+      refuse(req, res);
+      return;
+    }
     inFlight++;
     res.once("close", () => {
       inFlight--;
       if (inFlight === 0) drained?.();
     });
+    if (res instanceof ServerResponse) {
+      openH1.add(res);
+      res.once("close", () => openH1.delete(res));
+    }
     handler(req, res);
   };
   const http1: Http1Server = createHttp1Server(counted);
@@ -52,9 +87,14 @@ export async function listenOnePort(handler: AnyHandler, host: string, port: num
     port: address.port,
     inFlight: () => inFlight,
     async drainAndClose(timeoutMs) {
+      draining = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       // Tell keep-alive peers to go away; streams already open may finish.
       for (const session of sessions) session.close();
+      // Responses not begun yet say `Connection: close`. A connection whose response already promised
+      // keep-alive stays open until the end: a call sent on it is refused with UNAVAILABLE (see `counted`),
+      // which a client can act on, rather than cut by a close racing its request ("socket hang up").
+      for (const res of openH1) if (!res.headersSent) res.shouldKeepAlive = false;
       http1.closeIdleConnections();
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {
