@@ -4,7 +4,7 @@ import { SemanticCache } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
 import { loadOnnxEmbedder, type LoadOnnxEmbedderOptions } from "../embedder/load.js";
 import type { Logger } from "../server/logger.js";
-import { openStore } from "./open-store.js";
+import { openStore, type StoreOpener } from "./open-store.js";
 
 /** The embedder options the configuration asks for (model source and tuning). */
 export function embedderOptionsOf(config: ServerConfig): LoadOnnxEmbedderOptions {
@@ -22,12 +22,12 @@ export function embedderOptionsOf(config: ServerConfig): LoadOnnxEmbedderOptions
  * Loads the embedding model (downloading it on first use when no model
  * directory is set), opens the store, and assembles the cache core.
  */
-export async function loadSemanticCache(config: ServerConfig, logger: Logger): Promise<SemanticCache> {
+export async function loadSemanticCache(config: ServerConfig, logger: Logger, open: StoreOpener = openStore): Promise<SemanticCache> {
   const started = Date.now();
   const embedder = await loadOnnxEmbedder(embedderOptionsOf(config));
   logger.info({ model: embedder.modelId, dimension: embedder.dimension, ms: Date.now() - started }, "model loaded");
   try {
-    const store = await openStore(config, embedder, logger);
+    const store = await open(config, embedder, logger);
     logger.info({ store: store.kind, ms: Date.now() - started }, "store open");
     return new SemanticCache(store, embedder, {
       defaultThreshold: config.threshold,

@@ -11,6 +11,9 @@ export function indexParamsOf(config: ServerConfig): IndexParams {
   return { m: config.hnswM, efConstruction: config.hnswEfConstruction, efSearch: config.hnswEfSearch };
 }
 
+/** Opens a cache store for a loaded embedder; `openStore` is the one production uses. */
+export type StoreOpener = (config: ServerConfig, embedder: Embedder, logger: Logger) => Promise<CacheStore>;
+
 /** Opens the store the configuration selects: Redis when a URL is set, the embedded store otherwise. */
 export function openStore(config: ServerConfig, embedder: Embedder, logger: Logger): Promise<CacheStore> {
   const index = indexParamsOf(config);

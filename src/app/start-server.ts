@@ -8,12 +8,19 @@ import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
 import { loadSemanticCache } from "./load-cache.js";
+import type { StoreOpener } from "./open-store.js";
 import { preflight } from "./preflight.js";
 
 /** A server started from a configuration. */
 export interface ConfiguredServer extends SemcacheServer {
   /** Reads the API key file again (SIGHUP); false when it did not parse (the keys in force stay), or keys are off. */
   reloadKeys(): Promise<boolean>;
+}
+
+/** What a server is composed of besides its configuration; every part has a production default. */
+export interface ServerParts extends Pick<ObservabilityOptions, "namespaceLabelLimit" | "dashboardDir"> {
+  /** Opens the store once the model is loaded; default: the one the configuration selects. */
+  readonly openStore?: StoreOpener;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -26,7 +33,7 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
 export async function startServerFromConfig(
   config: ServerConfig,
   logger: Logger,
-  observability: Pick<ObservabilityOptions, "namespaceLabelLimit" | "dashboardDir"> = {},
+  { openStore, ...observability }: ServerParts = {},
 ): Promise<ConfiguredServer> {
   await preflight(config);
   // A bad key file stops the server here, before it listens.
@@ -57,7 +64,7 @@ export async function startServerFromConfig(
     maxMessageBytes: config.maxMessageBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
-    loadCache: () => telemetry.track(loadSemanticCache(config, logger)),
+    loadCache: () => telemetry.track(loadSemanticCache(config, logger, openStore)),
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
     extraRoutes: routes,

@@ -185,8 +185,9 @@ describe("the dashboard with API keys", () => {
 
     // A namespace the key does not grant: the server's message, in the result, the entries and the banner.
     await tryIt(page, "lookup", { namespace: "team-b", prompt: FRANCE });
-    await waitForText(page, "result-outcome", /^NOT ALLOWED$/);
-    expect(await textOf(page, "result-error")).toBe('API key "alice" may not use namespace "team-b"');
+    // The Flush's refusal is still on screen until this answer arrives: wait for the new message, not the outcome.
+    await waitForText(page, "result-error", /^API key "alice" may not use namespace "team-b"$/);
+    expect(await textOf(page, "result-outcome")).toBe("NOT ALLOWED");
     await waitForText(page, "entries-error", /^API key "alice" may not use namespace "team-b"$/);
     await statsFor(page, "team-b");
     await waitForText(page, "server-state", /^no access$/);
