@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
@@ -95,7 +95,10 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     close() {
       closing ??= (async () => {
         logger.info({ inFlight: http.inFlight() }, "shutting down");
-        await http.drainAndClose(options.shutdownTimeoutMs);
+        // Calls that outlive the drain end with UNAVAILABLE (retry elsewhere), not a bare closed connection.
+        await http.drainAndClose(options.shutdownTimeoutMs, () =>
+          shutdown.abort(new ConnectError("semcache is shutting down: the call outlived SEMCACHE_SHUTDOWN_TIMEOUT_MS", Code.Unavailable)),
+        );
         // Only now: in-flight calls, streams included, had their chance to finish.
         shutdown.abort();
         const loaded = await ready.catch(() => undefined);

@@ -8,6 +8,9 @@ import { createProtocolDispatcher } from "./protocol-dispatcher.js";
 import type { AnyHandler, AnyRequest, AnyResponse } from "./request-handler.js";
 import { protocolOf, rpcErrorResponse } from "./rpc-errors.js";
 
+/** How long calls cut at the drain timeout have to write their error before their connections close. */
+const CUT_CALL_GRACE_MS = 500;
+
 /** What a request that arrives while the server drains is answered (UNAVAILABLE: safe to retry elsewhere). */
 export const SHUTTING_DOWN_MESSAGE = "semcache is shutting down and takes no new calls; retry (another instance, or this one once it is back)";
 
@@ -27,8 +30,12 @@ export interface OnePortHttpServer {
    * `Connection: close`, and a request that still arrives on an open
    * HTTP/1.1 keep-alive connection is answered UNAVAILABLE in its own
    * protocol (with `Connection: close`) instead of being run.
+   *
+   * When `timeoutMs` passes with calls still running, `onTimeout` is called
+   * (so they can end with a status of their own) and they get a short grace
+   * to write it before their connections are closed.
    */
-  drainAndClose(timeoutMs: number): Promise<void>;
+  drainAndClose(timeoutMs: number, onTimeout?: () => void): Promise<void>;
 }
 
 /** Answers a request with UNAVAILABLE (shutting down) in its own protocol, without running any handler. */
@@ -86,7 +93,7 @@ export async function listenOnePort(handler: AnyHandler, host: string, port: num
   return {
     port: address.port,
     inFlight: () => inFlight,
-    async drainAndClose(timeoutMs) {
+    async drainAndClose(timeoutMs, onTimeout) {
       draining = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       // Tell keep-alive peers to go away; streams already open may finish.
@@ -96,11 +103,15 @@ export async function listenOnePort(handler: AnyHandler, host: string, port: num
       // which a client can act on, rather than cut by a close racing its request ("socket hang up").
       for (const res of openH1) if (!res.headersSent) res.shouldKeepAlive = false;
       http1.closeIdleConnections();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
+      const waitForDrain = (ms: number) =>
+        new Promise<void>((resolve) => {
           drained = resolve;
-          setTimeout(resolve, timeoutMs).unref();
+          setTimeout(resolve, ms).unref();
         });
+      if (inFlight > 0) await waitForDrain(timeoutMs);
+      if (inFlight > 0 && onTimeout !== undefined) {
+        onTimeout();
+        await waitForDrain(CUT_CALL_GRACE_MS);
       }
       http1.closeAllConnections();
       for (const socket of sockets) socket.destroy();
