@@ -11,6 +11,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/he
 import { MatchKind, Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { bufCurl, bufCurlJson, CURL_PROTOCOLS } from "../clients/support/buf-curl.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
+import { eventually } from "../support/eventually.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";
 import { testKey, writeKeyFile, type TestKey } from "./support.js";
@@ -199,7 +200,7 @@ describe("around the RPCs", () => {
     const asCarol = clientFor("grpc", server.url, { apiKey: carol.key });
     const asBob = clientFor("grpc", server.url, { apiKey: bob.key });
     writeKeyFile(dir, [alice, ops, prom, limited, carol]);
-    await eventually(async () => expect((await asCarol.lookup({ prompt: "hello" })).hit).toBe(false));
+    await eventually(async () => expect((await asCarol.lookup({ prompt: "hello" })).hit).toBe(false), 10_000, 50);
     await expectCode(asBob.lookup({ prompt: "hello", scope: { namespace: "team-b" } }), Code.Unauthenticated);
 
     writeFileSync(keyFile, '{"keys": [ {"id": "broken"');
@@ -212,16 +213,3 @@ describe("around the RPCs", () => {
     expect((await asBob.lookup({ prompt: "hello", scope: { namespace: "team-b" } })).hit).toBe(false);
   });
 });
-
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}

@@ -15,6 +15,7 @@ import {
   type RedisStore,
   type RedisStoreOptions,
 } from "../../src/store/redis/index.js";
+import { eventually } from "../support/eventually.js";
 import { RedisTestServer } from "./redis-test-server.js";
 
 const PASSWORD = "s3cret-pw";
@@ -52,18 +53,6 @@ async function timeFailure(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await expect(fn()).rejects.toBeInstanceOf(StoreUnavailableError);
   return performance.now() - started;
-}
-
-async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 describe("Redis store on a plain redis-server (no query engine)", () => {

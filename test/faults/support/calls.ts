@@ -4,6 +4,9 @@
  * a condition without sleeping a fixed time.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { sleep } from "../../support/eventually.js";
+
+export { eventually, sleep } from "../../support/eventually.js";
 
 /** When a call ran, on the `performance.now()` clock, and how long it took. */
 export interface CallTiming {
@@ -43,19 +46,6 @@ export function concurrently<T>(n: number, worker: (i: number) => Promise<T>): P
   return Promise.all(Array.from({ length: n }, (_, i) => worker(i)));
 }
 
-/** Retries `fn` every `intervalMs` until it resolves; rethrows its last error after `timeoutMs`. */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs: number, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(intervalMs);
-    }
-  }
-}
-
 /** Resolves once `predicate()` holds (polled every `intervalMs`); rejects with `what` after `timeoutMs`. */
 export async function until(predicate: () => boolean, what: string, timeoutMs: number, intervalMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -65,10 +55,6 @@ export async function until(predicate: () => boolean, what: string, timeoutMs: n
   }
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** How many outcomes ended with each code ("OK" for successes), for readable assertions. */
 export function tallyCodes(outcomes: readonly Settled<unknown>[]): Record<string, number> {
