@@ -31,16 +31,30 @@ export interface GrpcWebBody {
   readonly trailers: Readonly<Record<string, string>>;
 }
 
-/** Splits a gRPC-Web (binary) response body into messages and trailers. */
-export function parseGrpcWebBody(body: Buffer): GrpcWebBody {
-  const messages: Buffer[] = [];
-  const trailers: Record<string, string> = {};
+/** One 5-byte-prefixed envelope of a response body (gRPC, gRPC-Web, Connect streams). */
+export interface Envelope {
+  readonly flags: number;
+  readonly data: Buffer;
+}
+
+/** Splits a body into its envelopes; a truncated last one is cut to the bytes there are. */
+export function splitEnvelopes(body: Buffer): Envelope[] {
+  const envelopes: Envelope[] = [];
   let offset = 0;
   while (offset + 5 <= body.length) {
     const flags = body.readUInt8(offset);
     const length = body.readUInt32BE(offset + 1);
-    const data = body.subarray(offset + 5, offset + 5 + length);
+    envelopes.push({ flags, data: body.subarray(offset + 5, offset + 5 + length) });
     offset += 5 + length;
+  }
+  return envelopes;
+}
+
+/** Splits a gRPC-Web (binary) response body into messages and trailers. */
+export function parseGrpcWebBody(body: Buffer): GrpcWebBody {
+  const messages: Buffer[] = [];
+  const trailers: Record<string, string> = {};
+  for (const { flags, data } of splitEnvelopes(body)) {
     if ((flags & GRPC_WEB_TRAILER_FLAG) === 0) {
       messages.push(data);
       continue;

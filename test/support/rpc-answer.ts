@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { parseGrpcWebBody } from "./grpc-frames.js";
+import { parseGrpcWebBody, splitEnvelopes } from "./grpc-frames.js";
 import type { RawResponse } from "./raw-http.js";
 
 /**
@@ -34,12 +34,7 @@ function connectError(json: unknown): { code: string; message: string } {
 }
 
 function connectEndStream(body: Buffer): { code: string; message: string } {
-  let offset = 0;
-  while (offset + 5 <= body.length) {
-    const flags = body.readUInt8(offset);
-    const length = body.readUInt32BE(offset + 1);
-    const data = body.subarray(offset + 5, offset + 5 + length);
-    offset += 5 + length;
+  for (const { flags, data } of splitEnvelopes(body)) {
     if (flags === CONNECT_END_STREAM_FLAG) {
       const end = JSON.parse(data.toString("utf8")) as { error?: unknown };
       return end.error === undefined ? { code: "ok", message: "" } : connectError(end.error);
