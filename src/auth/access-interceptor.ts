@@ -41,9 +41,9 @@ export function accessInterceptor(options: AccessInterceptorOptions): Intercepto
     if (req.service.typeName !== SemanticCacheService.typeName) return next(req);
     const principal = authenticate(options.keys, req.header.get("authorization"));
     req.contextValues.set(principalKey, principal);
-    const decision = options.limiter.take(principal.keyId, principal.rateLimit ?? options.defaultRateLimit);
+    const limit = principal.rateLimit ?? options.defaultRateLimit;
+    const decision = options.limiter.take(principal.keyId, limit);
     if (!decision.allowed) {
-      const limit = principal.rateLimit ?? options.defaultRateLimit;
       throw new ConnectError(
         `rate limit of ${limit.requestsPerSecond} requests/s (burst ${limit.burst}) exceeded for API key "${principal.keyId}"; retry in ${decision.retryAfterMs} ms`,
         Code.ResourceExhausted,
