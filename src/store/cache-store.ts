@@ -35,6 +35,24 @@ export interface StoredEntry {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/**
+ * One judgement of an entry's answer: a later prompt at `similarity` to the
+ * entry's prompt, and whether the entry's answer was right for it (the LLM's
+ * fresh answer matched it, or a client's feedback said so). The evidence
+ * verified answers learn each entry's decision boundary from.
+ */
+export interface Observation {
+  /** Cosine similarity of the later prompt's embedding to the entry's. */
+  readonly similarity: number;
+  /** Whether the entry's answer was right for that prompt. */
+  readonly correct: boolean;
+  /** When it was observed, in milliseconds since the epoch. */
+  readonly atMs: number;
+}
+
+/** Most observations a store keeps per entry; older ones are dropped first. */
+export const MAX_OBSERVATIONS_PER_ENTRY = 64;
+
 /** An entry to write, with its embedding. */
 export interface NewEntry extends Omit<StoredEntry, "hits"> {
   /** The prompt's embedding, unit length, `dimension` long. */
