@@ -1,0 +1,81 @@
+/**
+ * Errors in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`,
+ * with the HTTP status an OpenAI SDK turns into the right error class and
+ * retry decision: 400 BadRequestError, 401 AuthenticationError, 403
+ * PermissionDeniedError, 404 NotFoundError, 409 ConflictError, 429
+ * RateLimitError (retried after `retry-after`), 5xx InternalServerError
+ * (retried). `code` is semcache's error code (invalid_argument,
+ * resource_exhausted, ...), `param` the field or header at fault.
+ */
+import type { ErrorCode, SemcacheError } from "../errors/index.js";
+
+/**
+ * The HTTP status of each error code on this endpoint. failed_precondition
+ * is the server's configuration (no LLM, no model, the upstream refusing the
+ * server's key): nothing the caller's request can change, so a 5xx with
+ * `x-should-retry: false` rather than Connect's 400.
+ */
+const STATUS: Readonly<Record<ErrorCode, number>> = {
+  canceled: 499,
+  unknown: 500,
+  invalid_argument: 400,
+  deadline_exceeded: 504,
+  not_found: 404,
+  already_exists: 409,
+  permission_denied: 403,
+  resource_exhausted: 429,
+  failed_precondition: 503,
+  aborted: 409,
+  out_of_range: 400,
+  unimplemented: 501,
+  internal: 500,
+  unavailable: 503,
+  data_loss: 500,
+  unauthenticated: 401,
+};
+
+/** Codes no retry can fix, though their status alone would make an SDK retry. */
+const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set(["failed_precondition", "unimplemented", "internal", "data_loss", "unknown"]);
+
+/** OpenAI's `error` object. */
+export interface OpenAiErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: string;
+    readonly param: string | null;
+    readonly code: string;
+  };
+}
+
+/** An error answer: status, headers and body. */
+export interface OpenAiErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: OpenAiErrorBody;
+}
+
+/** The HTTP status of an error code on this endpoint. */
+export function openAiStatusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+function typeOf(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+/** The OpenAI-shaped answer to an error. */
+export function openAiErrorResponse(error: SemcacheError): OpenAiErrorResponse {
+  const status = openAiStatusOf(error.code);
+  const headers: Record<string, string> = {};
+  if (error.retryAfterMs !== undefined) {
+    headers["retry-after-ms"] = String(Math.ceil(error.retryAfterMs));
+    headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  }
+  if (NOT_RETRYABLE.has(error.code)) headers["x-should-retry"] = "false";
+  if (status === 401) headers["www-authenticate"] = 'Bearer realm="semcache"';
+  return { status, headers, body: { error: { message: error.message, type: typeOf(status), param: error.field ?? null, code: error.code } } };
+}
