@@ -47,6 +47,19 @@ export const EXPOSED_RESPONSE_HEADERS: readonly string[] = Object.values(RESPONS
 /** The values of `x-semcache-source`. */
 export type AnswerSource = "cache" | "llm" | "coalesced" | "bypass";
 
+/** What the semcache response headers report about an answer. */
+export interface AnswerFacts {
+  readonly source: Exclude<AnswerSource, "bypass">;
+  /** Similarity to the prompt answered; undefined for the caller's own LLM call. */
+  readonly similarity: number | undefined;
+  /** The entry the answer is or was stored as; "" when none (not stored, or not known yet). */
+  readonly entryId: string;
+  /** Completion tokens this request did not spend. */
+  readonly tokensSaved: number;
+  /** The cache failed and the answer came without it (fail-open). */
+  readonly cacheUnavailable: boolean;
+}
+
 /** The per-request controls, validated. */
 export interface SemcacheControls {
   /** Undefined when the header is absent or empty. */
@@ -110,4 +123,23 @@ export function readControls(headers: IncomingHttpHeaders): SemcacheControls {
     ttlSeconds,
     maxErrorRate,
   };
+}
+
+/** Header values must be visible ASCII: anything else a caller sent (field names in a bypass reason) is replaced. */
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/gu, "?").slice(0, 200);
+}
+
+/** The semcache headers of an answer from the Ask path. */
+export function answerHeaders(facts: AnswerFacts): Record<string, string> {
+  const headers: Record<string, string> = { [RESPONSE_HEADERS.source]: facts.source, [RESPONSE_HEADERS.tokensSaved]: String(facts.tokensSaved) };
+  if (facts.similarity !== undefined) headers[RESPONSE_HEADERS.similarity] = String(Math.round(facts.similarity * 1e6) / 1e6);
+  if (facts.entryId !== "") headers[RESPONSE_HEADERS.entryId] = facts.entryId;
+  if (facts.cacheUnavailable) headers[RESPONSE_HEADERS.cacheUnavailable] = "true";
+  return headers;
+}
+
+/** The semcache headers of a passed-through answer. */
+export function bypassHeaders(reason: string): Record<string, string> {
+  return { [RESPONSE_HEADERS.source]: "bypass", [RESPONSE_HEADERS.bypassReason]: headerSafe(reason) };
 }

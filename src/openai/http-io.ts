@@ -1,0 +1,58 @@
+/**
+ * Reading a JSON request body within a size limit, and writing JSON and
+ * OpenAI-shaped error answers, on either HTTP version.
+ */
+import type { ServerResponse } from "node:http";
+import type { SemcacheError } from "../errors/index.js";
+import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
+import { openAiErrorResponse } from "./error-response.js";
+import { invalidField } from "./field-readers.js";
+
+// JSON must be UTF-8 (RFC 8259); a lenient decoder would turn bad bytes into U+FFFD and cache them.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The request body parsed as JSON. A body above `maxBytes` (declared or
+ * sent) is refused as soon as that is known, without reading the rest.
+ */
+export async function readJsonBody(req: AnyRequest, maxBytes: number): Promise<unknown> {
+  const tooLarge = (bytes: number | string) =>
+    invalidField("body", `is ${bytes} bytes, above the limit of ${maxBytes} bytes (SEMCACHE_MAX_MESSAGE_BYTES)`);
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(declared);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > maxBytes) throw tooLarge(`more than ${maxBytes}`);
+    parts.push(part);
+  }
+  let text: string;
+  try {
+    text = strictUtf8.decode(Buffer.concat(parts, size));
+  } catch {
+    throw invalidField("body", "is not valid UTF-8");
+  }
+  if (text.trim() === "") throw invalidField("body", "is empty: send a JSON Chat Completions request");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalidField("body", `is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Writes a whole JSON answer. */
+export function writeJson(res: AnyResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  const text = JSON.stringify(body);
+  (res as ServerResponse).writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Answers with an error in OpenAI's shape; when the body was not read to its
+ * end, HTTP/1.1 closes the connection after it rather than reading the rest.
+ */
+export function writeError(res: AnyResponse, error: SemcacheError, bodyUnread = false): void {
+  const { status, headers, body } = openAiErrorResponse(error);
+  writeJson(res, status, body, bodyUnread && !("stream" in res) ? { ...headers, connection: "close" } : headers);
+}

@@ -1,0 +1,11 @@
+/**
+ * The OpenAI-compatible endpoint: any OpenAI SDK becomes a semcache client
+ * by pointing its base URL at `<server>/v1`. Chat Completions are answered
+ * through the same Ask engine as the gRPC Ask (same cache entries, same
+ * single-flight); what the cache must not answer passes through to the
+ * upstream (see bypass.ts).
+ */
+export { openAiRoutes, OPENAI_PATHS } from "./routes.js";
+export type { OpenAiCallRecord, OpenAiRouteOptions } from "./chat-route.js";
+export { Upstream } from "./upstream.js";
+export { REQUEST_HEADERS, RESPONSE_HEADERS, EXPOSED_RESPONSE_HEADERS } from "./semcache-headers.js";

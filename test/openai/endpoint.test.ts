@@ -1,0 +1,270 @@
+/**
+ * The OpenAI endpoint through the `openai` package pointed at semcache
+ * (baseURL <server>/v1), with the OpenAI test server as the upstream: misses,
+ * hits, streams, pass-through, sharing with the gRPC Ask, and each failure
+ * mode as the error class an OpenAI SDK raises.
+ */
+import OpenAI, { APIError, BadRequestError, InternalServerError, RateLimitError } from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
+import { clientFor, type CacheClient } from "../support/clients.js";
+import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
+import { startTestServer, type TestServer } from "../support/test-server.js";
+
+const MODEL = "test-model";
+let llm: OpenAiTestServer;
+let server: TestServer;
+let grpc: CacheClient;
+
+/** An OpenAI client of semcache in `namespace`, without the SDK's own retries unless asked. */
+function openai(namespace: string, options: { maxRetries?: number; headers?: Record<string, string> } = {}): OpenAI {
+  return new OpenAI({
+    baseURL: `${server.url}/v1`,
+    apiKey: "sk-caller-key-never-forwarded",
+    maxRetries: options.maxRetries ?? 0,
+    defaultHeaders: { "x-semcache-namespace": namespace, ...options.headers },
+  });
+}
+
+async function collectStream(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<{ text: string; chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] }> {
+  const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return { text: chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), chunks };
+}
+
+beforeAll(async () => {
+  llm = await startOpenAiServer({ apiKey: "sk-server-key" });
+  server = await startTestServer({
+    env: {
+      SEMCACHE_LLM_BASE_URL: llm.url,
+      SEMCACHE_LLM_API_KEY: "sk-server-key",
+      SEMCACHE_LLM_MODEL: MODEL,
+      SEMCACHE_LLM_TIMEOUT_MS: "3000",
+      SEMCACHE_LLM_MAX_RETRIES: "0",
+    },
+  });
+  grpc = clientFor("grpc", server.url);
+});
+afterAll(async () => {
+  await server?.stop();
+  await llm?.close();
+});
+beforeEach(() => llm.reset());
+
+describe("POST /v1/chat/completions", () => {
+  it("answers a miss from the LLM, then an exact and a paraphrased repeat from the cache", async () => {
+    const client = openai("oa-hit");
+    const question = "What is the capital of France?";
+    const miss = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] }).withResponse();
+    expect(miss.data.object).toBe("chat.completion");
+    expect(miss.data.choices[0]?.message).toMatchObject({ role: "assistant", content: `ANSWER: ${question}` });
+    expect(miss.data.choices[0]?.finish_reason).toBe("stop");
+    expect(miss.data.model).toBe(MODEL);
+    expect(miss.data.usage).toEqual({ prompt_tokens: 6, completion_tokens: 7, total_tokens: 13 });
+    expect(miss.response.headers.get("x-semcache-source")).toBe("llm");
+    expect(miss.response.headers.get("x-semcache-tokens-saved")).toBe("0");
+    const entryId = miss.response.headers.get("x-semcache-entry-id");
+    expect(entryId).toMatch(/^[0-9a-f]{32}$/u);
+    expect(llm.counts().total).toBe(1);
+    // The server's credential upstream, never the caller's.
+    expect(llm.requests[0]?.headers.authorization).toBe("Bearer sk-server-key");
+
+    const hit = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] }).withResponse();
+    expect(hit.data.choices[0]?.message.content).toBe(`ANSWER: ${question}`);
+    expect(hit.data.usage).toEqual(miss.data.usage);
+    expect(hit.data.id).not.toBe(miss.data.id);
+    expect(hit.response.headers.get("x-semcache-source")).toBe("cache");
+    expect(hit.response.headers.get("x-semcache-similarity")).toBe("1");
+    expect(hit.response.headers.get("x-semcache-entry-id")).toBe(entryId);
+    expect(hit.response.headers.get("x-semcache-tokens-saved")).toBe("7");
+
+    const paraphrase = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Tell me the capital city of France." }] }).withResponse();
+    expect(paraphrase.response.headers.get("x-semcache-source")).toBe("cache");
+    const similarity = Number(paraphrase.response.headers.get("x-semcache-similarity"));
+    expect(similarity).toBeGreaterThanOrEqual(0.9);
+    expect(similarity).toBeLessThan(1);
+    expect(paraphrase.data.choices[0]?.message.content).toBe(`ANSWER: ${question}`);
+    expect(llm.counts().total).toBe(1);
+  });
+
+  it("streams a miss as chunks with usage, and replays it from the cache", async () => {
+    const client = openai("oa-stream");
+    const question = "How many legs does a spider have?";
+    const request = { model: MODEL, messages: [{ role: "user" as const, content: question }], stream: true as const, stream_options: { include_usage: true } };
+    const miss = await client.chat.completions.create(request).withResponse();
+    expect(miss.response.headers.get("content-type")).toMatch(/^text\/event-stream/u);
+    expect(miss.response.headers.get("x-semcache-source")).toBe("llm");
+    const first = await collectStream(miss.data);
+    expect(first.text).toBe(`ANSWER: ${question}`);
+    expect(first.chunks.length).toBeGreaterThan(3);
+    expect(first.chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
+    expect(first.chunks.at(-2)?.choices[0]?.finish_reason).toBe("stop");
+    expect(first.chunks.at(-1)?.usage).toEqual({ prompt_tokens: 7, completion_tokens: 8, total_tokens: 15 });
+    expect(llm.requests[0]?.stream).toBe(true);
+
+    const replay = await client.chat.completions.create(request).withResponse();
+    expect(replay.response.headers.get("x-semcache-source")).toBe("cache");
+    const second = await collectStream(replay.data);
+    expect(second.text).toBe(first.text);
+    expect(second.chunks.at(-1)?.usage).toEqual(first.chunks.at(-1)?.usage);
+    expect(llm.counts().total).toBe(1);
+
+    // Without include_usage: no usage chunk.
+    const plain = await collectStream(await client.chat.completions.create({ model: MODEL, messages: request.messages, stream: true }));
+    expect(plain.text).toBe(first.text);
+    expect(plain.chunks.some((c) => c.usage)).toBe(false);
+  });
+
+  it("shares entries with the gRPC Ask, both ways", async () => {
+    const namespace = "oa-shared";
+    const client = openai(namespace);
+    const viaOpenAi = "Which ocean is the largest?";
+    await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: viaOpenAi }] });
+    const ask = await grpc.ask({ prompt: viaOpenAi, scope: { namespace, model: MODEL } });
+    expect(ask.source).toBe(Source.CACHE);
+
+    const viaAsk = "Which desert is the largest?";
+    const asked = await grpc.ask({ prompt: viaAsk, scope: { namespace, model: MODEL, params: { temperature: "0.2" } } });
+    expect(asked.source).toBe(Source.LLM);
+    const answered = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: viaAsk }], temperature: 0.2 }).withResponse();
+    expect(answered.response.headers.get("x-semcache-source")).toBe("cache");
+    expect(answered.response.headers.get("x-semcache-entry-id")).toBe(asked.entryId);
+    // A different temperature is another partition, and reaches the upstream.
+    const hotter = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: viaAsk }], temperature: 0.9 }).withResponse();
+    expect(hotter.response.headers.get("x-semcache-source")).toBe("llm");
+    expect(llm.requests.at(-1)?.body?.temperature).toBe(0.9);
+    expect(llm.counts().total).toBe(3);
+  });
+
+  it("keeps conversations apart: only the last user turn is matched, the rest is scope", async () => {
+    const client = openai("oa-conversation");
+    const turns = (system: string) => [
+      { role: "system" as const, content: system },
+      { role: "user" as const, content: "Name a primary colour." },
+    ];
+    await client.chat.completions.create({ model: MODEL, messages: turns("Answer in French.") });
+    const same = await client.chat.completions.create({ model: MODEL, messages: turns("Answer in French.") }).withResponse();
+    expect(same.response.headers.get("x-semcache-source")).toBe("cache");
+    const other = await client.chat.completions.create({ model: MODEL, messages: turns("Answer in German.") }).withResponse();
+    expect(other.response.headers.get("x-semcache-source")).toBe("llm");
+    expect(llm.requests.at(-1)?.body?.messages).toEqual(turns("Answer in German."));
+  });
+
+  it("passes a tools request through every time and stores nothing", async () => {
+    const client = openai("oa-tools");
+    const request = {
+      model: MODEL,
+      messages: [{ role: "user" as const, content: "What is the weather in Paris?" }],
+      tools: [{ type: "function" as const, function: { name: "weather", parameters: { type: "object", properties: {} } } }],
+    };
+    for (let i = 0; i < 2; i++) {
+      const reply = await client.chat.completions.create(request).withResponse();
+      expect(reply.response.headers.get("x-semcache-source")).toBe("bypass");
+      expect(reply.response.headers.get("x-semcache-bypass-reason")).toMatch(/^tools/u);
+      expect(reply.data.choices[0]?.message.content).toBe("ANSWER: What is the weather in Paris?");
+    }
+    expect(llm.counts().total).toBe(2);
+    expect(llm.requests[0]?.body?.tools).toEqual(request.tools);
+    expect(llm.requests[1]?.headers.authorization).toBe("Bearer sk-server-key");
+    const lookup = await grpc.lookup({ prompt: "What is the weather in Paris?", scope: { namespace: "oa-tools", model: MODEL } });
+    expect(lookup.hit).toBe(false);
+
+    // A streamed pass-through is relayed as the upstream sent it.
+    const streamed = await collectStream(await client.chat.completions.create({ ...request, stream: true }));
+    expect(streamed.text).toBe("ANSWER: What is the weather in Paris?");
+    expect(llm.counts().total).toBe(3);
+  });
+
+  it("honours no-cache, no-store and a bad header", async () => {
+    const question = "What is the boiling point of water?";
+    const noStore = await openai("oa-controls", { headers: { "x-semcache-no-store": "true" } }).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] }).withResponse();
+    expect(noStore.response.headers.get("x-semcache-entry-id")).toBeNull();
+    const client = openai("oa-controls");
+    const stored = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] }).withResponse();
+    expect(stored.response.headers.get("x-semcache-source")).toBe("llm");
+    const noCache = await openai("oa-controls", { headers: { "x-semcache-no-cache": "true" } }).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] }).withResponse();
+    expect(noCache.response.headers.get("x-semcache-source")).toBe("llm");
+    expect(llm.counts().total).toBe(3);
+
+    const bad = await openai("oa-controls", { headers: { "x-semcache-min-similarity": "2" } })
+      .chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] })
+      .catch((error: unknown) => error);
+    expect(bad).toBeInstanceOf(BadRequestError);
+    expect((bad as BadRequestError).param).toBe("x-semcache-min-similarity");
+    expect((bad as BadRequestError).code).toBe("invalid_argument");
+  });
+
+  it("answers bad requests with 400 naming the field", async () => {
+    const client = openai("oa-bad");
+    const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], temperature: 5 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe("temperature");
+    const empty = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "   " }] }).catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(BadRequestError);
+    expect((empty as BadRequestError).param).toBe("messages[0].content");
+    const raw = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({ error: { type: "invalid_request_error", param: "body", code: "invalid_argument" } });
+    expect(llm.counts().total).toBe(0);
+  });
+
+  it("maps upstream failures to the SDK's error classes", async () => {
+    const client = openai("oa-failures");
+    const ask = (content: string) => client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }] }).catch((e: unknown) => e);
+
+    llm.setBehaviour({ error: { status: 429, retryAfter: "2" } });
+    const limited = await ask("rate limited question");
+    expect(limited).toBeInstanceOf(RateLimitError);
+    expect((limited as RateLimitError).code).toBe("resource_exhausted");
+
+    llm.setBehaviour({ error: { status: 500 } });
+    const broken = await ask("broken upstream question");
+    expect(broken).toBeInstanceOf(InternalServerError);
+    expect((broken as InternalServerError).status).toBe(503);
+
+    llm.setBehaviour({ hang: "before-headers" });
+    const started = Date.now();
+    const slow = await ask("hanging upstream question");
+    expect(slow).toBeInstanceOf(InternalServerError);
+    expect((slow as InternalServerError).status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    // Mid-stream failure: the SDK raises the error event.
+    llm.setBehaviour({ streamError: { message: "upstream fell over" } });
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "a question that breaks mid-stream" }], stream: true });
+    const midStream = await collectStream(stream).catch((e: unknown) => e);
+    expect(midStream).toBeInstanceOf(APIError);
+    llm.reset();
+    // Nothing of the failed calls was stored.
+    const retried = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "a question that breaks mid-stream" }] }).withResponse();
+    expect(retried.response.headers.get("x-semcache-source")).toBe("llm");
+  });
+});
+
+describe("GET /v1/models", () => {
+  it("lists the upstream's models", async () => {
+    const models = await openai("oa-models").models.list();
+    expect(models.data.map((m) => m.id)).toEqual(["test-model"]);
+  });
+});
+
+describe("without an LLM", () => {
+  it("answers 503 failed_precondition, not retried, and still serves hits", async () => {
+    const bare = await startTestServer({ env: { SEMCACHE_LOG_LEVEL: "error" } });
+    try {
+      const client = new OpenAI({ baseURL: `${bare.url}/v1`, apiKey: "unused", maxRetries: 2 });
+      const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "anything" }] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InternalServerError);
+      expect((error as InternalServerError).status).toBe(503);
+      expect((error as InternalServerError).code).toBe("failed_precondition");
+      expect((error as InternalServerError).message).toMatch(/no LLM is configured/u);
+
+      await clientFor("grpc", bare.url).store({ prompt: "Seeded question?", response: "Seeded answer.", scope: { model: MODEL } });
+      const hit = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Seeded question?" }] });
+      expect(hit.choices[0]?.message.content).toBe("Seeded answer.");
+      expect((await client.models.list()).data).toEqual([]);
+    } finally {
+      await bare.stop();
+    }
+  });
+});
