@@ -17,6 +17,7 @@ import { MatchKind, SemanticCacheService } from "../src/gen/semcache/v1/semantic
 import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
+import { runOpenAiBench } from "./openai-endpoint.js";
 import { BENCH_SCOPE, cleanRedis, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
@@ -420,7 +421,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts).
+const run = process.argv.includes("--openai") ? () => runOpenAiBench(process.argv.slice(2)) : main;
+run().then(
   () => process.exit(0),
   (error: unknown) => {
     process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
