@@ -5,6 +5,7 @@
  * store persists entries, answers exact look-ups by id and nearest-neighbour
  * searches restricted to one scope, and never returns an expired entry.
  */
+import { SemcacheError } from "../errors/index.js";
 
 /** The scope an entry belongs to, already validated and canonicalised. */
 export interface EntryScope {
@@ -107,7 +108,11 @@ export interface CacheStore {
   close(): Promise<void>;
 }
 
-/** Thrown by a store when its backend is unreachable or failing; maps to UNAVAILABLE. */
-export class StoreUnavailableError extends Error {
-  override readonly name = "StoreUnavailableError";
+/** Thrown by a store when its backend is unreachable or failing (UNAVAILABLE); the message says so to callers. */
+export class StoreUnavailableError extends SemcacheError {
+  override readonly name: string = "StoreUnavailableError";
+
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super("unavailable", `cache store unavailable: ${message}`, options);
+  }
 }

@@ -15,6 +15,7 @@
  * engine; only search, listRecent and counting need FT.*.
  */
 import { ErrorReply } from "redis";
+import { StartupError } from "../../errors/index.js";
 import type { CacheStore, EntryScope, IndexParams, Neighbour, NewEntry, StoredEntry } from "../cache-store.js";
 import { StoreUnavailableError } from "../cache-store.js";
 import { RedisConnection, type StoreConnection } from "./connection.js";
@@ -83,7 +84,7 @@ export interface RedisStoreOptions {
 }
 
 /** Thrown by `openRedisStore` when Redis is reachable but unfit (no query engine, an incompatible index). */
-export class RedisStoreStartupError extends Error {
+export class RedisStoreStartupError extends StartupError {
   override readonly name = "RedisStoreStartupError";
 }
 
