@@ -63,6 +63,8 @@ beforeEach(async () => {
     },
     put: (entries) => store.put(entries),
     recordHit: (id) => store.recordHit(id),
+    addObservation: (id, observation, now) => store.addObservation(id, observation, now),
+    ping: () => store.ping(),
     count: (ns) => store.count(ns),
     flushNamespace: (ns) => store.flushNamespace(ns),
     flushAll: () => store.flushAll(),
