@@ -36,7 +36,7 @@ export async function loadSemanticCache(config: ServerConfig, logger: Logger, op
       maxResponseBytes: config.maxResponseBytes,
       maxMetadataEntries: config.maxMetadataEntries,
       maxMetadataBytes: config.maxMetadataBytes,
-      guard: guardFromSetting(config.guard),
+      guard: guardFromSetting(config.guard, embedder),
     });
   } catch (error) {
     await embedder.close();

@@ -176,7 +176,10 @@ describe("configuration", () => {
     expect(() => parseGuardSetting(",")).toThrow();
     expect(guardChecksOf("off")).toEqual([]);
     expect(guardChecksOf("on")).toEqual([...GUARD_CHECKS]);
-    expect(guardFromSetting("off")).toBeUndefined();
+    // "off" turns the heuristic checks off, never the identity rule.
+    const off = guardFromSetting("off");
+    expect(off("walk 5 miles", "walk 50 miles")).toBe(true);
+    expect(off("for x in xs:\n    save(x)", "for x in xs:\nsave(x)")).toBe(false);
   });
 
   it("runs only the checks asked for", () => {
