@@ -49,6 +49,13 @@ export interface PromptFeatures {
   readonly content: ReadonlySet<string>;
   /** Numbers (digits or spelled out), with units. */
   readonly quantities: readonly Quantity[];
+  /**
+   * Comparisons with a number on one side, canonical ("7 > 5" and "5 < 7"
+   * are both "5<7"; operators: < ≤ = ≠), lower-cased.
+   */
+  readonly comparisons: ReadonlySet<string>;
+  /** Arrows (↑ ↓ → ← ⇒ …), as written. */
+  readonly arrows: ReadonlySet<string>;
   /** Tokens mixing letters and digits (E0502, B2, 3f2a1c9, 127.0.0.1), lower-cased. */
   readonly identifiers: ReadonlySet<string>;
   /** How many negating words the prompt has. */
@@ -109,8 +116,77 @@ function oppositesOf(lower: readonly string[]): Map<number, [string | undefined,
 
 const WORD = /[\p{L}\p{N}]+(?:'[\p{L}]+)*/gu;
 // Number-like tokens: digits with separators, currency signs, glued units and identifiers.
-const TOKEN = /[$€£]?[\p{L}\p{N}$]+(?:[.,][\p{N}]+)*(?:[%°][cf]?)?/gu;
-const NUMBER = /^([$€£]?)(\d+(?:,\d{3})*(?:\.\d+)?)([a-z%°]*)$/u;
+const TOKEN = /\p{Sc}?[\p{L}\p{N}$]+(?:[.,][\p{N}]+)*(?:[%°][cf]?)?/gu;
+const NUMBER = /^(\p{Sc}?)(\d+(?:,\d{3})*(?:\.\d+)?)([a-z%°]*)$/u;
+const LEADING_CURRENCY = /^\p{Sc}/u;
+
+const SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻";
+const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉₊₋";
+const PLAIN_SCRIPTS = "0123456789+-";
+const SCRIPT_RUN = /[⁰¹²³⁴-⁹⁺⁻]+|[₀-₉₊₋]+/gu;
+// Vulgar fractions (½ ⅓ ¾ …), with the whole number written before them ("1½").
+const FRACTION = /(\d*)([\u00BC-\u00BE\u2150-\u215E\u2189])/gu;
+// Digits of other scripts (٣, ५, full-width ５) and numbers such as ① that NFKC turns into digits.
+const OTHER_DIGIT = /[\p{Nd}\p{No}]/gu;
+
+/** The value of a decimal digit of any script: its distance from the zero of its run of ten. */
+function digitValue(char: string): string | undefined {
+  const code = char.codePointAt(0)!;
+  let zero = code;
+  while (code - zero < 9 && /\p{Nd}/u.test(String.fromCodePoint(zero - 1))) zero--;
+  // Runs longer than ten (mathematical digits: five alphabets of ten in a row) restart every ten.
+  return String((code - zero) % 10);
+}
+
+/**
+ * Writes every number in ASCII so the checks can read it: digits of any
+ * script as 0-9, superscripts as "^2" ("x²" → "x^2", "10⁻³" → "10^-3"),
+ * subscripts as "_2", vulgar fractions as decimals ("1½" → "1.5", "¾" →
+ * "0.75"), and anything NFKC makes digits of ("①" → "1").
+ */
+export function foldNumerals(text: string): string {
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  return text
+    .replace(SCRIPT_RUN, (run) => {
+      const superscript = SUPERSCRIPTS.includes(run[0]!);
+      const table = superscript ? SUPERSCRIPTS : SUBSCRIPTS;
+      return (superscript ? "^" : "_") + [...run].map((c) => PLAIN_SCRIPTS[table.indexOf(c)]).join("");
+    })
+    .replace(FRACTION, (_, whole: string, fraction: string) => {
+      const [numerator = "", denominator = ""] = fraction.normalize("NFKC").split("\u2044");
+      const value = Number(whole === "" ? 0 : whole) + Number(numerator) / Number(denominator);
+      return Number.isFinite(value) ? String(Math.round(value * 1e6) / 1e6) : whole + fraction;
+    })
+    .replace(OTHER_DIGIT, (char) => {
+      if (/[0-9]/.test(char)) return char;
+      if (/\p{Nd}/u.test(char)) return digitValue(char) ?? char;
+      const folded = char.normalize("NFKC");
+      return /^\d+$/.test(folded) ? folded : char;
+    });
+}
+
+// A comparison operator with a number (or a word) on each side, one of them a number: "7 > 5", "x ≤ 10", "n != 0".
+const COMPARISON = /([\p{L}\p{N}_.]+)\s*(<=|>=|!=|==|=|<|>|≤|≥|≠|⩽|⩾)\s*(-?[\p{L}\p{N}_.]+)/gu;
+const OPERATORS: ReadonlyMap<string, string> = new Map([
+  ["<", "<"], [">", ">"], ["<=", "≤"], ["≤", "≤"], ["⩽", "≤"], [">=", "≥"], ["≥", "≥"], ["⩾", "≥"],
+  ["=", "="], ["==", "="], ["!=", "≠"], ["≠", "≠"],
+]);
+
+/** Comparisons between a number and something, canonical so the same statement written either way reads alike. */
+function comparisonsOf(lower: string): Set<string> {
+  const out = new Set<string>();
+  for (const [, left = "", written = "", right = ""] of lower.matchAll(COMPARISON)) {
+    if (!/\d/.test(left) && !/\d/.test(right)) continue;
+    const op = OPERATORS.get(written)!;
+    if (op === ">" || op === "≥") out.add(`${right}${op === ">" ? "<" : "≤"}${left}`);
+    else if (op === "=" || op === "≠") out.add([left, right].sort().join(op));
+    else out.add(`${left}${op}${right}`);
+  }
+  return out;
+}
+
+const POWER = /([\p{L}\p{N})]+)\s*([\^_])([-+]?\d+)/gu;
+const ARROW = /[\u2190-\u21FF\u27F0-\u27FF\u2900-\u297F\u2B00-\u2B11\u2B60-\u2BFF]/gu;
 const ORDINAL = /^(st|nd|rd|th)$/;
 
 /** Crude English stemming, applied the same way to both prompts. */
@@ -181,7 +257,7 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
     const parsed = NUMBER.exec(token);
     const dots = (token.match(/\./g) ?? []).length;
     if (parsed === null || dots > 1) {
-      identifiers.add(token.replace(/^[$€£]/, ""));
+      identifiers.add(token.replace(LEADING_CURRENCY, ""));
       // 2FA, 3D, 1080p: the number is part of what is said ("two-factor").
       const lead = /^(\d+)\p{L}+$/u.exec(token);
       if (lead !== null) quantities.push({ value: Number(lead[1]), unit: "", text: token });
@@ -202,10 +278,14 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
       }
       unit = glued;
     }
-    if (currency !== "") unit = unitOf(currency) ?? "";
+    // A currency sign is a unit whether or not semcache knows its name: £5 and ¥5 differ.
+    if (currency !== "") unit = unitOf(currency) ?? currency;
+    const end = match.index + token.length;
+    // A currency sign after the number: "5€", "5 €".
+    const after = /^\s?(\p{Sc})/u.exec(lower.slice(end, end + 2));
+    if (unit === "" && after !== null) unit = unitOf(after[1]!) ?? after[1]!;
     if (unit === "") {
       // A unit in the next word or two: "5 miles", "8-year-old", "95 percent", "5 percentage points".
-      const end = match.index + token.length;
       const next = words[firstWordFrom(words, end)];
       if (next !== undefined) {
         const gap = lower.slice(end, next.index);
@@ -216,6 +296,8 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
     }
     quantities.push({ value, unit, text: token });
   }
+  // Powers and indices (folded from ² ₂, or typed): "10^-3" and "10^3" name different numbers.
+  for (const [, base = "", mark = "", power = ""] of lower.matchAll(POWER)) identifiers.add(`${base}${mark}${power}`);
   return { quantities, identifiers };
 }
 
@@ -377,7 +459,7 @@ function writtenIn(words: readonly string[]): string | undefined {
 
 /** Reads the guard's features from a (normalised) prompt. */
 export function analyzePrompt(prompt: string): PromptFeatures {
-  const text = prompt.replace(/[’‘]/g, "'");
+  const text = foldNumerals(prompt.replace(/[’‘]/g, "'"));
   const words = splitWords(text);
   const lower = words.map((w) => w.lower);
   const vocabulary = new Set<string>();
@@ -392,6 +474,8 @@ export function analyzePrompt(prompt: string): PromptFeatures {
     content,
     quantities: [...quantities, ...spelledNumbers(words)],
     identifiers,
+    comparisons: comparisonsOf(text.toLowerCase()),
+    arrows: new Set(text.match(ARROW) ?? []),
     negations: words.filter(negates).length,
     negated: negatedWords(words, lower),
     entities,

@@ -60,7 +60,11 @@ function unmatched(xs: readonly Quantity[], ys: readonly Quantity[]): Quantity[]
 
 const show = (qs: readonly Quantity[]): string => qs.map((q) => q.text).join(", ");
 
-/** Numbers, units and letter-digit identifiers: "5 miles" vs "50 miles", "5 km" vs "5 miles", E0502 vs E0499. */
+/**
+ * Numbers, units and letter-digit identifiers: "5 miles" vs "50 miles", "5
+ * km" vs "5 miles", E0502 vs E0499, "x²" vs "x³", "½" vs "¾", "£5" vs "¥5";
+ * and comparisons: "7 > 5" vs "7 < 5".
+ */
 export const numbersCheck: Check = (a, b) => {
   const onlyA = unmatched(a.quantities, b.quantities);
   const onlyB = unmatched(b.quantities, a.quantities);
@@ -75,8 +79,17 @@ export const numbersCheck: Check = (a, b) => {
   const idsA = [...a.identifiers].filter((id) => !b.identifiers.has(id));
   const idsB = [...b.identifiers].filter((id) => !a.identifiers.has(id));
   if (idsA.length > 0 && idsB.length > 0) return `different identifiers: ${idsA.join(", ")} vs ${idsB.join(", ")}`;
+  const relations = differsBothWays(a.comparisons, b.comparisons);
+  if (relations !== undefined) return `different comparisons: ${relations}`;
   return undefined;
 };
+
+/** Members of each set the other lacks, when both sides have some: "5<7 vs 7<5". */
+function differsBothWays(a: ReadonlySet<string>, b: ReadonlySet<string>): string | undefined {
+  const onlyA = [...a].filter((x) => !b.has(x));
+  const onlyB = [...b].filter((x) => !a.has(x));
+  return onlyA.length > 0 && onlyB.length > 0 ? `${onlyA.join(", ")} vs ${onlyB.join(", ")}` : undefined;
+}
 
 /**
  * A negation on one side of two otherwise aligned prompts, negating a word
@@ -127,8 +140,14 @@ export const entitiesCheck: Check = (a, b) => {
   return `different entities: ${onlyA.join(", ")} vs ${onlyB.join(", ")} (content overlap ${shared.toFixed(2)})`;
 };
 
-/** The same two things in the opposite order: "from Boston to Denver" vs "from Denver to Boston", "string to int" vs "int to string". */
+/**
+ * The same two things in the opposite order: "from Boston to Denver" vs
+ * "from Denver to Boston", "string to int" vs "int to string"; or different
+ * arrows: "price ↑" vs "price ↓".
+ */
 export const directionCheck: Check = (a, b) => {
+  const arrows = differsBothWays(a.arrows, b.arrows);
+  if (arrows !== undefined) return `different arrows: ${arrows}`;
   const has = (pairs: readonly (readonly [string, string])[], x: string, y: string): boolean => pairs.some(([p, q]) => p === x && q === y);
   for (const [x, y] of a.directions) {
     if (has(b.directions, y, x) && !has(b.directions, x, y) && !has(a.directions, y, x)) return `swapped direction: ${x} → ${y} vs ${y} → ${x}`;
