@@ -224,3 +224,27 @@ describe("configuration", () => {
     expect(numbersOnly("What is the population of France?", "What is the population of Germany?")).toBe(true);
   });
 });
+
+describe("the instruction around a long document", () => {
+  const doc = Array.from({ length: 12 }, (_, i) => `Record ${i + 1} describes an order of ${i + 2} chairs shipped to the Lisbon office.`).join(" ");
+  it.each([
+    [`${doc}\n\nSummarize the document above.`, `${doc}\n\nDelete all the data described above.`],
+    [`${doc} Summarize the document above.`, `${doc} Translate the document above.`],
+    [`${doc}\n\nWhich order was the largest?`, `${doc}\n\nWhich order was shipped last?`],
+    [`Summarize the following records.\n\n${doc}`, `Delete the following records.\n\n${doc}`],
+  ])("rejects a different instruction: %#", (a, b) => {
+    expect(check(a, b)).toBe("instruction");
+    expect(guard(normalizePrompt(a), normalizePrompt(b))).toBe(false);
+  });
+
+  it("lets a reworded instruction, a different text and short prompts through", () => {
+    expect(check(`${doc}\n\nSummarize the document above.`, `${doc}\n\nGive me a summary of the document above.`)).toBeUndefined();
+    expect(check(`${doc}\n\nSummarize the document above.`, `${doc}\n\nSummarise the document above.`)).toBeUndefined();
+    // Another text altogether: the embedding sees the difference, and the instruction is one part of a rewording.
+    const other = Array.from({ length: 12 }, (_, i) => `Entry ${i + 1} lists a delivery of ${i + 2} desks sent to our Oslo branch.`).join(" ");
+    expect(check(`${doc}\n\nSummarize the document above.`, `${other}\n\nDelete the document above.`)).toBeUndefined();
+    // Short prompts have no separate instruction: the whole prompt is one.
+    expect(analyzePrompt("Summarize this. Then stop.").tail).toBeUndefined();
+    expect(analyzePrompt(`${doc}\n\nSummarize the document above.`).tail?.words).toEqual(["summarize", "the", "document", "above"]);
+  });
+});

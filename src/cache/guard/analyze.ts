@@ -76,6 +76,17 @@ export interface PromptFeatures {
   readonly writtenIn: string | undefined;
   /** Number of words. */
   readonly length: number;
+  /**
+   * In a long prompt (at least {@link LONG_PROMPT_WORDS} words), its opening
+   * and closing instruction, read on their own: the first and last paragraph
+   * (or sentence) when short, else undefined. A document followed by
+   * "Delete all the data described above." embeds almost exactly like the
+   * same document followed by "Summarize…"; these parts let the guard see it.
+   */
+  readonly head: PromptFeatures | undefined;
+  readonly tail: PromptFeatures | undefined;
+  /** The stems of the content words between {@link head} and {@link tail}: the document itself. */
+  readonly body: ReadonlySet<string>;
   /** For each pair of {@link ANTONYMS} the prompt uses: the form it uses of each side (index 0: left, 1: right). */
   readonly opposites: ReadonlyMap<number, readonly [string | undefined, string | undefined]>;
 }
@@ -165,7 +176,9 @@ export function foldNumerals(text: string): string {
     });
 }
 
-// A comparison operator with a number (or a word) on each side, one of them a number: "7 > 5", "x ≤ 10", "n != 0".
+// A comparison operator with a number (or a word) on each side, one of them a number: "7 > 5", "x ≤ 10", "n != 0"
+// (not a spreadsheet's "=B2/C2").
+const NUMERIC = /^-?\d+(?:\.\d+)?$/;
 const COMPARISON = /([\p{L}\p{N}_.]+)\s*(<=|>=|!=|==|=|<|>|≤|≥|≠|⩽|⩾)\s*(-?[\p{L}\p{N}_.]+)/gu;
 const OPERATORS: ReadonlyMap<string, string> = new Map([
   ["<", "<"], [">", ">"], ["<=", "≤"], ["≤", "≤"], ["⩽", "≤"], [">=", "≥"], ["≥", "≥"], ["⩾", "≥"],
@@ -176,7 +189,7 @@ const OPERATORS: ReadonlyMap<string, string> = new Map([
 function comparisonsOf(lower: string): Set<string> {
   const out = new Set<string>();
   for (const [, left = "", written = "", right = ""] of lower.matchAll(COMPARISON)) {
-    if (!/\d/.test(left) && !/\d/.test(right)) continue;
+    if (!NUMERIC.test(left) && !NUMERIC.test(right)) continue;
     const op = OPERATORS.get(written)!;
     if (op === ">" || op === "≥") out.add(`${right}${op === ">" ? "<" : "≤"}${left}`);
     else if (op === "=" || op === "≠") out.add([left, right].sort().join(op));
@@ -457,14 +470,58 @@ function writtenIn(words: readonly string[]): string | undefined {
   return bestCount >= 2 && !tie ? best : undefined;
 }
 
+/** Prompts from this many words have their opening and closing instructions read apart ({@link PromptFeatures.tail}). */
+export const LONG_PROMPT_WORDS = 40;
+/** Longest opening or closing part, in words, that is read as an instruction (and at most a quarter of the prompt). */
+export const INSTRUCTION_MAX_WORDS = 40;
+
+const PARAGRAPH_BREAK = /\n[^\S\n]*\n/u;
+const SENTENCE_END = /(?<=[.!?…])\s+(?=\S)/u;
+
+function wordCount(text: string): number {
+  return text.match(WORD)?.length ?? 0;
+}
+
+/** The first (end 0) or last (end -1) paragraph of a long text, or its sentence, when short enough to be an instruction. */
+function instructionPart(text: string, words: number, end: 0 | -1): string | undefined {
+  const limit = Math.min(INSTRUCTION_MAX_WORDS, Math.floor(words / 4));
+  const pick = (parts: string[]): string | undefined => (parts.length > 1 ? parts.at(end) : undefined);
+  for (const part of [pick(text.split(PARAGRAPH_BREAK)), pick(text.split(SENTENCE_END))]) {
+    if (part === undefined) continue;
+    const count = wordCount(part);
+    if (count > 0 && count <= limit) return part.trim();
+  }
+  return undefined;
+}
+
 /** Reads the guard's features from a (normalised) prompt. */
 export function analyzePrompt(prompt: string): PromptFeatures {
+  const base = analyzeText(prompt);
+  if (base.length < LONG_PROMPT_WORDS) return base;
+  const head = instructionPart(prompt, base.length, 0);
+  const tail = instructionPart(prompt, base.length, -1);
+  if (head === undefined && tail === undefined) return base;
+  const body = prompt.slice(head === undefined ? 0 : prompt.indexOf(head) + head.length, tail === undefined ? undefined : prompt.lastIndexOf(tail));
+  return {
+    ...base,
+    head: head === undefined ? undefined : analyzeText(head),
+    tail: tail === undefined ? undefined : analyzeText(tail),
+    body: contentOf((body.replace(/[’‘]/g, "'").match(WORD) ?? []).map((w) => w.toLowerCase())),
+  };
+}
+
+/** Stems of the words that carry content: neither function words, negations nor numbers. */
+function contentOf(lower: readonly string[]): Set<string> {
+  return new Set(lower.filter((w) => !STOPWORDS.has(w) && !isNegation(w) && !/^\d+$/.test(w) && !NUMBER_WORDS.has(w)).map(stem));
+}
+
+function analyzeText(prompt: string): PromptFeatures {
   const text = foldNumerals(prompt.replace(/[’‘]/g, "'"));
   const words = splitWords(text);
   const lower = words.map((w) => w.lower);
   const vocabulary = new Set<string>();
   for (const w of lower) vocabulary.add(w).add(stem(w));
-  const content = new Set(lower.filter((w) => !STOPWORDS.has(w) && !isNegation(w) && !/^\d+$/.test(w) && !NUMBER_WORDS.has(w)).map(stem));
+  const content = contentOf(lower);
   const { quantities, identifiers } = digitsAndIdentifiers(text, words);
   const { entities, initials } = entitiesOf(words);
   return {
@@ -486,5 +543,8 @@ export function analyzePrompt(prompt: string): PromptFeatures {
     writtenIn: writtenIn(lower),
     length: words.length,
     opposites: oppositesOf(lower),
+    head: undefined,
+    tail: undefined,
+    body: content,
   };
 }
