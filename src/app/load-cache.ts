@@ -51,7 +51,7 @@ export async function loadSemanticCache(
       maxResponseBytes: config.maxResponseBytes,
       maxMetadataEntries: config.maxMetadataEntries,
       maxMetadataBytes: config.maxMetadataBytes,
-      guard: guardFromSetting(config.guard),
+      guard: guardFromSetting(config.guard, embedder),
       observer: observers.cache,
       // What a hit saved is Ask's knowledge (its answer metadata), not the core's.
       tokensSavedOnHit,
