@@ -3,7 +3,7 @@
  * composition root passes `askLayerFromConfig(config, logger)` as the
  * server's `ask` option.
  */
-import type { ServerConfig } from "../config/settings.js";
+import { SETTINGS, type ServerConfig } from "../config/settings.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
 import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
 import type { Logger } from "../server/logger.js";
@@ -53,7 +53,7 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
   if (llm.configured) {
     logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
   } else {
-    logger.warn("no LLM configured (SEMCACHE_LLM_BASE_URL / SEMCACHE_LLM_API_KEY): Ask serves cache hits only");
+    logger.warn(`no LLM configured (${SETTINGS.llmBaseUrl.env} / ${SETTINGS.llmApiKey.env}): Ask serves cache hits only`);
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
   const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });

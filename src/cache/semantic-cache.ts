@@ -343,7 +343,7 @@ export class SemanticCache {
   }
 
   /** The most recently stored unexpired entries of a namespace ("" is the default one), newest first. */
-  listRecent(namespace: string, limit: number): Promise<StoredEntry[]> {
+  async listRecent(namespace: string, limit: number): Promise<StoredEntry[]> {
     return this.#store.listRecent(resolveNamespace(namespace, "namespace"), limit, this.#now());
   }
 

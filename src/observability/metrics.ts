@@ -10,8 +10,11 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { CounterName, CounterValues } from "../cache/counters.js";
 import type { CacheObserver, SemanticCache } from "../cache/semantic-cache.js";
 import type { EmbedderObserver } from "../embedder/embedder.js";
+import type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-json.js";
 import { NamespaceLabels } from "./namespace-labels.js";
 import { RelabelledHistogram } from "./relabelled-histogram.js";
+
+export type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-json.js";
 
 /** The cache counters and their metric names, in the order of the exposition. */
 export const COUNTER_METRICS: readonly { readonly counter: CounterName; readonly name: string; readonly help: string }[] = [
@@ -38,8 +41,6 @@ const SEARCH_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 export const SIMILARITY_BUCKETS = [0, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.925, 0.95, 0.975, 0.99, 1];
 
-/** How the model and store are doing. */
-export type ModelState = "loading" | "ready" | "failed";
 const MODEL_STATES: readonly ModelState[] = ["loading", "ready", "failed"];
 
 /** One finished RPC, as the metrics need it. */
@@ -59,34 +60,6 @@ export interface MetricsOptions {
   readonly namespaceLabelLimit?: number;
   /** Also export prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC); default true. */
   readonly processMetrics?: boolean;
-}
-
-/** A series of a histogram in `/metrics/json`. */
-export interface HistogramSeriesJson {
-  readonly labels: Record<string, string>;
-  readonly count: number;
-  readonly sum: number;
-  /** Cumulative counts: [upper bound, observations ≤ bound]; the last bound is "+Inf". */
-  readonly buckets: readonly (readonly [number | "+Inf", number])[];
-  /** Estimated quantiles (linear within a bucket, as PromQL's histogram_quantile), in the metric's unit; null without data. */
-  readonly p50: number | null;
-  readonly p90: number | null;
-  readonly p99: number | null;
-}
-
-/** `/metrics/json`: the same figures as `/metrics`, shaped for people and dashboards. */
-export interface MetricsJson {
-  readonly model: { readonly state: ModelState; readonly id: string | null; readonly dimension: number | null; readonly store: string | null };
-  /** Entries in the store; null before it is open (or when it cannot be counted). */
-  readonly entries: number | null;
-  readonly namespaceLabels: { readonly limit: number; readonly labelled: readonly string[] };
-  /** The cache counters: all namespaces, and per namespace label. Field names as in the Stats RPC. */
-  readonly counters: Record<CounterName, { readonly total: number; readonly byNamespace: Record<string, number> }>;
-  readonly errors: { readonly total: number; readonly byKind: Record<string, number>; readonly byNamespace: Record<string, Record<string, number>> };
-  /** Every histogram by metric name. */
-  readonly histograms: Record<string, readonly HistogramSeriesJson[]>;
-  /** RPC latency per method, all outcomes together, in milliseconds. */
-  readonly rpc: Record<string, { readonly count: number; readonly errors: number; readonly p50Ms: number | null; readonly p90Ms: number | null; readonly p99Ms: number | null }>;
 }
 
 type Snapshot = Map<string, CounterValues>;
