@@ -14,6 +14,7 @@
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { SemanticCacheService } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
+import type { MetricsJson } from "../../src/observability/metrics-json.js";
 
 /** The API's base URL: `?api=` when given, otherwise the page's own origin. */
 export function apiBaseUrl(location: Location = window.location): string {
@@ -45,21 +46,8 @@ export function cacheClient(baseUrl: string, apiKey: ApiKeySource = () => undefi
   return createClient(SemanticCacheService, createConnectTransport({ baseUrl, interceptors: [bearerInterceptor(apiKey)] }));
 }
 
-/** A histogram series of /metrics/json (see src/observability/metrics.ts). */
-export interface HistogramSeries {
-  readonly labels: Record<string, string>;
-  readonly count: number;
-  readonly p50: number | null;
-  readonly p90: number | null;
-  readonly p99: number | null;
-}
-
-/** The part of /metrics/json the dashboard shows. */
-export interface MetricsJson {
-  readonly model: { readonly state: string; readonly id: string | null; readonly store: string | null };
-  readonly rpc: Record<string, { readonly count: number; readonly errors: number; readonly p50Ms: number | null; readonly p90Ms: number | null; readonly p99Ms: number | null }>;
-  readonly histograms: Record<string, readonly HistogramSeries[]>;
-}
+/** /metrics/json, as the server writes it (src/observability/metrics.ts). */
+export type { MetricsJson } from "../../src/observability/metrics-json.js";
 
 /**
  * /metrics/json refused the key: 401 (no key, or one the server does not

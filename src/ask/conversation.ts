@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { InvalidInputError } from "../cache/errors.js";
+import { normalizePrompt } from "../cache/normalize.js";
 import type { InputLimits } from "../cache/limits.js";
 import type { LlmMessage } from "../llm/index.js";
 
@@ -42,18 +43,13 @@ export interface AskConversation {
   readonly conversationKey: string | undefined;
 }
 
-/** Same canonical form as scope param values: formatting never splits a scope. */
-function canonicalContent(content: string): string {
-  return content.normalize("NFC").replace(/\s+/gu, " ").trim();
-}
-
 /**
  * The hash of the turns before the last one: sha256 of the canonical JSON
- * `[[role, content], ...]`, content normalised like scope params (NFC, runs
- * of white space collapsed, trimmed).
+ * `[[role, content], ...]`, content normalised like a prompt (normalizePrompt:
+ * line breaks and indentation kept, since an earlier turn may hold code).
  */
 export function conversationKey(earlier: readonly LlmMessage[]): string {
-  const canonical = JSON.stringify(earlier.map((turn) => [turn.role, canonicalContent(turn.content)]));
+  const canonical = JSON.stringify(earlier.map((turn) => [turn.role, normalizePrompt(turn.content)]));
   return createHash("sha256").update(canonical).digest("hex");
 }
 

@@ -3,7 +3,7 @@
  * composition root passes `askLayerFromConfig(config, logger)` as the
  * server's `ask` option.
  */
-import type { ServerConfig } from "../config/settings.js";
+import { SETTINGS, type ServerConfig } from "../config/settings.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
 import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
 import type { Logger } from "../server/logger.js";
@@ -12,7 +12,7 @@ import { askHandler } from "./ask-service.js";
 import { FailOpenPolicy } from "./fail-open.js";
 import { askStreamHandler } from "./stream-service.js";
 
-export { ANSWER_METADATA } from "./answer-metadata.js";
+export { ANSWER_METADATA, tokensSavedOnHit } from "./answer-metadata.js";
 export { cacheModel } from "./ask-plan.js";
 export { CONVERSATION_PARAM, conversationKey } from "./conversation.js";
 export { CACHE_UNAVAILABLE_TRAILER } from "./stream-service.js";
@@ -41,10 +41,9 @@ export function createAskLayer(options: AskLayerOptions): AskLayer {
     policy: new FailOpenPolicy(options.failOpen, logger),
     logger,
   });
-  const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in Ask");
   return (cache) => ({
-    ask: askHandler(cache, engine, options.llm, logError),
-    askStream: askStreamHandler(cache, engine, options.llm, logError),
+    ask: askHandler(cache, engine, options.llm),
+    askStream: askStreamHandler(cache, engine, options.llm),
   });
 }
 
@@ -54,7 +53,7 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
   if (llm.configured) {
     logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
   } else {
-    logger.warn("no LLM configured (SEMCACHE_LLM_BASE_URL / SEMCACHE_LLM_API_KEY): Ask serves cache hits only");
+    logger.warn(`no LLM configured (${SETTINGS.llmBaseUrl.env} / ${SETTINGS.llmApiKey.env}): Ask serves cache hits only`);
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
   const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });

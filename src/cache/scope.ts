@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { EntryScope } from "../store/cache-store.js";
 import { InvalidInputError } from "./errors.js";
+import { normalizeInline } from "./normalize.js";
 
 /** The namespace used when a request leaves it empty. */
 export const DEFAULT_NAMESPACE = "default";
@@ -37,11 +38,6 @@ export function resolveNamespace(namespace: string | undefined, field = "scope.n
   return ns;
 }
 
-/** Collapses runs of white space in a param value, so formatting never splits a scope. */
-function canonicalValue(value: string): string {
-  return value.normalize("NFC").replace(/\s+/gu, " ").trim();
-}
-
 /**
  * Validates a scope and derives its scope key: a hash of the namespace, the
  * model and the params in canonical form (keys sorted, white space in values
@@ -72,7 +68,7 @@ export function resolveScope(input: ScopeInput | undefined): EntryScope {
     if (Buffer.byteLength(value) > MAX_PARAM_VALUE_BYTES) {
       throw new InvalidInputError("scope.params", `value of ${JSON.stringify(key)} exceeds ${MAX_PARAM_VALUE_BYTES} bytes`);
     }
-    canonical.push([key, canonicalValue(value)]);
+    canonical.push([key, normalizeInline(value)]);
   }
   const scopeKey = createHash("sha256")
     .update(JSON.stringify([namespace, model, canonical]))

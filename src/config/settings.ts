@@ -1,12 +1,5 @@
 import { cpus, homedir } from "node:os";
 import { join } from "node:path";
-import {
-  DEFAULT_LLM_MAX_RETRIES,
-  DEFAULT_LLM_TIMEOUT_MS,
-  LLM_BASE_URL_PROTOCOLS,
-  LLM_MAX_RETRIES_RANGE,
-  LLM_TIMEOUT_MS_RANGE,
-} from "../llm/config.js";
 import { parseGuardSetting } from "../cache/guard/index.js";
 import { boolean, integer, list, numberAbove, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
 
@@ -42,7 +35,7 @@ export const SETTINGS = {
   modelBaseUrl: setting("SEMCACHE_MODEL_BASE_URL", "https://huggingface.co", url("http:", "https:"), "Where the model is downloaded from when SEMCACHE_MODEL_DIR is unset (a Hugging Face hub or a mirror)."),
   modelCacheDir: setting("SEMCACHE_MODEL_CACHE_DIR", join(homedir(), ".cache", "semcache", "models"), text, "Where downloaded models are kept (checksum-verified)."),
   threshold: setting("SEMCACHE_THRESHOLD", 0.9, numberAbove(0, 1), "Default cosine similarity for a semantic hit, in (0, 1]."),
-  guard: setting("SEMCACHE_GUARD", "on", parseGuardSetting, "Hard-negative guard on semantic hits: on, off, or a comma-separated list of numbers, negation, antonyms, entities, direction, language."),
+  guard: setting("SEMCACHE_GUARD", "on", parseGuardSetting, "Hard-negative guard on semantic hits: on, off, or a comma-separated list of numbers, negation, antonyms, entities, direction, language, instruction (prompts the model cannot tell apart are refused even when off)."),
   defaultTtlSeconds: setting("SEMCACHE_DEFAULT_TTL_SECONDS", 0, integer(0, 4294967295), "TTL of entries stored without one; 0: never expire."),
   maxPromptBytes: setting("SEMCACHE_MAX_PROMPT_BYTES", 64 * 1024, integer(1, 16 * MiB), "Largest prompt accepted, in UTF-8 bytes."),
   maxResponseBytes: setting("SEMCACHE_MAX_RESPONSE_BYTES", MiB, integer(1, 64 * MiB), "Largest response accepted by Store, in UTF-8 bytes."),
@@ -55,12 +48,14 @@ export const SETTINGS = {
   embedThreads: setting("SEMCACHE_EMBED_THREADS", cpus().length, integer(1, 256), "onnxruntime intra-op threads."),
   embedMaxBatch: setting("SEMCACHE_EMBED_MAX_BATCH", 32, integer(1, 1024), "Most texts embedded in one model run (micro-batching)."),
   embedMaxWaitMs: setting("SEMCACHE_EMBED_MAX_WAIT_MS", 1, integer(0, 1000), "Longest a text waits for others to share its model run."),
-  llmBaseUrl: optional("SEMCACHE_LLM_BASE_URL", url(...LLM_BASE_URL_PROTOCOLS), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
+  llmBaseUrl: optional("SEMCACHE_LLM_BASE_URL", url("http:", "https:"), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
   llmApiKey: optional("SEMCACHE_LLM_API_KEY", text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
   openAiApiKey: optional("OPENAI_API_KEY", text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),
   llmModel: optional("SEMCACHE_LLM_MODEL", text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
-  llmTimeoutMs: setting("SEMCACHE_LLM_TIMEOUT_MS", DEFAULT_LLM_TIMEOUT_MS, integer(LLM_TIMEOUT_MS_RANGE.min, LLM_TIMEOUT_MS_RANGE.max), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
-  llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES, integer(LLM_MAX_RETRIES_RANGE.min, LLM_MAX_RETRIES_RANGE.max), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
+  // Long answers from slow local models fit in the default; an hour is far beyond any sane answer.
+  llmTimeoutMs: setting("SEMCACHE_LLM_TIMEOUT_MS", 120_000, integer(1, 3_600_000), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
+  // More than ten retries only prolongs an outage for the caller.
+  llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", 2, integer(0, 10), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
   llmMaxConcurrency: setting("SEMCACHE_LLM_MAX_CONCURRENCY", 32, integer(1, 10_000), "Most LLM calls in flight at once (identical prompts share one); more wait in a queue."),
   llmMaxQueue: setting("SEMCACHE_LLM_MAX_QUEUE", 256, integer(0, 1_000_000), "Most LLM calls waiting for a slot; beyond it, Ask answers RESOURCE_EXHAUSTED."),
   failOpen: setting("SEMCACHE_FAIL_OPEN", true, boolean, "When the store or embedder fails, Ask still answers from the LLM (cache_unavailable=true); false: Ask fails with the store's error."),

@@ -13,6 +13,12 @@ export interface Embedder {
   embed(text: string): Promise<Float32Array>;
   /** Releases the model; pending calls settle first. */
   close(): Promise<void>;
+  /**
+   * The model's tokens of `text`, as strings (see TextTokenizer.wordPieces):
+   * lets the cache tell when two different texts look the same to the
+   * model. Optional: an embedder that cannot say leaves it out.
+   */
+  wordPieces?(text: string): readonly string[];
   /** Receives timings for metrics, when set; implementations may ignore it. */
   observer?: EmbedderObserver | undefined;
 }

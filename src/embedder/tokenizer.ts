@@ -17,6 +17,8 @@ import { readJsonObject } from "./json-file.js";
 export interface HfTokenizer {
   /** Encodes one text; `ids` are the token ids. */
   encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] };
+  /** The text's tokens as strings ("año?" → ["ano", "?"] for BERT uncased), without special tokens. */
+  tokenize(text: string, options: { add_special_tokens: boolean }): string[];
 }
 
 const HfTokenizerClass = Tokenizer as unknown as new (tokenizerJson: object, config: object) => HfTokenizer;
@@ -25,6 +27,12 @@ const HfTokenizerClass = Tokenizer as unknown as new (tokenizerJson: object, con
 export interface TextTokenizer {
   /** Token ids of `text` without any special tokens. */
   encode(text: string): number[];
+  /**
+   * The tokens of `text` as strings, without special tokens: what the model
+   * sees of it once the tokenizer has normalised it (lower-cased, accents
+   * stripped, unknown words as `[UNK]` for BERT uncased).
+   */
+  wordPieces(text: string): string[];
   /** Ids placed before every sequence, such as [CLS]. */
   readonly prefixIds: readonly number[];
   /** Ids placed after every sequence, such as [SEP]. */
@@ -64,6 +72,7 @@ export function wrapTokenizer(tokenizer: HfTokenizer): TextTokenizer {
   const { prefixIds, suffixIds } = specialFrame(tokenizer);
   return {
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
+    wordPieces: (text) => tokenizer.tokenize(text, { add_special_tokens: false }),
     prefixIds,
     suffixIds,
   };

@@ -3,6 +3,7 @@
  * the threshold for a target precision, the guard's effect, and every
  * lookup; as JSON and as a short text summary.
  */
+import { meetsThreshold } from "../cache/threshold.js";
 import { categoryOf, NOTE_CATEGORIES, type Dataset } from "./dataset.js";
 import type { EvalObservations, ObservedLookup, VariantName } from "./run.js";
 import { bestThreshold, highestPrecision, scoreAt, sweep, type Metrics, type SweepRange } from "./score.js";
@@ -105,7 +106,7 @@ function guardEffect(off: readonly ObservedLookup[], on: readonly ObservedLookup
   const parasRefused: GuardEffect["parasRefused"][number][] = [];
   for (const o of on) {
     const r = o.rejected;
-    if (r === undefined || r.similarity + 1e-6 < threshold) continue;
+    if (r === undefined || !meetsThreshold(r.similarity, threshold)) continue;
     const right = o.line.role === "para" && r.intent === o.line.intent;
     const slot = (rejectionsByCheck[r.check] ??= { right: 0, wrong: 0 });
     if (right) {

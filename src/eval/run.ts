@@ -137,7 +137,7 @@ export async function observeInProcess(dataset: Dataset, options: InProcessOptio
       ...(options.searchK === undefined ? {} : { searchK: options.searchK }),
     };
     const off = new SemanticCache(store, embedder, base);
-    const on = new SemanticCache(store, embedder, { ...base, guard: createMatchGuard(options.guardChecks) });
+    const on = new SemanticCache(store, embedder, { ...base, guard: createMatchGuard(options.guardChecks, options.embedder) });
     const concurrency = options.concurrency ?? 16;
     await mapLimit(dataset.seeds, concurrency, (seed) => off.store({ prompt: seed.prompt, response: seed.intent, scope: SCOPE }));
 
@@ -148,7 +148,7 @@ export async function observeInProcess(dataset: Dataset, options: InProcessOptio
       const offObservation: ObservedLookup = toObservation(line, plain);
       let onObservation: ObservedLookup = toObservation(line, guarded);
       if (plain.hit && plain.kind === "semantic" && (!guarded.hit || guarded.entry.id !== plain.entry.id)) {
-        const why = explainMismatch(normalizePrompt(line.prompt), normalizePrompt(plain.entry.prompt), options.guardChecks);
+        const why = explainMismatch(normalizePrompt(line.prompt), normalizePrompt(plain.entry.prompt), options.guardChecks, options.embedder);
         if (why !== undefined) onObservation = { ...onObservation, rejected: { intent: plain.entry.response, similarity: plain.similarity, ...why } };
       }
       return [offObservation, onObservation] as const;

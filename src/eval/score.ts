@@ -10,10 +10,8 @@
  * exactly that candidate (or nothing, when the guard rejected all k). The
  * same holds without a guard, where that candidate is simply the nearest.
  */
+import { meetsThreshold } from "../cache/threshold.js";
 import { categoryOf, NOTE_CATEGORIES, type IntentLine } from "./dataset.js";
-
-/** Same slack as the cache core: float32 similarities must reach a threshold of exactly 1. */
-export const SIMILARITY_EPSILON = 1e-6;
 
 /** What one lookup of a para or near line served, at the lowest threshold. */
 export interface Observation {
@@ -51,7 +49,7 @@ export interface Metrics {
 export function servedAt(observation: Observation, threshold: number): boolean {
   const served = observation.served;
   if (served === undefined) return false;
-  return served.kind === "exact" || served.similarity + SIMILARITY_EPSILON >= threshold;
+  return served.kind === "exact" || meetsThreshold(served.similarity, threshold);
 }
 
 /** Scores the observations at one threshold, following the intents file's rules. */

@@ -1,18 +1,6 @@
 /** The LLM layer: an OpenAI-compatible client with retries and error mapping, and single-flight. */
 export type { LlmClient, LlmCompletion, LlmDeltaEvent, LlmEndEvent, LlmMessage, LlmRequest, LlmStreamEvent } from "./types.js";
-export {
-  DEFAULT_LLM_MAX_RETRIES,
-  DEFAULT_LLM_TIMEOUT_MS,
-  LLM_BASE_URL_PROTOCOLS,
-  LLM_ENV,
-  LLM_MAX_RETRIES_RANGE,
-  LLM_TIMEOUT_MS_RANGE,
-  LlmConfigError,
-  llmConfigFromEnv,
-  llmConfigFromSettings,
-  type LlmClientConfig,
-  type LlmSettings,
-} from "./config.js";
+export { llmConfigFromSettings, type LlmClientConfig, type LlmSettings } from "./config.js";
 export { createOpenAiLlmClient, DEFAULT_OPENAI_BASE_URL, type OpenAiLlmClient } from "./openai-client.js";
 export { pickLlmParams, type LlmSamplingParams, type PickedParams } from "./params.js";
 export { classifyUpstreamError, type FailureContext, type UpstreamFailure } from "./errors.js";

@@ -10,8 +10,11 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { CounterName, CounterValues } from "../cache/counters.js";
 import type { CacheObserver, SemanticCache } from "../cache/semantic-cache.js";
 import type { EmbedderObserver } from "../embedder/embedder.js";
+import type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-json.js";
 import { NamespaceLabels } from "./namespace-labels.js";
 import { RelabelledHistogram } from "./relabelled-histogram.js";
+
+export type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-json.js";
 
 /** The cache counters and their metric names, in the order of the exposition. */
 export const COUNTER_METRICS: readonly { readonly counter: CounterName; readonly name: string; readonly help: string }[] = [
@@ -38,8 +41,6 @@ const SEARCH_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 export const SIMILARITY_BUCKETS = [0, 0.25, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.875, 0.9, 0.925, 0.95, 0.975, 0.99, 1];
 
-/** How the model and store are doing. */
-export type ModelState = "loading" | "ready" | "failed";
 const MODEL_STATES: readonly ModelState[] = ["loading", "ready", "failed"];
 
 /** One finished RPC, as the metrics need it. */
@@ -61,34 +62,6 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean;
 }
 
-/** A series of a histogram in `/metrics/json`. */
-export interface HistogramSeriesJson {
-  readonly labels: Record<string, string>;
-  readonly count: number;
-  readonly sum: number;
-  /** Cumulative counts: [upper bound, observations ≤ bound]; the last bound is "+Inf". */
-  readonly buckets: readonly (readonly [number | "+Inf", number])[];
-  /** Estimated quantiles (linear within a bucket, as PromQL's histogram_quantile), in the metric's unit; null without data. */
-  readonly p50: number | null;
-  readonly p90: number | null;
-  readonly p99: number | null;
-}
-
-/** `/metrics/json`: the same figures as `/metrics`, shaped for people and dashboards. */
-export interface MetricsJson {
-  readonly model: { readonly state: ModelState; readonly id: string | null; readonly dimension: number | null; readonly store: string | null };
-  /** Entries in the store; null before it is open (or when it cannot be counted). */
-  readonly entries: number | null;
-  readonly namespaceLabels: { readonly limit: number; readonly labelled: readonly string[] };
-  /** The cache counters: all namespaces, and per namespace label. Field names as in the Stats RPC. */
-  readonly counters: Record<CounterName, { readonly total: number; readonly byNamespace: Record<string, number> }>;
-  readonly errors: { readonly total: number; readonly byKind: Record<string, number>; readonly byNamespace: Record<string, Record<string, number>> };
-  /** Every histogram by metric name. */
-  readonly histograms: Record<string, readonly HistogramSeriesJson[]>;
-  /** RPC latency per method, all outcomes together, in milliseconds. */
-  readonly rpc: Record<string, { readonly count: number; readonly errors: number; readonly p50Ms: number | null; readonly p90Ms: number | null; readonly p99Ms: number | null }>;
-}
-
 type Snapshot = Map<string, CounterValues>;
 
 /** All of semcache's metrics. */
@@ -107,9 +80,9 @@ export class SemcacheMetrics {
   private readonly searchDuration: Histogram;
   private readonly similarity: RelabelledHistogram;
 
-  /** Hooks for the cache core. */
+  /** Hooks for the cache core, given to it when it is built (src/app/load-cache.ts). */
   readonly cacheObserver: CacheObserver;
-  /** Hooks for the embedder. */
+  /** Hooks for the embedder, given to it when it is loaded (src/app/load-cache.ts). */
   readonly embedderObserver: EmbedderObserver;
 
   constructor(options: MetricsOptions = {}) {
@@ -184,7 +157,7 @@ export class SemcacheMetrics {
       async collect(this: Gauge<"store">) {
         this.reset();
         const entries = await self.countEntries();
-        if (entries !== null && self.cache !== undefined) this.set({ store: self.cache.backend.kind }, entries);
+        if (entries !== null && self.cache !== undefined) this.set({ store: self.cache.describe().storeKind }, entries);
       },
     });
     new Gauge({
@@ -205,7 +178,8 @@ export class SemcacheMetrics {
         this.reset();
         const cache = self.cache;
         if (cache !== undefined) {
-          this.set({ model: cache.embedder.modelId, dimension: String(cache.embedder.dimension), store: cache.backend.kind }, 1);
+          const { modelId, dimension, storeKind } = cache.describe();
+          this.set({ model: modelId, dimension: String(dimension), store: storeKind }, 1);
         }
       },
     });
@@ -222,11 +196,9 @@ export class SemcacheMetrics {
     };
   }
 
-  /** Starts reading a loaded cache: its counters, and timings through its observer hooks. */
+  /** Starts reading a loaded cache's counters (built with this object's observers). */
   attach(cache: SemanticCache): void {
     this.cache = cache;
-    cache.observer = this.cacheObserver;
-    cache.embedder.observer = this.embedderObserver;
     this.modelState = "ready";
   }
 
@@ -315,13 +287,13 @@ export class SemcacheMetrics {
     }
 
     const entries = valuesOf("semcache_entries")[0]?.value ?? null;
-    const cache = this.cache;
+    const described = this.cache?.describe();
     return {
       model: {
         state: this.modelState,
-        id: cache?.embedder.modelId ?? null,
-        dimension: cache?.embedder.dimension ?? null,
-        store: cache?.backend.kind ?? null,
+        id: described?.modelId ?? null,
+        dimension: described?.dimension ?? null,
+        store: described?.storeKind ?? null,
       },
       entries,
       namespaceLabels: { limit: this.namespaces.limit, labelled: this.namespaces.labelled() },
@@ -334,12 +306,12 @@ export class SemcacheMetrics {
 
   /** Hands out namespace labels and takes the counters, once per scrape. */
   private refresh(): void {
-    const counters = this.cache?.counters;
+    const cache = this.cache;
     const traffic = new Map<string, number>();
     const add = (namespace: string, by: number) => traffic.set(namespace, (traffic.get(namespace) ?? 0) + by);
     const raw = new Map<string, CounterValues>();
-    for (const namespace of counters?.namespaces() ?? []) {
-      const values = counters!.read(namespace);
+    for (const namespace of cache?.counterNamespaces() ?? []) {
+      const values = cache!.readCounters(namespace);
       raw.set(namespace, values);
       add(namespace, values.lookups + values.stores + values.flushes + values.llmCalls + values.cacheErrors);
     }
@@ -382,7 +354,7 @@ export class SemcacheMetrics {
   private async countEntries(): Promise<number | null> {
     if (this.cache === undefined) return null;
     try {
-      return await this.cache.backend.count();
+      return (await this.cache.stats()).entries;
     } catch {
       // A failing store must not fail the scrape; the gauge is left out instead.
       return null;

@@ -35,7 +35,7 @@ describe("readConversation", () => {
   it("keys conversations canonically: formatting does not matter, roles, content and order do", () => {
     const key = (turns: { role: "system" | "user" | "assistant"; content: string }[]) => conversationKey(turns);
     const base = key([{ role: "system", content: "Be brief." }, { role: "user", content: "Name a cheese." }]);
-    expect(key([{ role: "system", content: "  Be   brief. " }, { role: "user", content: "Name a\ncheese." }])).toBe(base);
+    expect(key([{ role: "system", content: "  Be   brief. " }, { role: "user", content: "Name a \tcheese.\n" }])).toBe(base);
     expect(key([{ role: "user", content: "Be brief." }, { role: "user", content: "Name a cheese." }])).not.toBe(base);
     expect(key([{ role: "user", content: "Name a cheese." }, { role: "system", content: "Be brief." }])).not.toBe(base);
     expect(key([{ role: "system", content: "Be brief!" }, { role: "user", content: "Name a cheese." }])).not.toBe(base);

@@ -9,6 +9,7 @@ import {
   guardFromSetting,
   parseGuardSetting,
 } from "../../src/cache/guard/index.js";
+import { foldNumerals } from "../../src/cache/guard/analyze.js";
 import { normalizePrompt } from "../../src/cache/normalize.js";
 
 const guard = createMatchGuard();
@@ -80,6 +81,41 @@ describe("hard-negative guard: rejects", () => {
   ])("another language or form of answer: %s / %s", (a, b) => {
     expect(guard(a, b)).toBe(false);
     expect(check(a, b)).toBe("language");
+  });
+});
+
+describe("hard-negative guard: reads numbers and symbols beyond ASCII digits", () => {
+  it.each([
+    ["What is the derivative of x²?", "What is the derivative of x³?", "numbers"],
+    ["Is 10⁻³ seconds fast?", "Is 10³ seconds fast?", "numbers"],
+    ["Add ½ cup of sugar", "Add ¾ cup of sugar", "numbers"],
+    ["Add ⅓ cup of milk", "Add ⅔ cup of milk", "numbers"],
+    ["Is £5 a fair price for a coffee?", "Is ¥5 a fair price for a coffee?", "numbers"],
+    ["Is 20₹ a lot?", "Is 20 ₩ a lot?", "numbers"],
+    ["What is ٣ + ٤?", "What is 3 + 5?", "numbers"],
+    ["Is 7 > 5?", "Is 7 < 5?", "numbers"],
+    ["Why is x ≥ 10 true here?", "Why is x ≤ 10 true here?", "numbers"],
+    ["for (i = 0; i < 10; i++) runs how often?", "for (i = 0; i <= 10; i++) runs how often?", "numbers"],
+    ["Stock price ↑ after earnings: why?", "Stock price ↓ after earnings: why?", "direction"],
+    ["Translate EN → FR", "Translate EN ← FR", "direction"],
+  ])("%s / %s", (a, b, expected) => {
+    expect(guard(normalizePrompt(a), normalizePrompt(b))).toBe(false);
+    expect(check(a, b)).toBe(expected);
+  });
+
+  it.each([
+    ["Is 7 > 5?", "Is 5 < 7?"],
+    ["Add 1½ cups of flour", "Add 1.5 cups of flour"],
+    ["What is ٣ + ٤?", "What is 3 + 4?"],
+    ["What is x² + 1?", "what is x^2 + 1"],
+    ["Is a coffee for £5 expensive?", "Is £5 expensive for a coffee?"],
+    ["Does this cost 5€?", "Does this cost 5 €?"],
+  ])("the same quantity written differently: %s / %s", (a, b) => {
+    expect(explainMismatch(normalizePrompt(a), normalizePrompt(b))).toBeUndefined();
+  });
+
+  it("folds numerals to ASCII", () => {
+    expect(foldNumerals("x² 1½ ¾ ٣ ① ５ 10⁻³ H₂O")).toBe("x^2 1.5 0.75 3 1 5 10^-3 H_2O");
   });
 });
 
@@ -176,12 +212,39 @@ describe("configuration", () => {
     expect(() => parseGuardSetting(",")).toThrow();
     expect(guardChecksOf("off")).toEqual([]);
     expect(guardChecksOf("on")).toEqual([...GUARD_CHECKS]);
-    expect(guardFromSetting("off")).toBeUndefined();
+    // "off" turns the heuristic checks off, never the identity rule.
+    const off = guardFromSetting("off");
+    expect(off("walk 5 miles", "walk 50 miles")).toBe(true);
+    expect(off("for x in xs:\n    save(x)", "for x in xs:\nsave(x)")).toBe(false);
   });
 
   it("runs only the checks asked for", () => {
     const numbersOnly = guardFromSetting("numbers")!;
     expect(numbersOnly("walk 5 miles", "walk 50 miles")).toBe(false);
     expect(numbersOnly("What is the population of France?", "What is the population of Germany?")).toBe(true);
+  });
+});
+
+describe("the instruction around a long document", () => {
+  const doc = Array.from({ length: 12 }, (_, i) => `Record ${i + 1} describes an order of ${i + 2} chairs shipped to the Lisbon office.`).join(" ");
+  it.each([
+    [`${doc}\n\nSummarize the document above.`, `${doc}\n\nDelete all the data described above.`],
+    [`${doc} Summarize the document above.`, `${doc} Translate the document above.`],
+    [`${doc}\n\nWhich order was the largest?`, `${doc}\n\nWhich order was shipped last?`],
+    [`Summarize the following records.\n\n${doc}`, `Delete the following records.\n\n${doc}`],
+  ])("rejects a different instruction: %#", (a, b) => {
+    expect(check(a, b)).toBe("instruction");
+    expect(guard(normalizePrompt(a), normalizePrompt(b))).toBe(false);
+  });
+
+  it("lets a reworded instruction, a different text and short prompts through", () => {
+    expect(check(`${doc}\n\nSummarize the document above.`, `${doc}\n\nGive me a summary of the document above.`)).toBeUndefined();
+    expect(check(`${doc}\n\nSummarize the document above.`, `${doc}\n\nSummarise the document above.`)).toBeUndefined();
+    // Another text altogether: the embedding sees the difference, and the instruction is one part of a rewording.
+    const other = Array.from({ length: 12 }, (_, i) => `Entry ${i + 1} lists a delivery of ${i + 2} desks sent to our Oslo branch.`).join(" ");
+    expect(check(`${doc}\n\nSummarize the document above.`, `${other}\n\nDelete the document above.`)).toBeUndefined();
+    // Short prompts have no separate instruction: the whole prompt is one.
+    expect(analyzePrompt("Summarize this. Then stop.").tail).toBeUndefined();
+    expect(analyzePrompt(`${doc}\n\nSummarize the document above.`).tail?.words).toEqual(["summarize", "the", "document", "above"]);
   });
 });

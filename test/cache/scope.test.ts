@@ -5,7 +5,7 @@ import { entryId, resolveScope } from "../../src/cache/scope.js";
 
 describe("normalizePrompt", () => {
   it("applies NFC, trims and collapses white space", () => {
-    expect(normalizePrompt("  Caf\u0065\u0301 \t au\n\n lait  ")).toBe("Caf\u00e9 au lait");
+    expect(normalizePrompt("  Caf\u0065\u0301 \t au lait \n\n")).toBe("Caf\u00e9 au lait");
   });
 });
 

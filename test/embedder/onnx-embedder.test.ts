@@ -31,6 +31,17 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe("OnnxEmbedder on the fixture model", () => {
+  it("shows its word pieces: what the model sees of a text, and so which texts it cannot tell apart", async () => {
+    expect(embedder.wordPieces("Ich möchte bar zählen")).toEqual(embedder.wordPieces("ich mochte bar zahlen"));
+    expect(embedder.wordPieces("Is ☠️ safe?")).toEqual(["is", "[UNK]", "safe", "?"]);
+    // Same pieces, same vector: the similarity of such texts is exactly 1, whatever they mean.
+    const [a, b] = await Promise.all([embedder.embed("Is ☠️ safe to eat?"), embedder.embed("Is 🍄 safe to eat?")]);
+    expect(maxAbsDiff(a, b)).toBe(0);
+    // Unbound, as the guard holds it.
+    const { wordPieces } = embedder;
+    expect(wordPieces("año")).toEqual(["an", "##o"]);
+  });
+
   it("reads its dimension from the model and returns unit vectors of that size", async () => {
     expect(embedder.dimension).toBeGreaterThan(0);
     expect(embedder.modelId).toBe("fixture-model");

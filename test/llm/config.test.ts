@@ -1,16 +1,27 @@
-import { describe, expect, it } from "vitest";
-import { DEFAULT_LLM_MAX_RETRIES, DEFAULT_LLM_TIMEOUT_MS, LlmConfigError, llmConfigFromEnv } from "../../src/llm/config.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/load-config.js";
+import { llmConfigFromSettings } from "../../src/llm/config.js";
 import { pickLlmParams } from "../../src/llm/params.js";
 import { backoffMs, retryAfterMs } from "../../src/llm/retry.js";
 
-describe("llmConfigFromEnv", () => {
+// No .env here: only the environment each case passes.
+const cwd = mkdtempSync(join(tmpdir(), "semcache-llm-config-"));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+/** The LLM client's configuration for an environment, read the one way the server reads it. */
+const llmConfigFromEnv = (env: Record<string, string>) => llmConfigFromSettings(loadConfig({ env, argv: [], cwd }));
+
+describe("the LLM client's configuration from the settings table", () => {
   it("defaults: unconfigured, with the default timeout and retries", () => {
     expect(llmConfigFromEnv({})).toEqual({
       baseUrl: undefined,
       apiKey: undefined,
       defaultModel: undefined,
-      timeoutMs: DEFAULT_LLM_TIMEOUT_MS,
-      maxRetries: DEFAULT_LLM_MAX_RETRIES,
+      timeoutMs: 120_000,
+      maxRetries: 2,
     });
   });
 
@@ -33,15 +44,14 @@ describe("llmConfigFromEnv", () => {
   });
 
   it("falls back to OPENAI_API_KEY, and treats empty values as unset", () => {
-    const config = llmConfigFromEnv({ SEMCACHE_LLM_API_KEY: "", OPENAI_API_KEY: "sk-openai", SEMCACHE_LLM_TIMEOUT_MS: " " });
+    const config = llmConfigFromEnv({ SEMCACHE_LLM_API_KEY: "", OPENAI_API_KEY: "sk-openai", SEMCACHE_LLM_TIMEOUT_MS: "" });
     expect(config.apiKey).toBe("sk-openai");
-    expect(config.timeoutMs).toBe(DEFAULT_LLM_TIMEOUT_MS);
+    expect(config.timeoutMs).toBe(120_000);
   });
 
   it("names every bad variable at once", () => {
-    const read = () =>
-      llmConfigFromEnv({ SEMCACHE_LLM_BASE_URL: "localhost:8000", SEMCACHE_LLM_TIMEOUT_MS: "soon", SEMCACHE_LLM_MAX_RETRIES: "-1" });
-    expect(read).toThrow(LlmConfigError);
+    const read = () => llmConfigFromEnv({ SEMCACHE_LLM_BASE_URL: "localhost:8000", SEMCACHE_LLM_TIMEOUT_MS: "soon", SEMCACHE_LLM_MAX_RETRIES: "-1" });
+    expect(read).toThrow(ConfigError);
     expect(read).toThrow(/SEMCACHE_LLM_BASE_URL="localhost:8000": must be a URL starting with http:\/\/ or https:\/\//);
     expect(read).toThrow(/SEMCACHE_LLM_TIMEOUT_MS="soon": must be a whole number from 1 to 3600000/);
     expect(read).toThrow(/SEMCACHE_LLM_MAX_RETRIES="-1": must be a whole number from 0 to 10/);

@@ -49,6 +49,13 @@ export interface PromptFeatures {
   readonly content: ReadonlySet<string>;
   /** Numbers (digits or spelled out), with units. */
   readonly quantities: readonly Quantity[];
+  /**
+   * Comparisons with a number on one side, canonical ("7 > 5" and "5 < 7"
+   * are both "5<7"; operators: < ≤ = ≠), lower-cased.
+   */
+  readonly comparisons: ReadonlySet<string>;
+  /** Arrows (↑ ↓ → ← ⇒ …), as written. */
+  readonly arrows: ReadonlySet<string>;
   /** Tokens mixing letters and digits (E0502, B2, 3f2a1c9, 127.0.0.1), lower-cased. */
   readonly identifiers: ReadonlySet<string>;
   /** How many negating words the prompt has. */
@@ -69,6 +76,17 @@ export interface PromptFeatures {
   readonly writtenIn: string | undefined;
   /** Number of words. */
   readonly length: number;
+  /**
+   * In a long prompt (at least {@link LONG_PROMPT_WORDS} words), its opening
+   * and closing instruction, read on their own: the first and last paragraph
+   * (or sentence) when short, else undefined. A document followed by
+   * "Delete all the data described above." embeds almost exactly like the
+   * same document followed by "Summarize…"; these parts let the guard see it.
+   */
+  readonly head: PromptFeatures | undefined;
+  readonly tail: PromptFeatures | undefined;
+  /** The stems of the content words between {@link head} and {@link tail}: the document itself. */
+  readonly body: ReadonlySet<string>;
   /** For each pair of {@link ANTONYMS} the prompt uses: the form it uses of each side (index 0: left, 1: right). */
   readonly opposites: ReadonlyMap<number, readonly [string | undefined, string | undefined]>;
 }
@@ -109,8 +127,79 @@ function oppositesOf(lower: readonly string[]): Map<number, [string | undefined,
 
 const WORD = /[\p{L}\p{N}]+(?:'[\p{L}]+)*/gu;
 // Number-like tokens: digits with separators, currency signs, glued units and identifiers.
-const TOKEN = /[$€£]?[\p{L}\p{N}$]+(?:[.,][\p{N}]+)*(?:[%°][cf]?)?/gu;
-const NUMBER = /^([$€£]?)(\d+(?:,\d{3})*(?:\.\d+)?)([a-z%°]*)$/u;
+const TOKEN = /\p{Sc}?[\p{L}\p{N}$]+(?:[.,][\p{N}]+)*(?:[%°][cf]?)?/gu;
+const NUMBER = /^(\p{Sc}?)(\d+(?:,\d{3})*(?:\.\d+)?)([a-z%°]*)$/u;
+const LEADING_CURRENCY = /^\p{Sc}/u;
+
+const SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻";
+const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉₊₋";
+const PLAIN_SCRIPTS = "0123456789+-";
+const SCRIPT_RUN = /[⁰¹²³⁴-⁹⁺⁻]+|[₀-₉₊₋]+/gu;
+// Vulgar fractions (½ ⅓ ¾ …), with the whole number written before them ("1½").
+const FRACTION = /(\d*)([\u00BC-\u00BE\u2150-\u215E\u2189])/gu;
+// Digits of other scripts (٣, ५, full-width ５) and numbers such as ① that NFKC turns into digits.
+const OTHER_DIGIT = /[\p{Nd}\p{No}]/gu;
+
+/** The value of a decimal digit of any script: its distance from the zero of its run of ten. */
+function digitValue(char: string): string | undefined {
+  const code = char.codePointAt(0)!;
+  let zero = code;
+  while (code - zero < 9 && /\p{Nd}/u.test(String.fromCodePoint(zero - 1))) zero--;
+  // Runs longer than ten (mathematical digits: five alphabets of ten in a row) restart every ten.
+  return String((code - zero) % 10);
+}
+
+/**
+ * Writes every number in ASCII so the checks can read it: digits of any
+ * script as 0-9, superscripts as "^2" ("x²" → "x^2", "10⁻³" → "10^-3"),
+ * subscripts as "_2", vulgar fractions as decimals ("1½" → "1.5", "¾" →
+ * "0.75"), and anything NFKC makes digits of ("①" → "1").
+ */
+export function foldNumerals(text: string): string {
+  if (/^[\x00-\x7f]*$/.test(text)) return text;
+  return text
+    .replace(SCRIPT_RUN, (run) => {
+      const superscript = SUPERSCRIPTS.includes(run[0]!);
+      const table = superscript ? SUPERSCRIPTS : SUBSCRIPTS;
+      return (superscript ? "^" : "_") + [...run].map((c) => PLAIN_SCRIPTS[table.indexOf(c)]).join("");
+    })
+    .replace(FRACTION, (_, whole: string, fraction: string) => {
+      const [numerator = "", denominator = ""] = fraction.normalize("NFKC").split("\u2044");
+      const value = Number(whole === "" ? 0 : whole) + Number(numerator) / Number(denominator);
+      return Number.isFinite(value) ? String(Math.round(value * 1e6) / 1e6) : whole + fraction;
+    })
+    .replace(OTHER_DIGIT, (char) => {
+      if (/[0-9]/.test(char)) return char;
+      if (/\p{Nd}/u.test(char)) return digitValue(char) ?? char;
+      const folded = char.normalize("NFKC");
+      return /^\d+$/.test(folded) ? folded : char;
+    });
+}
+
+// A comparison operator with a number (or a word) on each side, one of them a number: "7 > 5", "x ≤ 10", "n != 0"
+// (not a spreadsheet's "=B2/C2").
+const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+const COMPARISON = /([\p{L}\p{N}_.]+)\s*(<=|>=|!=|==|=|<|>|≤|≥|≠|⩽|⩾)\s*(-?[\p{L}\p{N}_.]+)/gu;
+const OPERATORS: ReadonlyMap<string, string> = new Map([
+  ["<", "<"], [">", ">"], ["<=", "≤"], ["≤", "≤"], ["⩽", "≤"], [">=", "≥"], ["≥", "≥"], ["⩾", "≥"],
+  ["=", "="], ["==", "="], ["!=", "≠"], ["≠", "≠"],
+]);
+
+/** Comparisons between a number and something, canonical so the same statement written either way reads alike. */
+function comparisonsOf(lower: string): Set<string> {
+  const out = new Set<string>();
+  for (const [, left = "", written = "", right = ""] of lower.matchAll(COMPARISON)) {
+    if (!NUMERIC.test(left) && !NUMERIC.test(right)) continue;
+    const op = OPERATORS.get(written)!;
+    if (op === ">" || op === "≥") out.add(`${right}${op === ">" ? "<" : "≤"}${left}`);
+    else if (op === "=" || op === "≠") out.add([left, right].sort().join(op));
+    else out.add(`${left}${op}${right}`);
+  }
+  return out;
+}
+
+const POWER = /([\p{L}\p{N})]+)\s*([\^_])([-+]?\d+)/gu;
+const ARROW = /[\u2190-\u21FF\u27F0-\u27FF\u2900-\u297F\u2B00-\u2B11\u2B60-\u2BFF]/gu;
 const ORDINAL = /^(st|nd|rd|th)$/;
 
 /** Crude English stemming, applied the same way to both prompts. */
@@ -181,7 +270,7 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
     const parsed = NUMBER.exec(token);
     const dots = (token.match(/\./g) ?? []).length;
     if (parsed === null || dots > 1) {
-      identifiers.add(token.replace(/^[$€£]/, ""));
+      identifiers.add(token.replace(LEADING_CURRENCY, ""));
       // 2FA, 3D, 1080p: the number is part of what is said ("two-factor").
       const lead = /^(\d+)\p{L}+$/u.exec(token);
       if (lead !== null) quantities.push({ value: Number(lead[1]), unit: "", text: token });
@@ -202,10 +291,14 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
       }
       unit = glued;
     }
-    if (currency !== "") unit = unitOf(currency) ?? "";
+    // A currency sign is a unit whether or not semcache knows its name: £5 and ¥5 differ.
+    if (currency !== "") unit = unitOf(currency) ?? currency;
+    const end = match.index + token.length;
+    // A currency sign after the number: "5€", "5 €".
+    const after = /^\s?(\p{Sc})/u.exec(lower.slice(end, end + 2));
+    if (unit === "" && after !== null) unit = unitOf(after[1]!) ?? after[1]!;
     if (unit === "") {
       // A unit in the next word or two: "5 miles", "8-year-old", "95 percent", "5 percentage points".
-      const end = match.index + token.length;
       const next = words[firstWordFrom(words, end)];
       if (next !== undefined) {
         const gap = lower.slice(end, next.index);
@@ -216,6 +309,8 @@ function digitsAndIdentifiers(text: string, words: readonly Word[]): { quantitie
     }
     quantities.push({ value, unit, text: token });
   }
+  // Powers and indices (folded from ² ₂, or typed): "10^-3" and "10^3" name different numbers.
+  for (const [, base = "", mark = "", power = ""] of lower.matchAll(POWER)) identifiers.add(`${base}${mark}${power}`);
   return { quantities, identifiers };
 }
 
@@ -375,14 +470,58 @@ function writtenIn(words: readonly string[]): string | undefined {
   return bestCount >= 2 && !tie ? best : undefined;
 }
 
+/** Prompts from this many words have their opening and closing instructions read apart ({@link PromptFeatures.tail}). */
+export const LONG_PROMPT_WORDS = 40;
+/** Longest opening or closing part, in words, that is read as an instruction (and at most a quarter of the prompt). */
+export const INSTRUCTION_MAX_WORDS = 40;
+
+const PARAGRAPH_BREAK = /\n[^\S\n]*\n/u;
+const SENTENCE_END = /(?<=[.!?…])\s+(?=\S)/u;
+
+function wordCount(text: string): number {
+  return text.match(WORD)?.length ?? 0;
+}
+
+/** The first (end 0) or last (end -1) paragraph of a long text, or its sentence, when short enough to be an instruction. */
+function instructionPart(text: string, words: number, end: 0 | -1): string | undefined {
+  const limit = Math.min(INSTRUCTION_MAX_WORDS, Math.floor(words / 4));
+  const pick = (parts: string[]): string | undefined => (parts.length > 1 ? parts.at(end) : undefined);
+  for (const part of [pick(text.split(PARAGRAPH_BREAK)), pick(text.split(SENTENCE_END))]) {
+    if (part === undefined) continue;
+    const count = wordCount(part);
+    if (count > 0 && count <= limit) return part.trim();
+  }
+  return undefined;
+}
+
 /** Reads the guard's features from a (normalised) prompt. */
 export function analyzePrompt(prompt: string): PromptFeatures {
-  const text = prompt.replace(/[’‘]/g, "'");
+  const base = analyzeText(prompt);
+  if (base.length < LONG_PROMPT_WORDS) return base;
+  const head = instructionPart(prompt, base.length, 0);
+  const tail = instructionPart(prompt, base.length, -1);
+  if (head === undefined && tail === undefined) return base;
+  const body = prompt.slice(head === undefined ? 0 : prompt.indexOf(head) + head.length, tail === undefined ? undefined : prompt.lastIndexOf(tail));
+  return {
+    ...base,
+    head: head === undefined ? undefined : analyzeText(head),
+    tail: tail === undefined ? undefined : analyzeText(tail),
+    body: contentOf((body.replace(/[’‘]/g, "'").match(WORD) ?? []).map((w) => w.toLowerCase())),
+  };
+}
+
+/** Stems of the words that carry content: neither function words, negations nor numbers. */
+function contentOf(lower: readonly string[]): Set<string> {
+  return new Set(lower.filter((w) => !STOPWORDS.has(w) && !isNegation(w) && !/^\d+$/.test(w) && !NUMBER_WORDS.has(w)).map(stem));
+}
+
+function analyzeText(prompt: string): PromptFeatures {
+  const text = foldNumerals(prompt.replace(/[’‘]/g, "'"));
   const words = splitWords(text);
   const lower = words.map((w) => w.lower);
   const vocabulary = new Set<string>();
   for (const w of lower) vocabulary.add(w).add(stem(w));
-  const content = new Set(lower.filter((w) => !STOPWORDS.has(w) && !isNegation(w) && !/^\d+$/.test(w) && !NUMBER_WORDS.has(w)).map(stem));
+  const content = contentOf(lower);
   const { quantities, identifiers } = digitsAndIdentifiers(text, words);
   const { entities, initials } = entitiesOf(words);
   return {
@@ -392,6 +531,8 @@ export function analyzePrompt(prompt: string): PromptFeatures {
     content,
     quantities: [...quantities, ...spelledNumbers(words)],
     identifiers,
+    comparisons: comparisonsOf(text.toLowerCase()),
+    arrows: new Set(text.match(ARROW) ?? []),
     negations: words.filter(negates).length,
     negated: negatedWords(words, lower),
     entities,
@@ -402,5 +543,8 @@ export function analyzePrompt(prompt: string): PromptFeatures {
     writtenIn: writtenIn(lower),
     length: words.length,
     opposites: oppositesOf(lower),
+    head: undefined,
+    tail: undefined,
+    body: content,
   };
 }

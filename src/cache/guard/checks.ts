@@ -6,7 +6,7 @@ import type { PromptFeatures, Quantity } from "./analyze.js";
 import { stem } from "./analyze.js";
 
 /** The names of the checks, in the order they run. */
-export const GUARD_CHECKS = ["numbers", "negation", "antonyms", "entities", "direction", "language"] as const;
+export const GUARD_CHECKS = ["numbers", "negation", "antonyms", "entities", "direction", "language", "instruction"] as const;
 
 /** One of {@link GUARD_CHECKS}. */
 export type GuardCheck = (typeof GUARD_CHECKS)[number];
@@ -60,7 +60,11 @@ function unmatched(xs: readonly Quantity[], ys: readonly Quantity[]): Quantity[]
 
 const show = (qs: readonly Quantity[]): string => qs.map((q) => q.text).join(", ");
 
-/** Numbers, units and letter-digit identifiers: "5 miles" vs "50 miles", "5 km" vs "5 miles", E0502 vs E0499. */
+/**
+ * Numbers, units and letter-digit identifiers: "5 miles" vs "50 miles", "5
+ * km" vs "5 miles", E0502 vs E0499, "x²" vs "x³", "½" vs "¾", "£5" vs "¥5";
+ * and comparisons: "7 > 5" vs "7 < 5".
+ */
 export const numbersCheck: Check = (a, b) => {
   const onlyA = unmatched(a.quantities, b.quantities);
   const onlyB = unmatched(b.quantities, a.quantities);
@@ -75,8 +79,17 @@ export const numbersCheck: Check = (a, b) => {
   const idsA = [...a.identifiers].filter((id) => !b.identifiers.has(id));
   const idsB = [...b.identifiers].filter((id) => !a.identifiers.has(id));
   if (idsA.length > 0 && idsB.length > 0) return `different identifiers: ${idsA.join(", ")} vs ${idsB.join(", ")}`;
+  const relations = differsBothWays(a.comparisons, b.comparisons);
+  if (relations !== undefined) return `different comparisons: ${relations}`;
   return undefined;
 };
+
+/** Members of each set the other lacks, when both sides have some: "5<7 vs 7<5". */
+function differsBothWays(a: ReadonlySet<string>, b: ReadonlySet<string>): string | undefined {
+  const onlyA = [...a].filter((x) => !b.has(x));
+  const onlyB = [...b].filter((x) => !a.has(x));
+  return onlyA.length > 0 && onlyB.length > 0 ? `${onlyA.join(", ")} vs ${onlyB.join(", ")}` : undefined;
+}
 
 /**
  * A negation on one side of two otherwise aligned prompts, negating a word
@@ -127,8 +140,14 @@ export const entitiesCheck: Check = (a, b) => {
   return `different entities: ${onlyA.join(", ")} vs ${onlyB.join(", ")} (content overlap ${shared.toFixed(2)})`;
 };
 
-/** The same two things in the opposite order: "from Boston to Denver" vs "from Denver to Boston", "string to int" vs "int to string". */
+/**
+ * The same two things in the opposite order: "from Boston to Denver" vs
+ * "from Denver to Boston", "string to int" vs "int to string"; or different
+ * arrows: "price ↑" vs "price ↓".
+ */
 export const directionCheck: Check = (a, b) => {
+  const arrows = differsBothWays(a.arrows, b.arrows);
+  if (arrows !== undefined) return `different arrows: ${arrows}`;
   const has = (pairs: readonly (readonly [string, string])[], x: string, y: string): boolean => pairs.some(([p, q]) => p === x && q === y);
   for (const [x, y] of a.directions) {
     if (has(b.directions, y, x) && !has(b.directions, x, y) && !has(a.directions, y, x)) return `swapped direction: ${x} → ${y} vs ${y} → ${x}`;
@@ -152,6 +171,51 @@ export const languageCheck: Check = (a, b) => {
   return undefined;
 };
 
+/**
+ * Share of content words from which two long prompts are "the same text":
+ * only then is a different instruction around it the point of the edit,
+ * rather than one part of a reworded whole.
+ */
+export const SAME_TEXT_OVERLAP = 0.8;
+
+function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  let shared = 0;
+  for (const x of a) if (b.has(x)) shared++;
+  const union = a.size + b.size - shared;
+  return union === 0 ? 1 : shared / union;
+}
+
+/** The same word, crudely: equal stems, or the first five letters alike ("summarize" / "summary" / "summarise"). */
+function sameLead(x: string | undefined, y: string | undefined): boolean {
+  if (x === undefined || y === undefined) return x === y;
+  return x === y || (x.length >= 5 && y.length >= 5 && x.slice(0, 5) === y.slice(0, 5));
+}
+
+/**
+ * A different opening or closing instruction around the same long text:
+ * a document followed by "Delete all the data described above." or by
+ * "Summarize the document above." Their embeddings are all but equal (the
+ * instruction is a few words in a thousand), so the instructions are
+ * compared on their own: they must lead with the same word (the verb of an
+ * imperative, the subject of a question) and share at least
+ * {@link ALIGNED_OVERLAP} of their content words. "Summarize the document
+ * above." and "Give me a summary of the document above." do.
+ */
+export const instructionCheck: Check = (a, b) => {
+  if (a.head === undefined && a.tail === undefined) return undefined;
+  if (jaccard(a.body, b.body) < SAME_TEXT_OVERLAP) return undefined;
+  for (const [where, x, y] of [["opening", a.head, b.head], ["closing", a.tail, b.tail]] as const) {
+    if (x === undefined || y === undefined || x.phrase === y.phrase) continue;
+    const shared = overlap(x, y);
+    const [leadX] = x.content;
+    const [leadY] = y.content;
+    if (shared < ALIGNED_OVERLAP || !sameLead(leadX, leadY)) {
+      return `different ${where} instruction: "${x.words.join(" ")}" vs "${y.words.join(" ")}" (content overlap ${shared.toFixed(2)})`;
+    }
+  }
+  return undefined;
+};
+
 /** Every check by name. */
 export const CHECKS: Readonly<Record<GuardCheck, Check>> = {
   numbers: numbersCheck,
@@ -160,4 +224,5 @@ export const CHECKS: Readonly<Record<GuardCheck, Check>> = {
   entities: entitiesCheck,
   direction: directionCheck,
   language: languageCheck,
+  instruction: instructionCheck,
 };

@@ -2,26 +2,48 @@
  * The hard-negative guard: a cheap check, run on each semantic candidate
  * before it is served, that rejects matches whose prompts differ in what
  * sentence embeddings blur: numbers and units, negation and opposites, named
- * entities, direction ("from A to B" vs "from B to A"), and the language or
- * form the answer is asked in.
+ * entities, direction ("from A to B" vs "from B to A"), the language or
+ * form the answer is asked in, and the instruction around a long document.
  *
- *   const guard = createMatchGuard();          // every check
+ * Before those checks, always (even with SEMCACHE_GUARD=off), the identity
+ * rule: prompts that differ only in what the embedder cannot see (accents,
+ * symbols it reads as unknown, white space; see ../indistinguishable.ts)
+ * are never served on similarity alone. It is not a heuristic that trades
+ * hit rate for precision: for such a pair the similarity carries no
+ * evidence at all, so switching it off could only serve answers to prompts
+ * nobody asked.
+ *
+ *   const guard = createMatchGuard(GUARD_CHECKS, embedder);
  *   guard("walk 5 miles", "walk 50 miles");    // false: rejected
  *
  * Pure functions of the two (normalised) prompts; the analysis of recently
  * seen prompts is memoised, since one lookup checks the same query against
  * several candidates.
  */
+import { invisibleDifference, viewText, type TextView, type WordPieces } from "../indistinguishable.js";
 import type { MatchGuard } from "../semantic-cache.js";
 import { analyzePrompt, type PromptFeatures } from "./analyze.js";
 import { CHECKS, GUARD_CHECKS, type GuardCheck } from "./checks.js";
 
 export { analyzePrompt, type PromptFeatures, type Quantity } from "./analyze.js";
 export { ALIGNED_OVERLAP, GUARD_CHECKS, SHORT_PROMPT_WORDS, overlap, type GuardCheck } from "./checks.js";
+export type { WordPieces } from "../indistinguishable.js";
+
+/** Whatever knows the model's tokens: the embedder (Embedder.wordPieces), or nothing. */
+export interface TokenSource {
+  wordPieces?(text: string): readonly string[];
+}
+
+function piecesOf(model: TokenSource | undefined): WordPieces | undefined {
+  return model?.wordPieces === undefined ? undefined : (text) => model.wordPieces!(text);
+}
+
+/** The name of the always-on identity rule in a {@link GuardRejection}. */
+export const IDENTITY_RULE = "indistinguishable";
 
 /** Why the guard rejects a pair of prompts. */
 export interface GuardRejection {
-  readonly check: GuardCheck;
+  readonly check: GuardCheck | typeof IDENTITY_RULE;
   readonly reason: string;
 }
 
@@ -29,21 +51,33 @@ const MEMO_ENTRIES = 512;
 // Total prompt characters the memo may hold (long prompts are the costly ones to analyse again).
 const MEMO_CHARS = 1 << 20;
 
+/** What the guard reads of one prompt: its view for the identity rule, and its features once a check needs them. */
+class Analysis {
+  private features: PromptFeatures | undefined;
+  readonly view: TextView;
+  constructor(readonly prompt: string) {
+    this.view = viewText(prompt);
+  }
+  get checked(): PromptFeatures {
+    return (this.features ??= analyzePrompt(this.prompt));
+  }
+}
+
 /** A small least-recently-used memo of prompt analyses, bounded in entries and in characters. */
 class AnalysisMemo {
-  private readonly entries = new Map<string, PromptFeatures>();
+  private readonly entries = new Map<string, Analysis>();
   private chars = 0;
 
-  get(prompt: string): PromptFeatures {
+  get(prompt: string): Analysis {
     const hit = this.entries.get(prompt);
     if (hit !== undefined) {
       this.entries.delete(prompt);
       this.entries.set(prompt, hit);
       return hit;
     }
-    const features = analyzePrompt(prompt);
+    const analysis = new Analysis(prompt);
     if (prompt.length <= MEMO_CHARS / 8) {
-      this.entries.set(prompt, features);
+      this.entries.set(prompt, analysis);
       this.chars += prompt.length;
       while (this.entries.size > MEMO_ENTRIES || this.chars > MEMO_CHARS) {
         const oldest = this.entries.keys().next().value!;
@@ -51,16 +85,36 @@ class AnalysisMemo {
         this.chars -= oldest.length;
       }
     }
-    return features;
+    return analysis;
   }
 }
 
-/** The first check (in {@link GUARD_CHECKS} order) that finds the two prompts asking different things. */
+/**
+ * The identity rule alone: why two (normalised) prompts differ only in what
+ * the model cannot see, or undefined. For callers that need the answer
+ * without the heuristic checks (an uncertain match to verify rather than
+ * serve).
+ */
+export function explainInvisibleDifference(queryPrompt: string, storedPrompt: string, model?: TokenSource): string | undefined {
+  if (queryPrompt === storedPrompt) return undefined;
+  return invisibleDifference(viewText(queryPrompt), viewText(storedPrompt), piecesOf(model));
+}
+
+/**
+ * The first check (in {@link GUARD_CHECKS} order) that finds the two prompts
+ * asking different things; given both prompts as text, the identity rule
+ * runs first (reading them as `model`'s tokenizer does, when given).
+ */
 export function explainMismatch(
   queryPrompt: string | PromptFeatures,
   storedPrompt: string | PromptFeatures,
   checks: readonly GuardCheck[] = GUARD_CHECKS,
+  model?: TokenSource,
 ): GuardRejection | undefined {
+  if (typeof queryPrompt === "string" && typeof storedPrompt === "string") {
+    const reason = explainInvisibleDifference(queryPrompt, storedPrompt, model);
+    if (reason !== undefined) return { check: IDENTITY_RULE, reason };
+  }
   const a = typeof queryPrompt === "string" ? analyzePrompt(queryPrompt) : queryPrompt;
   const b = typeof storedPrompt === "string" ? analyzePrompt(storedPrompt) : storedPrompt;
   for (const check of GUARD_CHECKS) {
@@ -72,15 +126,21 @@ export function explainMismatch(
 }
 
 /**
- * A {@link MatchGuard} running the given checks (default: all): true lets
- * the match be served, false rejects it.
+ * A {@link MatchGuard}: the identity rule (always), then the given checks
+ * (default: all; none is allowed). True lets the match be served, false
+ * rejects it. `model` (the embedder) lends its tokenizer to the identity
+ * rule; without one the rule sees only white-space differences.
  */
-export function createMatchGuard(checks: readonly GuardCheck[] = GUARD_CHECKS): MatchGuard {
+export function createMatchGuard(checks: readonly GuardCheck[] = GUARD_CHECKS, model?: TokenSource): MatchGuard {
+  const wordPieces = piecesOf(model);
   const enabled = GUARD_CHECKS.filter((c) => checks.includes(c));
   const memo = new AnalysisMemo();
   return (queryPrompt, storedPrompt) => {
     if (queryPrompt === storedPrompt) return true;
-    return explainMismatch(memo.get(queryPrompt), memo.get(storedPrompt), enabled) === undefined;
+    const a = memo.get(queryPrompt);
+    const b = memo.get(storedPrompt);
+    if (invisibleDifference(a.view, b.view, wordPieces) !== undefined) return false;
+    return enabled.length === 0 || explainMismatch(a.checked, b.checked, enabled) === undefined;
   };
 }
 
@@ -110,8 +170,11 @@ export function guardChecksOf(setting: string): GuardCheck[] {
   return canonical.split(",") as GuardCheck[];
 }
 
-/** The guard a SEMCACHE_GUARD value asks for, or undefined when it is off. */
-export function guardFromSetting(setting: string): MatchGuard | undefined {
-  const checks = guardChecksOf(setting);
-  return checks.length === 0 ? undefined : createMatchGuard(checks);
+/**
+ * The guard a SEMCACHE_GUARD value asks for. Never undefined: "off" turns
+ * the heuristic checks off, not the identity rule (see the module comment).
+ * Pass the embedder so the rule reads prompts as the model does.
+ */
+export function guardFromSetting(setting: string, model?: TokenSource): MatchGuard {
+  return createMatchGuard(guardChecksOf(setting), model);
 }
