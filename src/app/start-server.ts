@@ -1,4 +1,7 @@
-import { askLayerFromConfig } from "../ask/index.js";
+import { askPartsFromConfig, createAskLayer } from "../ask/index.js";
+import type { SemanticCache } from "../cache/semantic-cache.js";
+import { llmConfigFromSettings } from "../llm/index.js";
+import { openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
 import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
@@ -57,6 +60,19 @@ export async function startServerFromConfig(
     return telemetry.routes(req, res);
   };
   let health: ReturnType<typeof registerHealthService> | undefined;
+  // One Ask engine behind Ask, AskStream and /v1/chat/completions: they share entries and calls in flight.
+  const ask = askPartsFromConfig(config, logger);
+  let cache: (() => SemanticCache) | undefined;
+  const openai = openAiRoutes({
+    engine: ask.engine,
+    llm: ask.options.llm,
+    cache: () => (cache as () => SemanticCache)(),
+    upstream: new Upstream(llmConfigFromSettings(config)),
+    keys: access?.keys,
+    maxBodyBytes: config.maxMessageBytes,
+    logError: (error) => logger.error({ err: error }, "unexpected error in the OpenAI endpoint"),
+    onCall: (call) => telemetry.record(openAiRpcRecord(call)),
+  });
   const server = await startSemcacheServer({
     host: config.host,
     port: config.port,
@@ -68,11 +84,12 @@ export async function startServerFromConfig(
       telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver })),
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
-    extraRoutes: routes,
-    ask: askLayerFromConfig(config, logger),
-    extendRoutes: (router, _service, cache) => {
+    extraRoutes: (req, res) => openai(req, res) || routes(req, res),
+    ask: createAskLayer(ask.options, ask.engine),
+    extendRoutes: (router, _service, current) => {
+      cache = current;
       // grpc.health.v1.Health, and server reflection (v1, v1alpha) over every service on the router.
-      health = registerHealthService(router, cacheHealthSource(cache));
+      health = registerHealthService(router, cacheHealthSource(current));
       registerReflectionService(router);
     },
   });

@@ -32,15 +32,18 @@ export interface AskLayerOptions {
 /** The Ask and AskStream handlers, as the server's `ask` option wants them. */
 export type AskLayer = (cache: CacheProvider) => Pick<SemanticCacheServiceImpl, "ask" | "askStream">;
 
-/** Builds Ask and AskStream over an LLM client; one engine, so both share the calls in flight. */
-export function createAskLayer(options: AskLayerOptions): AskLayer {
-  const { logger } = options;
-  const engine = new AskEngine({
+/** The engine of an Ask layer: one per server, shared by every door to Ask (Ask, AskStream, /v1/chat/completions). */
+export function askEngineOf(options: AskLayerOptions): AskEngine {
+  return new AskEngine({
     defaultModel: options.defaultModel,
     llmConfigured: options.llmConfigured,
-    policy: new FailOpenPolicy(options.failOpen, logger),
-    logger,
+    policy: new FailOpenPolicy(options.failOpen, options.logger),
+    logger: options.logger,
   });
+}
+
+/** Builds Ask and AskStream over an LLM client; one engine, so both share the calls in flight. */
+export function createAskLayer(options: AskLayerOptions, engine: AskEngine = askEngineOf(options)): AskLayer {
   return (cache) => ({
     ask: askHandler(cache, engine, options.llm),
     askStream: askStreamHandler(cache, engine, options.llm),
@@ -49,6 +52,12 @@ export function createAskLayer(options: AskLayerOptions): AskLayer {
 
 /** The Ask layer the configuration describes (SEMCACHE_LLM_*, OPENAI_API_KEY, SEMCACHE_FAIL_OPEN). */
 export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLayer {
+  const { options, engine } = askPartsFromConfig(config, logger);
+  return createAskLayer(options, engine);
+}
+
+/** The options and engine of the configured Ask layer, for other doors to Ask to share (same engine, same LLM slots). */
+export function askPartsFromConfig(config: ServerConfig, logger: Logger): { readonly options: AskLayerOptions; readonly engine: AskEngine } {
   const llm = createOpenAiLlmClient(llmConfigFromSettings(config));
   if (llm.configured) {
     logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
@@ -57,5 +66,6 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
   const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });
-  return createAskLayer({ llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger });
+  const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger };
+  return { options, engine: askEngineOf(options) };
 }

@@ -127,7 +127,9 @@ function fromStatus(status: number, message: string, headers: Headers | undefine
           retryable: false,
         };
   } else if (status === 429) {
-    failure = { error: make("resource_exhausted", `${PREFIX} is rate limiting semcache: ${message}`), retryable: true };
+    // Upstream's wait, passed on: the caller's own client backs off as long as semcache was told to.
+    const error = new SemcacheError("resource_exhausted", `${PREFIX} is rate limiting semcache: ${message}`, { cause, retryAfterMs: retryAfterMs(headers) });
+    failure = { error, retryable: true };
   } else if (status === 408 || status === 409 || status >= 500) {
     failure = { error: make("unavailable", `${PREFIX}: ${message}`), retryable: true };
   } else if (status >= 400) {

@@ -11,7 +11,7 @@ import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js"
 import type { Logger } from "../server/logger.js";
 import { SemcacheMetrics } from "./metrics.js";
 import { metricNamespace } from "./rpc-facts.js";
-import { rpcRecordInterceptor } from "./rpc-interceptor.js";
+import { rpcRecordInterceptor, type RpcRecord } from "./rpc-interceptor.js";
 import { rpcLogSink } from "./rpc-log.js";
 import { defaultDashboardDir, staticFiles } from "./static-files.js";
 
@@ -41,6 +41,8 @@ export interface ObservabilityOptions {
 /** The pieces the server is started with. */
 export interface Observability {
   readonly metrics: SemcacheMetrics;
+  /** Logs and counts a call that no interceptor sees (the plain-HTTP OpenAI endpoint), as the interceptor does an RPC. */
+  readonly record: (record: RpcRecord) => void;
   /** The per-RPC interceptor (log line and RPC metrics). */
   readonly interceptors: Interceptor[];
   /** GET /metrics, /metrics/json and the dashboard's files. */
@@ -52,7 +54,7 @@ export interface Observability {
 export function createObservability(options: ObservabilityOptions): Observability {
   const metrics = new SemcacheMetrics(options.namespaceLabelLimit === undefined ? {} : { namespaceLabelLimit: options.namespaceLabelLimit });
   const log = rpcLogSink(options.logger, { logPrompts: options.logPrompts });
-  const interceptor = rpcRecordInterceptor((record) => {
+  const record = (record: RpcRecord): void => {
     metrics.recordRpc({
       service: record.service,
       method: record.method,
@@ -62,7 +64,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       namespace: ACCESS_DENIALS.has(record.code) ? "" : metricNamespace(record.facts),
     });
     log(record);
-  });
+  };
+  const interceptor = rpcRecordInterceptor(record);
   const dashboard = staticFiles(options.dashboardDir ?? defaultDashboardDir());
 
   const send = (req: AnyRequest, res: AnyResponse, render: () => Promise<{ type: string; body: string }>): void => {
@@ -83,6 +86,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   return {
     metrics,
     interceptors: [interceptor],
+    record,
     routes(req, res) {
       const path = (req.url ?? "/").split("?", 1)[0];
       const readable = req.method === "GET" || req.method === "HEAD";

@@ -11,8 +11,8 @@ import { Code, ConnectError, type Interceptor, type StreamResponse } from "@conn
 import { principalKey } from "../auth/principal.js";
 import { requestFacts, responseFacts, type RpcFacts } from "./rpc-facts.js";
 
-/** The wire protocol of a call. */
-export type WireProtocol = "connect" | "grpc" | "grpc-web";
+/** The wire protocol of a call ("http": a plain-HTTP endpoint such as /v1/chat/completions). */
+export type WireProtocol = "connect" | "grpc" | "grpc-web" | "http";
 
 /** One finished RPC. */
 export interface RpcRecord {

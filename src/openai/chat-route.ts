@@ -7,6 +7,7 @@ import type { ServerResponse } from "node:http";
 import type { KeyRing } from "../auth/index.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { asSemcacheError } from "./as-semcache-error.js";
+import type { OpenAiCallRecord } from "./call-record.js";
 import { askStreaming, askWhole, type AskBridgeOptions } from "./ask-bridge.js";
 import { toAskInput } from "./ask-input.js";
 import { bypassReason } from "./bypass.js";
@@ -15,24 +16,9 @@ import { parseChatRequest, type ChatRequest } from "./chat-request.js";
 import { completionBody, completionId, createdNow } from "./completion-body.js";
 import { CompletionChunks, SSE_HEADERS, sseEvent } from "./completion-chunks.js";
 import { openAiErrorResponse } from "./error-response.js";
-import { readJsonBody, writeError, writeJson } from "./http-io.js";
+import { readJsonBody, sendingEvents, writeError, writeHead, writeJson } from "./http-io.js";
 import { answerHeaders, bypassHeaders, readControls, type AnswerSource, type SemcacheControls } from "./semcache-headers.js";
 import type { Upstream } from "./upstream.js";
-
-/** One finished call of the endpoint, for the log line and the metrics. */
-export interface OpenAiCallRecord {
-  /** "ChatCompletions" or "ListModels". */
-  readonly method: string;
-  /** "ok", or the error code. */
-  readonly code: string;
-  readonly error?: string;
-  readonly ms: number;
-  readonly stream: boolean;
-  readonly namespace?: string;
-  readonly model?: string;
-  readonly source?: AnswerSource;
-  readonly keyId?: string;
-}
 
 /** What the endpoint is built from. */
 export interface OpenAiRouteOptions extends AskBridgeOptions {
@@ -72,7 +58,7 @@ function write(res: AnyResponse, chunk: string | Uint8Array, signal: AbortSignal
 
 async function passThrough(options: OpenAiRouteOptions, request: ChatRequest, reason: string, res: AnyResponse, signal: AbortSignal): Promise<void> {
   const relayed = await options.upstream.chat(request.body, request.model, signal);
-  (res as ServerResponse).writeHead(relayed.status, { ...relayed.headers, ...bypassHeaders(reason) });
+  writeHead(res, relayed.status, { ...relayed.headers, ...bypassHeaders(reason) });
   if (relayed.body !== null) {
     for await (const chunk of relayed.body) await write(res, chunk, signal);
   }
@@ -90,7 +76,7 @@ async function answerStream(options: OpenAiRouteOptions, request: ChatRequest, c
   const response = res as ServerResponse;
   const { reply, streamed } = await askStreaming(options, toAskInput(request, controls, namespace), signal, {
     started(facts) {
-      response.writeHead(200, { ...SSE_HEADERS, ...answerHeaders(facts) });
+      writeHead(res, 200, { ...SSE_HEADERS, ...answerHeaders(facts) });
       // Flush the headers now: a client waits for them before it reads any token.
       response.write(chunks.opening(request.model));
     },
@@ -102,7 +88,7 @@ async function answerStream(options: OpenAiRouteOptions, request: ChatRequest, c
     res.end(chunks.ending(reply.answer));
     return reply.facts.source;
   }
-  response.writeHead(200, { ...SSE_HEADERS, ...answerHeaders(reply.facts) });
+  writeHead(res, 200, { ...SSE_HEADERS, ...answerHeaders(reply.facts) });
   for (const event of chunks.replay(reply.answer)) await write(res, event, signal);
   res.end();
   return reply.facts.source;
@@ -136,7 +122,7 @@ export async function handleChatCompletions(options: OpenAiRouteOptions, req: An
     if (signal.aborted || res.writableEnded) return;
     if (!res.headersSent) {
       writeError(res, failure, !bodyRead);
-    } else if (!String(res.getHeader("content-type") ?? "").startsWith("text/event-stream")) {
+    } else if (!sendingEvents(res)) {
       // Half a JSON body cannot be mended: cut the connection so the client sees the failure.
       res.destroy();
     } else {

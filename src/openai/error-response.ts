@@ -8,31 +8,15 @@
  * resource_exhausted, ...), `param` the field or header at fault.
  */
 import type { ErrorCode, SemcacheError } from "../errors/index.js";
+import { httpStatusOf } from "../server/api/errors.js";
 
 /**
- * The HTTP status of each error code on this endpoint. failed_precondition
- * is the server's configuration (no LLM, no model, the upstream refusing the
- * server's key): nothing the caller's request can change, so a 5xx with
- * `x-should-retry: false` rather than Connect's 400.
+ * failed_precondition is the server's configuration here (no LLM, no model,
+ * the upstream refusing the server's key): nothing the caller's request can
+ * change, so a 503 with `x-should-retry: false` rather than the plain-HTTP
+ * table's 400, which an SDK would report as the caller's bad request.
  */
-const STATUS: Readonly<Record<ErrorCode, number>> = {
-  canceled: 499,
-  unknown: 500,
-  invalid_argument: 400,
-  deadline_exceeded: 504,
-  not_found: 404,
-  already_exists: 409,
-  permission_denied: 403,
-  resource_exhausted: 429,
-  failed_precondition: 503,
-  aborted: 409,
-  out_of_range: 400,
-  unimplemented: 501,
-  internal: 500,
-  unavailable: 503,
-  data_loss: 500,
-  unauthenticated: 401,
-};
+const OVERRIDES: Partial<Record<ErrorCode, number>> = { failed_precondition: 503 };
 
 /** Codes no retry can fix, though their status alone would make an SDK retry. */
 const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set(["failed_precondition", "unimplemented", "internal", "data_loss", "unknown"]);
@@ -54,9 +38,9 @@ export interface OpenAiErrorResponse {
   readonly body: OpenAiErrorBody;
 }
 
-/** The HTTP status of an error code on this endpoint. */
+/** The HTTP status of an error code on this endpoint: the server's plain-HTTP table, but for OVERRIDES. */
 export function openAiStatusOf(code: ErrorCode): number {
-  return STATUS[code];
+  return OVERRIDES[code] ?? httpStatusOf(code);
 }
 
 function typeOf(status: number): string {

@@ -41,10 +41,25 @@ export async function readJsonBody(req: AnyRequest, maxBytes: number): Promise<u
   }
 }
 
+/**
+ * Sends the status line and headers. Set one by one rather than passed to
+ * writeHead, so that they can be read back (getHeader) when an error comes
+ * after them and its answer depends on what was already sent.
+ */
+export function writeHead(res: AnyResponse, status: number, headers: Readonly<Record<string, string | number>>): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  (res as ServerResponse).writeHead(status);
+}
+
+/** Whether the answer under way is a stream of server-sent events. */
+export function sendingEvents(res: AnyResponse): boolean {
+  return String(res.getHeader("content-type") ?? "").startsWith("text/event-stream");
+}
+
 /** Writes a whole JSON answer. */
 export function writeJson(res: AnyResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = JSON.stringify(body);
-  (res as ServerResponse).writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  writeHead(res, status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 

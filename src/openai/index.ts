@@ -6,6 +6,7 @@
  * upstream (see bypass.ts).
  */
 export { openAiRoutes, OPENAI_PATHS } from "./routes.js";
-export type { OpenAiCallRecord, OpenAiRouteOptions } from "./chat-route.js";
+export type { OpenAiRouteOptions } from "./chat-route.js";
+export { openAiRpcRecord, OPENAI_SERVICE, type OpenAiCallRecord } from "./call-record.js";
 export { Upstream } from "./upstream.js";
 export { REQUEST_HEADERS, RESPONSE_HEADERS, EXPOSED_RESPONSE_HEADERS } from "./semcache-headers.js";

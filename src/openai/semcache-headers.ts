@@ -5,7 +5,7 @@
  * is the header's name.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { checkThreshold } from "../cache/limits.js";
+import { checkThreshold } from "../cache/threshold.js";
 import { NAMESPACE_PATTERN } from "../cache/scope.js";
 import { invalidField } from "./field-readers.js";
 

@@ -41,6 +41,7 @@ beforeAll(async () => {
       SEMCACHE_LLM_MODEL: MODEL,
       SEMCACHE_LLM_TIMEOUT_MS: "3000",
       SEMCACHE_LLM_MAX_RETRIES: "0",
+      SEMCACHE_CORS_ORIGINS: "https://app.example",
     },
   });
   grpc = clientFor("grpc", server.url);
@@ -216,6 +217,8 @@ describe("POST /v1/chat/completions", () => {
     const limited = await ask("rate limited question");
     expect(limited).toBeInstanceOf(RateLimitError);
     expect((limited as RateLimitError).code).toBe("resource_exhausted");
+    // Upstream's wait, passed on to the SDK's backoff.
+    expect((limited as RateLimitError).headers?.get("retry-after")).toBe("2");
 
     llm.setBehaviour({ error: { status: 500 } });
     const broken = await ask("broken upstream question");
@@ -238,6 +241,41 @@ describe("POST /v1/chat/completions", () => {
     // Nothing of the failed calls was stored.
     const retried = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "a question that breaks mid-stream" }] }).withResponse();
     expect(retried.response.headers.get("x-semcache-source")).toBe("llm");
+  });
+});
+
+describe("the endpoint in the server", () => {
+  it("is logged and counted as a call, for the metrics and the dashboard's latency table", async () => {
+    await openai("oa-metrics").chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Count me in the metrics." }] });
+    const metrics = (await (await fetch(`${server.url}/metrics/json`)).json()) as { rpc: Record<string, { count: number }> };
+    expect(metrics.rpc["ChatCompletions"]?.count).toBeGreaterThanOrEqual(1);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/semcache_rpc_duration_seconds_count\{[^}]*service="openai.v1"[^}]*method="ChatCompletions"/u);
+  });
+
+  it("answers a CORS preflight for an OpenAI SDK in a browser", async () => {
+    const preflight = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type,x-stainless-os,x-semcache-namespace" },
+    });
+    expect(preflight.status).toBe(204);
+    const allowed = (preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase();
+    for (const header of ["authorization", "content-type", "x-stainless-os", "x-semcache-namespace"]) expect(allowed).toContain(header);
+    const answer = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { origin: "https://app.example", "content-type": "application/json", "x-semcache-namespace": "oa-cors" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Hello from a browser" }] }),
+    });
+    expect(answer.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(answer.headers.get("access-control-expose-headers")).toContain("x-semcache-source");
+  });
+
+  it("refuses a body above the message limit with 400, and another method with 404", async () => {
+    const big = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x".repeat(5 * 1024 * 1024) }] });
+    const refused = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { param: "body", code: "invalid_argument" } });
+    expect((await fetch(`${server.url}/v1/chat/completions`)).status).toBe(404);
   });
 });
 

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/cache/errors.js";
 import { SemcacheError } from "../../src/errors/index.js";
+import { httpStatusOf } from "../../src/server/api/errors.js";
 import { asSemcacheError } from "../../src/openai/as-semcache-error.js";
 import { completionBody, completionId } from "../../src/openai/completion-body.js";
 import { CompletionChunks, SSE_DONE } from "../../src/openai/completion-chunks.js";
@@ -84,6 +85,8 @@ describe("openAiErrorResponse", () => {
     expect(status("unavailable")).toBe(503);
     expect(status("failed_precondition")).toBe(503);
     expect(status("deadline_exceeded")).toBe(504);
+    // The server's plain-HTTP table for everything but failed_precondition.
+    expect(status("already_exists")).toBe(httpStatusOf("already_exists"));
   });
 
   it("has OpenAI's body, the field as param, and retry hints", () => {
@@ -99,14 +102,12 @@ describe("openAiErrorResponse", () => {
 });
 
 describe("asSemcacheError", () => {
-  it("keeps SemcacheErrors, and translates the older error classes", () => {
-    const own = new SemcacheError("not_found", "x");
+  it("keeps SemcacheErrors, and translates the ConnectErrors of the access checks and the LLM slot pool", () => {
+    const own = new InvalidInputError("messages[0].content", "must not be empty");
     expect(asSemcacheError(own, () => undefined)).toBe(own);
-    const invalid = asSemcacheError(new InvalidInputError("messages[0].content", "must not be empty"), () => undefined);
-    expect([invalid.code, invalid.field]).toEqual(["invalid_argument", "messages[0].content"]);
     const limited = asSemcacheError(new ConnectError("rate", Code.ResourceExhausted, { "retry-after-ms": "250" }), () => undefined);
     expect([limited.code, limited.retryAfterMs, limited.message]).toEqual(["resource_exhausted", 250, "rate"]);
-    expect(asSemcacheError(new ConnectError("no LLM", Code.FailedPrecondition), () => undefined).code).toBe("failed_precondition");
+    expect(asSemcacheError(new ConnectError("who?", Code.Unauthenticated), () => undefined).code).toBe("unauthenticated");
     expect(asSemcacheError(new ConnectError("late", Code.DeadlineExceeded), () => undefined).code).toBe("deadline_exceeded");
   });
 

@@ -1,10 +1,11 @@
 import { cors as connectCors } from "@connectrpc/connect";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { OPENAI_CORS } from "../../openai/cors-headers.js";
 
-/** Headers browsers may send: Connect's and gRPC-Web's, plus bearer tokens. */
-const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization"].join(", ");
+/** Headers browsers may send: Connect's and gRPC-Web's, bearer tokens, and an OpenAI SDK's (for /v1). */
+const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", ...OPENAI_CORS.allowedHeaders].join(", ");
 const ALLOWED_METHODS = [...connectCors.allowedMethods, "OPTIONS"].join(", ");
-const EXPOSED_HEADERS = connectCors.exposedHeaders.join(", ");
+const EXPOSED_HEADERS = [...connectCors.exposedHeaders, ...OPENAI_CORS.exposedHeaders].join(", ");
 
 /**
  * The CORS response headers for a request, or undefined when the request has
