@@ -68,7 +68,7 @@ export async function startServerFromConfig(
     llm: ask.options.llm,
     cache: () => (cache as () => SemanticCache)(),
     upstream: new Upstream(llmConfigFromSettings(config)),
-    keys: access?.keys,
+    access,
     maxBodyBytes: config.maxMessageBytes,
     logError: (error) => logger.error({ err: error }, "unexpected error in the OpenAI endpoint"),
     onCall: (call) => telemetry.record(openAiRpcRecord(call)),

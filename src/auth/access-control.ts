@@ -1,12 +1,12 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import type { Logger } from "../server/logger.js";
-import { accessInterceptor } from "./access-interceptor.js";
+import { accessInterceptor, takeRequest } from "./access-interceptor.js";
 import { rejectHttp } from "./http-access.js";
 import { readKeyFile } from "./key-file.js";
 import { watchFile } from "./key-file-watcher.js";
 import { KeyRing } from "./key-ring.js";
-import type { RateLimit, Role } from "./principal.js";
+import type { Principal, RateLimit, Role } from "./principal.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 /** What API-key access control is built from. */
@@ -25,6 +25,8 @@ export interface AccessControl {
   readonly keys: KeyRing;
   /** Guards SemanticCacheService; goes after the logging interceptor, so rejected calls are logged too. */
   readonly interceptor: Interceptor;
+  /** Takes one request of `principal` from its rate limit (the one RPCs count against), or throws RESOURCE_EXHAUSTED. */
+  takeRequest(principal: Principal): void;
   /** Answers a plain HTTP request whose key lacks one of `roles` (401 / 403) and returns true; false lets it through. */
   rejectHttp(roles: readonly Role[], req: AnyRequest, res: AnyResponse): boolean;
   /**
@@ -67,6 +69,7 @@ export async function createAccessControl(options: AccessControlOptions): Promis
   return {
     keys,
     interceptor: accessInterceptor({ keys, limiter, defaultRateLimit: options.defaultRateLimit }),
+    takeRequest: (principal) => takeRequest({ limiter, defaultRateLimit: options.defaultRateLimit }, principal),
     rejectHttp: (roles, req, res) => rejectHttp(keys, roles, req, res),
     reload,
     close: () => watcher?.close(),

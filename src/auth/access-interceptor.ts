@@ -28,6 +28,19 @@ export function authenticate(keys: KeyRing, header: string | null | undefined): 
   return principal;
 }
 
+/** Takes one request from the key's rate limit, or throws RESOURCE_EXHAUSTED with a retry-after-ms header. */
+export function takeRequest(options: Pick<AccessInterceptorOptions, "limiter" | "defaultRateLimit">, principal: Principal): void {
+  const limit = principal.rateLimit ?? options.defaultRateLimit;
+  const decision = options.limiter.take(principal.keyId, limit);
+  if (!decision.allowed) {
+    throw new ConnectError(
+      `rate limit of ${limit.requestsPerSecond} requests/s (burst ${limit.burst}) exceeded for API key "${principal.keyId}"; retry in ${decision.retryAfterMs} ms`,
+      Code.ResourceExhausted,
+      { [RETRY_AFTER_MS_HEADER]: String(decision.retryAfterMs) },
+    );
+  }
+}
+
 /**
  * Guards SemanticCacheService on every protocol: the bearer key must be
  * known (UNAUTHENTICATED), within its request rate (RESOURCE_EXHAUSTED with
@@ -41,15 +54,7 @@ export function accessInterceptor(options: AccessInterceptorOptions): Intercepto
     if (req.service.typeName !== SemanticCacheService.typeName) return next(req);
     const principal = authenticate(options.keys, req.header.get("authorization"));
     req.contextValues.set(principalKey, principal);
-    const limit = principal.rateLimit ?? options.defaultRateLimit;
-    const decision = options.limiter.take(principal.keyId, limit);
-    if (!decision.allowed) {
-      throw new ConnectError(
-        `rate limit of ${limit.requestsPerSecond} requests/s (burst ${limit.burst}) exceeded for API key "${principal.keyId}"; retry in ${decision.retryAfterMs} ms`,
-        Code.ResourceExhausted,
-        { [RETRY_AFTER_MS_HEADER]: String(decision.retryAfterMs) },
-      );
-    }
+    takeRequest(options, principal);
     const method = req.method.name;
     if (!req.stream) {
       authorizeMessage(principal, method, req.message);

@@ -16,14 +16,24 @@ export interface Caller {
   readonly namespace: string;
 }
 
+/** The API keys in force and the rate limits they are counted against (the server's AccessControl). */
+export interface CallerAccess {
+  readonly keys: KeyRing;
+  /** Takes one request from the key's rate limit, or throws RESOURCE_EXHAUSTED. */
+  takeRequest(principal: Principal): void;
+}
+
 /**
  * The caller of a request with `authorization` header and requested
- * namespace (already validated). Throws unauthenticated / permission_denied
- * (as ConnectErrors of the auth layer; see as-semcache-error.ts).
+ * namespace (already validated): authenticated, counted against its key's
+ * rate limit, and authorised, in that order, as the RPCs' access check does.
+ * Throws unauthenticated / resource_exhausted / permission_denied (as
+ * ConnectErrors of the auth layer; see as-semcache-error.ts).
  */
-export function callerOf(keys: KeyRing | undefined, authorization: string | undefined, namespace: string | undefined): Caller {
-  if (keys === undefined) return { principal: undefined, namespace: namespace ?? DEFAULT_NAMESPACE };
-  const principal = authenticate(keys, authorization);
+export function callerOf(access: CallerAccess | undefined, authorization: string | undefined, namespace: string | undefined): Caller {
+  if (access === undefined) return { principal: undefined, namespace: namespace ?? DEFAULT_NAMESPACE };
+  const principal = authenticate(access.keys, authorization);
+  access.takeRequest(principal);
   // The same check an Ask gets, on an Ask-shaped message: one rule for both doors.
   const ask = create(AskRequestSchema, { scope: create(ScopeSchema, { namespace: namespace ?? "" }) });
   authorizeMessage(principal, "Ask", ask);

@@ -4,14 +4,13 @@
  * server-sent events) or passes the request through to the upstream.
  */
 import type { ServerResponse } from "node:http";
-import type { KeyRing } from "../auth/index.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { asSemcacheError } from "./as-semcache-error.js";
 import type { OpenAiCallRecord } from "./call-record.js";
 import { askStreaming, askWhole, type AskBridgeOptions } from "./ask-bridge.js";
 import { toAskInput } from "./ask-input.js";
 import { bypassReason } from "./bypass.js";
-import { callerOf } from "./caller-namespace.js";
+import { callerOf, type CallerAccess } from "./caller-namespace.js";
 import { parseChatRequest, type ChatRequest } from "./chat-request.js";
 import { completionBody, completionId, createdNow } from "./completion-body.js";
 import { CompletionChunks, SSE_HEADERS, sseEvent } from "./completion-chunks.js";
@@ -23,8 +22,8 @@ import type { Upstream } from "./upstream.js";
 /** What the endpoint is built from. */
 export interface OpenAiRouteOptions extends AskBridgeOptions {
   readonly upstream: Upstream;
-  /** The API keys in force; undefined when keys are off. */
-  readonly keys: KeyRing | undefined;
+  /** The API keys in force and their rate limits; undefined when keys are off. */
+  readonly access: CallerAccess | undefined;
   /** Largest request body (SEMCACHE_MAX_MESSAGE_BYTES). */
   readonly maxBodyBytes: number;
   /** Logs an unexpected error (its text never reaches the caller). */
@@ -102,7 +101,7 @@ export async function handleChatCompletions(options: OpenAiRouteOptions, req: An
   let facts: Omit<OpenAiCallRecord, "method" | "code" | "ms"> = { stream: false };
   try {
     const controls = readControls(req.headers);
-    const caller = callerOf(options.keys, req.headers.authorization, controls.namespace);
+    const caller = callerOf(options.access, req.headers.authorization, controls.namespace);
     facts = { ...facts, namespace: caller.namespace, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) };
     const request = parseChatRequest(await readJsonBody(req, options.maxBodyBytes));
     bodyRead = true;

@@ -4,7 +4,7 @@
  * upstream (the upstream gets the server's credential).
  */
 import { rmSync } from "node:fs";
-import OpenAI, { AuthenticationError, PermissionDeniedError } from "openai";
+import OpenAI, { AuthenticationError, PermissionDeniedError, RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { testKey, writeKeyFile } from "../auth/support.js";
@@ -15,6 +15,7 @@ import { startTestServer, tempDir, type TestServer } from "../support/test-serve
 const MODEL = "test-model";
 const alice = testKey({ id: "alice", role: "user", namespaces: ["team-a", "shared"], defaultNamespace: "team-a" });
 const prom = testKey({ id: "prom", role: "metrics" });
+const limited = testKey({ id: "limited", role: "user", namespaces: ["limited"], rateLimit: { requestsPerSecond: 0.2, burst: 2 } });
 let dir: string;
 let llm: OpenAiTestServer;
 let server: TestServer;
@@ -28,7 +29,7 @@ beforeAll(async () => {
   llm = await startOpenAiServer({ apiKey: "sk-server-key" });
   server = await startTestServer({
     env: {
-      SEMCACHE_API_KEYS_FILE: writeKeyFile(dir, [alice, prom]),
+      SEMCACHE_API_KEYS_FILE: writeKeyFile(dir, [alice, prom, limited]),
       SEMCACHE_LLM_BASE_URL: llm.url,
       SEMCACHE_LLM_API_KEY: "sk-server-key",
       SEMCACHE_LLM_MODEL: MODEL,
@@ -77,5 +78,15 @@ describe("API keys on /v1", () => {
     // A pass-through also carries the server's credential only.
     await openai(alice.key).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }], n: 2 });
     expect(llm.requests.every((request) => request.headers.authorization === "Bearer sk-server-key")).toBe(true);
+  });
+
+  it("counts requests against the key's rate limit, shared with its RPCs", async () => {
+    const client = openai(limited.key);
+    await clientFor("grpc", server.url, { apiKey: limited.key }).lookup({ prompt: "one", scope: { model: MODEL } });
+    await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "two" }] });
+    const refused = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "three" }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RateLimitError);
+    expect(Number((refused as RateLimitError).headers?.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number((refused as RateLimitError).headers?.get("retry-after-ms"))).toBeGreaterThan(0);
   });
 });
