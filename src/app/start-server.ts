@@ -66,6 +66,7 @@ export async function startServerFromConfig(
   const openai = openAiRoutes({
     engine: ask.engine,
     llm: ask.options.llm,
+    slots: ask.slots,
     cache: () => (cache as () => SemanticCache)(),
     upstream: new Upstream(llmConfigFromSettings(config)),
     access,

@@ -57,7 +57,7 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
 }
 
 /** The options and engine of the configured Ask layer, for other doors to Ask to share (same engine, same LLM slots). */
-export function askPartsFromConfig(config: ServerConfig, logger: Logger): { readonly options: AskLayerOptions; readonly engine: AskEngine } {
+export function askPartsFromConfig(config: ServerConfig, logger: Logger): { readonly options: AskLayerOptions; readonly engine: AskEngine; readonly slots: SlotPool } {
   const llm = createOpenAiLlmClient(llmConfigFromSettings(config));
   if (llm.configured) {
     logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
@@ -67,5 +67,5 @@ export function askPartsFromConfig(config: ServerConfig, logger: Logger): { read
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
   const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });
   const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger };
-  return { options, engine: askEngineOf(options) };
+  return { options, engine: askEngineOf(options), slots };
 }

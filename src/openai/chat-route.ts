@@ -4,6 +4,7 @@
  * server-sent events) or passes the request through to the upstream.
  */
 import type { ServerResponse } from "node:http";
+import type { SlotPool } from "../llm/index.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { asSemcacheError } from "./as-semcache-error.js";
 import type { OpenAiCallRecord } from "./call-record.js";
@@ -22,6 +23,8 @@ import type { Upstream } from "./upstream.js";
 /** What the endpoint is built from. */
 export interface OpenAiRouteOptions extends AskBridgeOptions {
   readonly upstream: Upstream;
+  /** The LLM call slots Ask's calls take (SEMCACHE_LLM_MAX_CONCURRENCY / _MAX_QUEUE): a pass-through takes one too. */
+  readonly slots: SlotPool;
   /** The API keys in force and their rate limits; undefined when keys are off. */
   readonly access: CallerAccess | undefined;
   /** Largest request body (SEMCACHE_MAX_MESSAGE_BYTES). */
@@ -56,12 +59,18 @@ function write(res: AnyResponse, chunk: string | Uint8Array, signal: AbortSignal
 }
 
 async function passThrough(options: OpenAiRouteOptions, request: ChatRequest, reason: string, res: AnyResponse, signal: AbortSignal): Promise<void> {
-  const relayed = await options.upstream.chat(request.body, request.model, signal);
-  writeHead(res, relayed.status, { ...relayed.headers, ...bypassHeaders(reason) });
-  if (relayed.body !== null) {
-    for await (const chunk of relayed.body) await write(res, chunk, signal);
+  // Held until the relay ends: a streamed answer occupies the upstream as long as it streams.
+  const release = await options.slots.acquire(signal);
+  try {
+    const relayed = await options.upstream.chat(request.body, request.model, signal);
+    writeHead(res, relayed.status, { ...relayed.headers, ...bypassHeaders(reason) });
+    if (relayed.body !== null) {
+      for await (const chunk of relayed.body) await write(res, chunk, signal);
+    }
+    res.end();
+  } finally {
+    release();
   }
-  res.end();
 }
 
 async function answerWhole(options: OpenAiRouteOptions, request: ChatRequest, controls: SemcacheControls, namespace: string, res: AnyResponse, signal: AbortSignal): Promise<AnswerSource> {

@@ -306,3 +306,25 @@ describe("without an LLM", () => {
     }
   });
 });
+
+describe("pass-through under the LLM concurrency limit", () => {
+  it("takes an LLM slot like an Ask does, and is refused with 429 when none is free", async () => {
+    const limited = await startTestServer({
+      env: { SEMCACHE_LLM_BASE_URL: llm.url, SEMCACHE_LLM_API_KEY: "sk-server-key", SEMCACHE_LLM_MODEL: MODEL, SEMCACHE_LLM_MAX_CONCURRENCY: "1", SEMCACHE_LLM_MAX_QUEUE: "0", SEMCACHE_LOG_LEVEL: "error" },
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${limited.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const request = { model: MODEL, messages: [{ role: "user" as const, content: "Call a tool" }], tools: [{ type: "function" as const, function: { name: "f", parameters: {} } }] };
+      llm.setBehaviour({ delayMs: 500 });
+      const first = client.chat.completions.create(request);
+      await llm.waitFor((s) => s.counts().total === 1);
+      const second = await client.chat.completions.create(request).catch((e: unknown) => e);
+      expect(second).toBeInstanceOf(RateLimitError);
+      expect((await first).choices[0]?.message.content).toBe("ANSWER: Call a tool");
+      // The slot is free again once the relay ended.
+      expect((await client.chat.completions.create(request)).choices[0]?.message.content).toBe("ANSWER: Call a tool");
+    } finally {
+      await limited.stop();
+    }
+  });
+});
