@@ -79,11 +79,6 @@ export async function expectCode(call: Promise<unknown>, code: Code, message?: R
   return error;
 }
 
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** The name of an error's code, or "none" when there was no error (for readable assertions). */
 export function codeOf(error: ConnectError | undefined): string {
   return error === undefined ? "none" : Code[error.code];

@@ -4,7 +4,8 @@ import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { collect, expectCode, failure, MODEL, sleep, startAskServer } from "./helpers.js";
+import { sleep } from "../support/eventually.js";
+import { collect, expectCode, failure, MODEL, startAskServer } from "./helpers.js";
 
 let llm: OpenAiTestServer;
 let server: TestServer;

@@ -25,7 +25,8 @@ import { verdict } from "./checks.js";
 import { readHeap } from "./heap.js";
 import { Ledger } from "./ledger.js";
 import { LOAD_MODEL, MIX, NAMESPACES, planCall, PROTOCOL_MIX, type PlannedCall } from "./mix.js";
-import { DEFAULT_CALLS, HELP, LoadUsageError, parseLoadArgs, type LoadOptions } from "./options.js";
+import { UsageError } from "../lib/command-line.js";
+import { DEFAULT_CALLS, HELP, parseLoadArgs, type LoadOptions } from "./options.js";
 import { runPool } from "./pool.js";
 import { Recorder } from "./recorder.js";
 import { writeReports } from "./report.js";
@@ -221,7 +222,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const text = error instanceof LoadUsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text = error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`load: ${text}\n`);
     process.exit(1);
   },

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { REPO } from "../../bench/lib/server.js";
+import { numberAtLeast, parseCommandLine, wholeNumber } from "../lib/command-line.js";
 
 /** The options of a run. */
 export interface LoadOptions {
@@ -24,9 +25,6 @@ export interface LoadOptions {
   readonly threads: number;
   readonly help: boolean;
 }
-
-/** A bad command line: reported by its message alone, without a stack. */
-export class LoadUsageError extends Error {}
 
 /** The default number of calls; runs of at least this many also write load-latest.md. */
 export const DEFAULT_CALLS = 20_000;
@@ -52,46 +50,30 @@ failed, an acknowledged write was not found, or the server's RSS kept growing.
   --threads N          SEMCACHE_EMBED_THREADS of the server (default: cores)
 `;
 
-/** Parses the command line; throws a LoadUsageError naming the bad option. */
+/** Parses the command line; throws a UsageError naming the bad option. */
 export function parseLoadArgs(argv: readonly string[]): LoadOptions {
-  const options = {
-    calls: DEFAULT_CALLS,
-    concurrency: 64,
-    maxSeconds: 900,
-    out: join(REPO, "bench", "results"),
-    seed: 1,
-    llmDelayMs: 50,
-    rssTolerance: 0.1,
-    callTimeoutMs: 60_000,
-    threads: availableParallelism(),
-    help: false,
+  const values = parseCommandLine(argv, {
+    calls: { type: "string" },
+    concurrency: { type: "string" },
+    "max-seconds": { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string" },
+    "llm-delay-ms": { type: "string" },
+    "rss-tolerance": { type: "string" },
+    "call-timeout-ms": { type: "string" },
+    threads: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  return {
+    calls: wholeNumber("calls", values.calls, 1, DEFAULT_CALLS),
+    concurrency: wholeNumber("concurrency", values.concurrency, 1, 64),
+    maxSeconds: wholeNumber("max-seconds", values["max-seconds"], 10, 900),
+    out: values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out),
+    seed: wholeNumber("seed", values.seed, 0, 1),
+    llmDelayMs: wholeNumber("llm-delay-ms", values["llm-delay-ms"], 0, 50),
+    rssTolerance: numberAtLeast("rss-tolerance", values["rss-tolerance"], 0, 0.1),
+    callTimeoutMs: wholeNumber("call-timeout-ms", values["call-timeout-ms"], 1, 60_000),
+    threads: wholeNumber("threads", values.threads, 1, availableParallelism()),
+    help: values.help ?? false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag = "", inline] = argv[i]!.split(/=(.*)/s, 2);
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new LoadUsageError(`${flag} needs a value`);
-      return v;
-    };
-    const whole = (min: number): number => {
-      const v = value();
-      if (!/^\d+$/.test(v) || Number(v) < min) throw new LoadUsageError(`${flag} must be a whole number ≥ ${min}, not ${JSON.stringify(v)}`);
-      return Number(v);
-    };
-    if (flag === "--calls") options.calls = whole(1);
-    else if (flag === "--concurrency") options.concurrency = whole(1);
-    else if (flag === "--max-seconds") options.maxSeconds = whole(10);
-    else if (flag === "--out") options.out = resolve(value());
-    else if (flag === "--seed") options.seed = whole(0);
-    else if (flag === "--llm-delay-ms") options.llmDelayMs = whole(0);
-    else if (flag === "--call-timeout-ms") options.callTimeoutMs = whole(1);
-    else if (flag === "--threads") options.threads = whole(1);
-    else if (flag === "--rss-tolerance") {
-      const v = Number(value());
-      if (!Number.isFinite(v) || v < 0) throw new LoadUsageError(`${flag} must be a fraction ≥ 0, such as 0.1`);
-      options.rssTolerance = v;
-    } else if (flag === "--help" || flag === "-h") options.help = true;
-    else throw new LoadUsageError(`unknown option ${flag} (see --help)`);
-  }
-  return options;
 }
