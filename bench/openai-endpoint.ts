@@ -7,7 +7,8 @@
  * entries. Measured in alternating blocks (Lookup, then chat completions,
  * then Lookup, ...) so that drift on the shared machine hits both alike.
  * Clients: Lookup with the generated client over gRPC (one HTTP/2
- * connection, as the main benchmark); chat completions with the `openai`
+ * connection, as the main benchmark) and over Connect JSON on HTTP/1.1 (the
+ * same wire as the endpoint's); chat completions with the `openai`
  * package (its fetch over HTTP/1.1 keep-alive, as an application would) and
  * with plain fetch (the endpoint without the SDK's own work).
  * Writes bench/results/openai-<UTC time>.json and .md, and openai-latest.md.
@@ -16,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
 import { MatchKind, SemanticCacheService } from "../src/gen/semcache/v1/semantic_cache_pb.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
@@ -80,6 +81,7 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
   try {
     server = await startServer({ SEMCACHE_MODEL_DIR: await ensureFixtureModel(), SEMCACHE_DATA_DIR: scratch });
     const grpc = createClient(SemanticCacheService, createGrpcTransport({ baseUrl: server.url }));
+    const connect = createClient(SemanticCacheService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }));
     const sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0, defaultHeaders: { "x-semcache-namespace": SCOPE.namespace } });
     const prompts = spreadPrompts(200);
     for (const prompt of prompts) await grpc.store({ prompt, response: `answer to ${prompt}`, scope: SCOPE });
@@ -88,6 +90,10 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
     const body = (prompt: string) => ({ model: SCOPE.model, messages: [{ role: "user" as const, content: prompt }] });
     const lookup: Call = async (prompt) => {
       const r = await grpc.lookup({ prompt, scope: SCOPE });
+      if (!r.hit || r.kind !== MatchKind.EXACT) throw new Error(`Lookup of a stored prompt was not an exact hit: ${prompt}`);
+    };
+    const lookupJson: Call = async (prompt) => {
+      const r = await connect.lookup({ prompt, scope: SCOPE });
       if (!r.hit || r.kind !== MatchKind.EXACT) throw new Error(`Lookup of a stored prompt was not an exact hit: ${prompt}`);
     };
     const viaSdk: Call = async (prompt) => {
@@ -103,8 +109,8 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
       await r.arrayBuffer();
       if (r.headers.get("x-semcache-source") !== "cache") throw new Error(`chat completion of a stored prompt was not a hit: ${prompt}`);
     };
-    const kinds = { lookupGrpc: lookup, chatSdk: viaSdk, chatFetch: viaFetch };
-    const samples: Record<keyof typeof kinds, number[]> = { lookupGrpc: [], chatSdk: [], chatFetch: [] };
+    const kinds = { lookupGrpc: lookup, lookupConnectJson: lookupJson, chatSdk: viaSdk, chatFetch: viaFetch };
+    const samples: Record<keyof typeof kinds, number[]> = { lookupGrpc: [], lookupConnectJson: [], chatSdk: [], chatFetch: [] };
     // Warm-up: connections, JIT, the exact layer.
     for (const call of Object.values(kinds)) await block(call, prompts, 0, 50, []);
     for (let b = 0; b < options.blocks; b++) {
@@ -117,6 +123,7 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
       p50: round(summary.chatSdk.p50Ms / summary.lookupGrpc.p50Ms, 2),
       mean: round(summary.chatSdk.meanMs / summary.lookupGrpc.meanMs, 2),
       p50WithoutSdk: round(summary.chatFetch.p50Ms / summary.lookupGrpc.p50Ms, 2),
+      p50SameTransport: round(summary.chatFetch.p50Ms / summary.lookupConnectJson.p50Ms, 2),
     };
     const results = { createdAt: startedAt.toISOString(), machine, options, summary, ratio, goal: "chat completions (SDK) p50 ≤ 1.5 × exact-hit Lookup p50" };
     const row = (name: string, s: LatencySummary) => `| ${name} | ${s.count} | ${s.p50Ms} | ${s.p99Ms} | ${s.meanMs} |`;
@@ -129,10 +136,11 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
       "| client | requests | p50 ms | p99 ms | mean ms |",
       "|---|---|---|---|---|",
       row("Lookup, generated client over gRPC (HTTP/2)", summary.lookupGrpc),
+      row("Lookup, generated client over Connect JSON (HTTP/1.1)", summary.lookupConnectJson),
       row("POST /v1/chat/completions, openai package (HTTP/1.1)", summary.chatSdk),
       row("POST /v1/chat/completions, plain fetch (HTTP/1.1)", summary.chatFetch),
       "",
-      `Ratio chat completions (openai package) / Lookup: p50 ${ratio.p50}×, mean ${ratio.mean}× (goal ≤ 1.5×); plain fetch / Lookup p50 ${ratio.p50WithoutSdk}×.`,
+      `Ratio chat completions (openai package) / Lookup: p50 ${ratio.p50}×, mean ${ratio.mean}× (goal ≤ 1.5×); plain fetch / Lookup p50 ${ratio.p50WithoutSdk}×; plain fetch / Lookup over Connect JSON (both JSON over HTTP/1.1) p50 ${ratio.p50SameTransport}×.`,
       "",
     ].join("\n");
     mkdirSync(options.out, { recursive: true });
