@@ -4,6 +4,7 @@
  * hits, streams, pass-through, sharing with the gRPC Ask, and each failure
  * mode as the error class an OpenAI SDK raises.
  */
+import { connect } from "node:http2";
 import OpenAI, { APIError, BadRequestError, InternalServerError, RateLimitError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
@@ -276,6 +277,50 @@ describe("the endpoint in the server", () => {
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: { param: "body", code: "invalid_argument" } });
     expect((await fetch(`${server.url}/v1/chat/completions`)).status).toBe(404);
+  });
+});
+
+describe("transport", () => {
+  it("answers over h2c (HTTP/2 without TLS) as over HTTP/1.1", async () => {
+    await openai("oa-h2").chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Which river is the longest?" }] });
+    const session = connect(server.url);
+    try {
+      const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": "/v1/chat/completions", "content-type": "application/json", "x-semcache-namespace": "oa-h2" });
+        let text = "";
+        let head: Record<string, unknown> = {};
+        stream.on("response", (h) => (head = h));
+        stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        stream.on("end", () => resolve({ status: Number(head[":status"]), headers: head, body: text }));
+        stream.on("error", reject);
+        stream.end(JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Which river is the longest?" }] }));
+      });
+      expect(status).toBe(200);
+      expect(headers["x-semcache-source"]).toBe("cache");
+      expect((JSON.parse(body) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("ANSWER: Which river is the longest?");
+    } finally {
+      session.close();
+    }
+  });
+
+  it("stops the upstream call when the only client of a stream goes away, and stores nothing", async () => {
+    llm.setBehaviour({ chunkDelayMs: 100 });
+    const controller = new AbortController();
+    const question = "Recite a very long poem about the sea.";
+    const stream = await openai("oa-abort").chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }], stream: true }, { signal: controller.signal });
+    let received = "";
+    // The SDK ends the iteration quietly on its own abort.
+    await (async () => {
+      for await (const chunk of stream) {
+        received += chunk.choices[0]?.delta.content ?? "";
+        if (received !== "") controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.length).toBeLessThan(`ANSWER: ${question}`.length);
+    await llm.waitFor((s) => s.counts().closedEarly === 1, 5_000);
+    const lookup = await grpc.lookup({ prompt: question, scope: { namespace: "oa-abort", model: MODEL } });
+    expect(lookup.hit).toBe(false);
   });
 });
 
