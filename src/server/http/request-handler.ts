@@ -142,6 +142,7 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
       return true;
     }
     if (!validAuthority(req)) {
+      if (res instanceof ServerResponse) res.shouldKeepAlive = false;
       sendRpcError(req, res, new ConnectError("the request has no usable Host header (HTTP/1.1) or :authority (HTTP/2)", Code.InvalidArgument), 400);
       return true;
     }
