@@ -18,14 +18,25 @@ export interface AccessInterceptorOptions {
   readonly defaultRateLimit: RateLimit;
 }
 
-/** The caller's principal, or UNAUTHENTICATED. The messages never hint at which keys exist. */
-export function authenticate(keys: KeyRing, header: string | null | undefined): Principal {
+/**
+ * The two UNAUTHENTICATED answers, made once: a keyless flood is refused by
+ * the thousand, and a fresh error's stack trace each time would be most of
+ * what a refusal costs. The messages never hint at which keys exist.
+ */
+const MISSING_KEY = new ConnectError("missing API key: send the header authorization: Bearer <key>", Code.Unauthenticated);
+const UNKNOWN_KEY = new ConnectError("unknown API key", Code.Unauthenticated);
+
+/** The caller's principal, or the UNAUTHENTICATED error to answer with. */
+export function principalOrRefusal(keys: KeyRing, header: string | null | undefined): Principal | ConnectError {
   const token = bearerToken(header);
-  if (token === undefined) {
-    throw new ConnectError("missing API key: send the header authorization: Bearer <key>", Code.Unauthenticated);
-  }
-  const principal = keys.authenticate(token);
-  if (principal === undefined) throw new ConnectError("unknown API key", Code.Unauthenticated);
+  if (token === undefined) return MISSING_KEY;
+  return keys.authenticate(token) ?? UNKNOWN_KEY;
+}
+
+/** The caller's principal, or UNAUTHENTICATED. */
+export function authenticate(keys: KeyRing, header: string | null | undefined): Principal {
+  const principal = principalOrRefusal(keys, header);
+  if (principal instanceof ConnectError) throw principal;
   return principal;
 }
 
@@ -36,7 +47,8 @@ export function authenticate(keys: KeyRing, header: string | null | undefined): 
  * HTTP edge runs it before reading a body (see http-access.ts).
  */
 export function admitCall(options: AccessInterceptorOptions, header: string | null | undefined): Principal {
-  const principal = authenticate(options.keys, header);
+  const principal = principalOrRefusal(options.keys, header);
+  if (principal instanceof ConnectError) throw principal;
   const limit = principal.rateLimit ?? options.defaultRateLimit;
   const decision = options.limiter.take(principal.keyId, limit);
   if (!decision.allowed) {
