@@ -126,7 +126,12 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
   options.routes(withEdgeRefusals(router));
   const guard = { maxMessageBytes: options.maxMessageBytes, maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
   const methods = new Map<string, UniversalHandlerFn>();
-  for (const handler of router.handlers) methods.set(handler.requestPath, withClearClientErrors(handler, guard));
+  // A refused call carries a well-formed stand-in message, so it has no client mistakes to clarify: it skips that work.
+  const refusable = new Map<string, UniversalHandlerFn>();
+  for (const handler of router.handlers) {
+    methods.set(handler.requestPath, withClearClientErrors(handler, guard));
+    refusable.set(handler.requestPath, handler);
+  }
   const services = new Set(router.handlers.map((handler) => handler.service.typeName));
   const budget = new BodyBudget(options.maxPendingBodyBytes ?? DEFAULT_MAX_PENDING_BODY_BYTES);
 
@@ -147,15 +152,16 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
       return true;
     }
     const admission = options.admit?.(req, { service, method }) ?? {};
-    let request;
+    let answer;
     if (admission.refusal !== undefined) {
       // The body is never read: HTTP/2 resets the stream after the answer (stopUnreadUploads), HTTP/1.1 closes the connection.
       if (res instanceof ServerResponse) res.shouldKeepAlive = false;
-      request = withoutBody(universalRequestFromNodeRequest(req, res, undefined, createContextValues().set(edgeRefusalKey, admission.refusal)));
+      const refused = withoutBody(universalRequestFromNodeRequest(req, res, undefined, createContextValues().set(edgeRefusalKey, admission.refusal)));
+      answer = (refusable.get(path) ?? handler)(refused);
     } else {
-      request = budget.meter(universalRequestFromNodeRequest(req, res, undefined, admission.contextValues));
+      answer = handler(budget.meter(universalRequestFromNodeRequest(req, res, undefined, admission.contextValues)));
     }
-    handler(request)
+    answer
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
         // A client that went away mid-answer is not the server's failure.
