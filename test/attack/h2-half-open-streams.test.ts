@@ -16,7 +16,7 @@ describe("attack: HTTP/2 half-open streams (issue 18 item 1)", () => {
     expect(facts.after.lookupMs).toBeLessThan(2_000);
     expect(facts.after.healthzMs).toBeLessThan(2_000);
     expect(facts.rssAfter - facts.rssBefore).toBeLessThan(100 * 1024 * 1024);
-    expect(facts.duringKeyless.healthzMs).toBeLessThan(2_000);
+    expect(facts.duringKeyless.healthzMs).toBeLessThan(5_000);
     expect(verdict.held, verdict.detail).toBe(true);
   }, 120_000);
 });
