@@ -47,7 +47,7 @@ export async function startServerFromConfig(
           logger,
         });
   if (access === undefined && !LOOPBACK_HOSTS.has(config.host)) {
-    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE)");
+    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE); only loopback names, this address and SEMCACHE_ALLOWED_HOSTS are answered");
   }
   // Metrics, the per-RPC log line, and the dashboard at /.
   const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
