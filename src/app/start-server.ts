@@ -3,6 +3,7 @@ import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
+import { admitAllowedHosts, AllowedHosts } from "../server/http/allowed-hosts.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
@@ -46,7 +47,7 @@ export async function startServerFromConfig(
           logger,
         });
   if (access === undefined && !LOOPBACK_HOSTS.has(config.host)) {
-    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE)");
+    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE); only loopback names, this address and SEMCACHE_ALLOWED_HOSTS are answered");
   }
   // Metrics, the per-RPC log line, and the dashboard at /.
   const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
@@ -69,6 +70,20 @@ export async function startServerFromConfig(
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
     extraRoutes: routes,
+    edge: {
+      limits: {
+        maxConnections: config.maxConnections,
+        maxStreamsPerConnection: config.maxStreamsPerConnection,
+        idleTimeoutMs: config.idleTimeoutMs,
+        headersTimeoutMs: config.headersTimeoutMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+      },
+      maxJsonDepth: config.maxJsonDepth,
+      maxPendingBodyBytes: config.maxPendingBodyBytes,
+      // With keys, the key is checked before the body is read; without, only the server's own host names are
+      // served (DNS rebinding): a key is what a rebinding page lacks, so a keyed server needs no Host check.
+      admit: access?.admit ?? admitAllowedHosts(new AllowedHosts(config.host, config.allowedHosts)),
+    },
     ask: askLayerFromConfig(config, logger),
     extendRoutes: (router, _service, cache) => {
       // grpc.health.v1.Health, and server reflection (v1, v1alpha) over every service on the router.
