@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CacheStore } from "../../src/store/cache-store.js";
 import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "../../src/store/embedded/index.js";
 import { describeStoreContract } from "./contract.js";
-import { DIM, entryOf, randomUnit, rotated, scopeOf } from "./vectors.js";
+import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
+import { HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./vectors.js";
 
 const MODEL = "test-model";
 const dirs: string[] = [];
@@ -156,6 +158,8 @@ describe("embedded store", () => {
 
   it("loads HNSW snapshots saved at close, catches up newer rows, and rebuilds bad or stale ones", async () => {
     const dataDir = tempDir();
+    // Scopes above 256 entries use HNSW here, so 500 entries make a graph to snapshot.
+    const HNSW_ABOVE_256 = { exactScopeLimit: 256 };
     const n = 600;
     const entries = Array.from({ length: n }, (_, i) => entryOf(a, `s${i}`, randomUnit(i)));
     const check = async (store: EmbeddedStore, sample: number[]): Promise<void> => {
@@ -173,14 +177,14 @@ describe("embedded store", () => {
       cpSync(savedCopy, snapshotDir, { recursive: true });
     };
 
-    let store = await open(dataDir);
+    let store = await open(dataDir, HNSW_ABOVE_256);
     await store.put(entries.slice(0, 500));
     await store.close();
     expect(existsSync(join(snapshotDir, "manifest.json"))).toBe(true);
     cpSync(snapshotDir, savedCopy, { recursive: true });
 
     // Clean restart: the graph comes from the snapshot.
-    store = await open(dataDir, { snapshots: false });
+    store = await open(dataDir, { ...HNSW_ABOVE_256, snapshots: false });
     expect(store.loadReport).toMatchObject({ scopes: 1, vectors: 500, fromSnapshot: 1, inserted: 0 });
     await check(store, [0, 250, 499]);
     await store.put(entries.slice(500));
@@ -189,7 +193,7 @@ describe("embedded store", () => {
 
     // Rows added after the snapshot are inserted on top of it.
     restoreSnapshot();
-    store = await open(dataDir, { snapshots: false });
+    store = await open(dataDir, { ...HNSW_ABOVE_256, snapshots: false });
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 1, inserted: 100 });
     await check(store, [0, 499, 500, 599]);
     // A replace deletes a row the snapshot holds: the snapshot is stale now.
@@ -197,7 +201,7 @@ describe("embedded store", () => {
     await store.close();
 
     restoreSnapshot();
-    store = await open(dataDir);
+    store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 0, inserted: 600 });
     await check(store, [0, 3, 599]);
     expect((await store.get(entries[3]!.id, Date.now()))?.response).toBe("replaced");
@@ -206,7 +210,7 @@ describe("embedded store", () => {
     // A damaged snapshot file is detected before usearch reads it (usearch aborts on a truncated file).
     const file = join(snapshotDir, "0.usearch");
     truncateSync(file, Math.floor(statSync(file).size / 2));
-    store = await open(dataDir);
+    store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ fromSnapshot: 0, inserted: 600 });
     await check(store, [1, 598]);
     await store.close();
@@ -263,4 +267,53 @@ describe("embedded store", () => {
     expect(found[0]?.entry.id).toBe(first!.id);
     await store.close();
   }, 60_000);
+});
+
+describe("embedded store recall: a semantic hit is the true best entry of its scope", () => {
+  // The issue's reproduction, rebuilt from test vectors: ~1,400 entries in one
+  // scope, in clusters of 100 close neighbours around 14 random centres, and
+  // queries that are stored vectors perturbed again, so each query's true best
+  // has near rivals in its cluster (as paraphrased questions do).
+  const N = 1400;
+  const golden = (i: number): number => (i * 0.6180339887) % 1;
+  const centres = Array.from({ length: 14 }, (_, c) => randomUnit(90_000 + c));
+  const vectors = Array.from({ length: N }, (_, i) => perturbed(centres[i % 14]!, 0.75 + 0.22 * golden(i), 100_000 + i));
+  const queries = Array.from({ length: 200 }, (_, q) => perturbed(vectors[(q * 37) % N]!, 0.85 + 0.12 * golden(q + 7), 200_000 + q));
+  const exactBest = (query: Float32Array): number => {
+    let best = 0;
+    for (let i = 1; i < N; i++) if (cosine(vectors[i]!, query) > cosine(vectors[best]!, query)) best = i;
+    return best;
+  };
+  const truth = queries.map(exactBest);
+  const scope = scopeOf("recall");
+  const entries = vectors.map((vector, i) => entryOf(scope, `entry ${i}`, vector));
+
+  it("an HNSW graph searched for the k asked (as before) misses some of these true bests", () => {
+    const hnsw = HnswIndex.create(DIM, DEFAULT_INDEX_PARAMS);
+    const flat = new Float32Array(N * DIM);
+    vectors.forEach((v, i) => flat.set(v, i * DIM));
+    hnsw.add(Array.from({ length: N }, (_, i) => i + 1), flat);
+    const missed = queries.filter((query, q) => hnsw.search(query, 4)[0]?.label !== truth[q]! + 1).length;
+    expect(missed).toBeGreaterThan(0);
+  });
+
+  it(`searches a scope of up to ${DEFAULT_EXACT_SCOPE_LIMIT} entries exactly: every query gets its true best`, async () => {
+    expect(N).toBeLessThanOrEqual(DEFAULT_EXACT_SCOPE_LIMIT);
+    const store = await open(tempDir());
+    await store.put(entries);
+    for (let q = 0; q < queries.length; q++) {
+      const top = (await store.search(scope, queries[q]!, 4, Date.now()))[0];
+      expect(top?.entry.id).toBe(entries[truth[q]!]!.id);
+      expect(top?.similarity).toBeCloseTo(cosine(vectors[truth[q]!]!, queries[q]!), 5);
+    }
+    await store.close();
+  });
+
+  it("above the exact limit, searches a widened HNSW candidate set and still finds every true best", async () => {
+    const store = await open(tempDir(), { exactScopeLimit: 256 });
+    await store.put(entries);
+    const found = await Promise.all(queries.map(async (query) => (await store.search(scope, query, 4, Date.now()))[0]?.entry.id));
+    expect(found).toEqual(truth.map((i) => entries[i]!.id));
+    await store.close();
+  });
 });

@@ -1,4 +1,5 @@
 import type { IndexParams } from "../cache-store.js";
+import { DEFAULT_EXACT_SCOPE_LIMIT } from "../recall.js";
 import { prepareDataDir } from "./data-dir.js";
 import { EmbeddedStore } from "./embedded-store.js";
 import { loadScopeIndexes } from "./index-loader.js";
@@ -6,6 +7,7 @@ import { ScopeIndexes } from "./scope-indexes.js";
 import { SqliteEntries } from "./sqlite-entries.js";
 
 export { DataDirError } from "./data-dir.js";
+export { DEFAULT_EXACT_SCOPE_LIMIT } from "../recall.js";
 export { EmbeddedStore } from "./embedded-store.js";
 export type { IndexLoadReport } from "./index-loader.js";
 
@@ -33,7 +35,11 @@ export interface EmbeddedStoreOptions {
    * data; on a 2-core host it was no faster.
    */
   readonly insertThreads?: number;
-  /** Scopes with at most this many vectors use exact search instead of HNSW (default 256). */
+  /**
+   * Scopes with at most this many vectors are searched exactly (a flat
+   * array, brute-force cosine) instead of through HNSW; default
+   * {@link DEFAULT_EXACT_SCOPE_LIMIT}.
+   */
   readonly exactScopeLimit?: number;
   /**
    * Save HNSW graphs at close so the next open need not rebuild them (default
@@ -61,7 +67,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   checkPositiveInteger("index.m", params.m);
   checkPositiveInteger("index.efConstruction", params.efConstruction);
   checkPositiveInteger("index.efSearch", params.efSearch);
-  const exactLimit = options.exactScopeLimit ?? 256;
+  const exactLimit = options.exactScopeLimit ?? DEFAULT_EXACT_SCOPE_LIMIT;
   if (!Number.isInteger(exactLimit) || exactLimit < 0) throw new RangeError(`exactScopeLimit must be an integer ≥ 0 (got ${exactLimit})`);
   const insertThreads = options.insertThreads ?? 1;
   if (!Number.isInteger(insertThreads) || insertThreads < 0) throw new RangeError(`insertThreads must be an integer ≥ 0 (got ${insertThreads})`);

@@ -1,4 +1,5 @@
 import type { IndexParams } from "../cache-store.js";
+import { hnswCandidates } from "../recall.js";
 import { isLive } from "./sqlite-entries.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
@@ -108,6 +109,10 @@ export class ScopeIndexes {
   /**
    * Up to `k` live labels of one scope nearest to `query`, best first.
    *
+   * A scope of at most `exactLimit` vectors is searched exactly. A larger
+   * one asks its HNSW graph for a wider candidate set than `k`
+   * ({@link hnswCandidates}) and ranks them by their exact cosines.
+   *
    * Expired rows stay indexed until the purge removes them, so when some of
    * the nearest are expired the search widens (×4 each round) until it has
    * `k` live ones or has seen the whole scope: an expired near-duplicate must
@@ -117,7 +122,7 @@ export class ScopeIndexes {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined || !(k >= 1)) return [];
     const total = scope.expiry.size;
-    let want = Math.min(k, total);
+    let want = Math.min(total, scope.index instanceof HnswIndex ? hnswCandidates(k, this.params.efSearch) : k);
     for (;;) {
       const live: LabelSimilarity[] = [];
       const matches = scope.index.search(query, want);
@@ -125,9 +130,11 @@ export class ScopeIndexes {
         const expiresAtMs = scope.expiry.get(label);
         if (expiresAtMs === undefined || !isLive(expiresAtMs, nowMs)) continue;
         live.push({ label, similarity: Math.max(-1, Math.min(1, 1 - distance)) });
-        if (live.length === k) return live;
       }
-      if (want >= total || matches.length < want) return live;
+      if (live.length >= k || want >= total || matches.length < want) {
+        live.sort((x, y) => y.similarity - x.similarity);
+        return live.slice(0, k);
+      }
       want = Math.min(total, want * 4);
     }
   }
