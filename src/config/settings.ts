@@ -49,6 +49,7 @@ export const SETTINGS = {
   maxMetadataEntries: setting("SEMCACHE_MAX_METADATA_ENTRIES", 64, integer(0, 10000), "Most metadata entries per cache entry."),
   maxMetadataBytes: setting("SEMCACHE_MAX_METADATA_BYTES", 16 * 1024, integer(0, 16 * MiB), "Largest metadata per entry (keys + values), in bytes."),
   maxMessageBytes: setting("SEMCACHE_MAX_MESSAGE_BYTES", 4 * MiB, integer(1024, 256 * MiB), "Largest request message on any protocol, in bytes."),
+  maxScopesPerNamespace: setting("SEMCACHE_MAX_SCOPES_PER_NAMESPACE", 10_000, integer(0, 10_000_000), "Most scopes (distinct model and params) one namespace may hold in the embedded store; a write that would open one more answers RESOURCE_EXHAUSTED. 0: no limit."),
   hnswM: setting("SEMCACHE_HNSW_M", 16, integer(2, 512), "HNSW graph degree (M)."),
   hnswEfConstruction: setting("SEMCACHE_HNSW_EF_CONSTRUCTION", 200, integer(1, 4096), "HNSW construction beam width."),
   hnswEfSearch: setting("SEMCACHE_HNSW_EF_SEARCH", 64, integer(1, 4096), "HNSW search beam width (EF_RUNTIME)."),

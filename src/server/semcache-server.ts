@@ -12,6 +12,7 @@ import {
 import { listenOnePort } from "./http/graceful-http.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
 import type { Logger } from "./logger.js";
+import { storeAnswering } from "./health/index.js";
 
 /** What a server is started with. */
 export interface SemcacheServerOptions {
@@ -71,7 +72,7 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     corsOrigins: options.corsOrigins,
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    isReady: () => cache !== undefined,
+    isReady: () => cache !== undefined && storeAnswering(cache.backend),
     ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
   });
   const http = await listenOnePort(handler, options.host, options.port);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -9,7 +9,9 @@ import type { CacheStore } from "../../src/store/cache-store.js";
 import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "../../src/store/embedded/index.js";
 import { describeStoreContract } from "./contract.js";
 import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
-import { HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { SemcacheError, StartupError } from "../../src/errors/index.js";
+import { StoreUnavailableError } from "../../src/store/cache-store.js";
 import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./vectors.js";
 
 const MODEL = "test-model";
@@ -315,5 +317,115 @@ describe("embedded store recall: a semantic hit is the true best entry of its sc
     const found = await Promise.all(queries.map(async (query) => (await store.search(scope, query, 4, Date.now()))[0]?.entry.id));
     expect(found).toEqual(truth.map((i) => entries[i]!.id));
     await store.close();
+  });
+});
+
+describe("embedded store: the cost and number of scopes", () => {
+  it("holds a small scope's vectors in storage that grows with them, not a block reserved up front", () => {
+    const index = new ExactIndex(DIM);
+    index.add([1], randomUnit(1));
+    expect(index.contents().vectors.buffer.byteLength).toBe(DIM * 4);
+    index.add([2], randomUnit(2));
+    index.add([3, 4, 5], new Float32Array(3 * DIM).fill(0.1));
+    expect(index.size).toBe(5);
+    // Grown by half again at most, beyond what it holds.
+    expect(index.contents().vectors.buffer.byteLength).toBeLessThanOrEqual(Math.ceil(5 * 1.5) * DIM * 4);
+    expect(index.search(randomUnit(2), 1)[0]?.label).toBe(2);
+  });
+
+  it("refuses a put that would give a namespace more scopes than the limit, naming the setting", async () => {
+    const store = await open(tempDir(), { maxScopesPerNamespace: 3 });
+    const scopes = [0, 1, 2].map((i) => scopeOf("tenant", "m", { v: String(i) }));
+    // Two new scopes in one batch count as two.
+    await store.put([entryOf(scopes[0]!, "q0", rotated(0)), entryOf(scopes[1]!, "q1", rotated(0.1))]);
+    await store.put([entryOf(scopes[2]!, "q2", rotated(0.2))]);
+    const fourth = scopeOf("tenant", "m", { v: "3" });
+    const refusal = await store.put([entryOf(scopes[0]!, "fine", rotated(0)), entryOf(fourth, "too many", rotated(0))]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(SemcacheError);
+    expect((refusal as SemcacheError).code).toBe("resource_exhausted");
+    expect((refusal as SemcacheError).message).toMatch(/namespace "tenant" already has 3 scopes .*SEMCACHE_MAX_SCOPES_PER_NAMESPACE allows \(3\)/);
+    // All or nothing: the refused put wrote neither entry.
+    expect(await store.count("tenant")).toBe(3);
+    // Concurrent puts cannot slip past the limit together.
+    const racing = await Promise.allSettled([4, 5].map((i) => store.put([entryOf(scopeOf("tenant", "m", { v: String(i) }), "race", rotated(0))])));
+    expect(racing.every((r) => r.status === "rejected")).toBe(true);
+    // Existing scopes and other namespaces still take writes.
+    await store.put([entryOf(scopes[1]!, "more", rotated(0.3))]);
+    await store.put([entryOf(scopeOf("other"), "elsewhere", rotated(0))]);
+    // A flush makes room again.
+    await store.flushNamespace("tenant");
+    await store.put([entryOf(fourth, "room again", rotated(0))]);
+    expect(await store.count("tenant")).toBe(1);
+    await store.close();
+  });
+
+  it("frees a scope's slot when its last entry is purged, and counts scopes loaded at open", async () => {
+    const dataDir = tempDir();
+    let store = await open(dataDir, { maxScopesPerNamespace: 2 });
+    const now = Date.now();
+    await store.put([entryOf(scopeOf("t", "m", { v: "short" }), "brief", rotated(0), { expiresAtMs: now + 50 })]);
+    await store.put([entryOf(scopeOf("t", "m", { v: "long" }), "lasting", rotated(0))]);
+    await expect(store.put([entryOf(scopeOf("t", "m", { v: "third" }), "x", rotated(0))])).rejects.toThrow(/already has 2 scopes/);
+    expect(await store.purgeExpired(now + 100)).toBe(1);
+    await store.put([entryOf(scopeOf("t", "m", { v: "third" }), "x", rotated(0))]);
+    await store.close();
+    store = await open(dataDir, { maxScopesPerNamespace: 2 });
+    await expect(store.put([entryOf(scopeOf("t", "m", { v: "fourth" }), "y", rotated(0))])).rejects.toThrow(/already has 2 scopes/);
+    await store.close();
+  });
+});
+
+describe("embedded store: its data directory deleted or replaced while running", () => {
+  const a = scopeOf("ns-a");
+  it("refuses writes and pings from then on, naming the path, reports it once, and still reads", async () => {
+    const dataDir = join(tempDir(), "data");
+    const reported: unknown[] = [];
+    const store = await open(dataDir, { onBackgroundError: (error) => reported.push(error), dataDirCheckIntervalMs: 0 });
+    const entry = entryOf(a, "before", rotated(0));
+    await store.put([entry]);
+    await store.ping();
+    rmSync(dataDir, { recursive: true, force: true });
+    const refusal = await store.put([entryOf(a, "after", rotated(0.1))]).then(() => undefined, (error: unknown) => error);
+    expect(refusal).toBeInstanceOf(StoreUnavailableError);
+    expect((refusal as StoreUnavailableError).code).toBe("unavailable");
+    expect((refusal as StoreUnavailableError).permanent).toBe(true);
+    expect((refusal as Error).message).toContain(`the data directory ${dataDir} was deleted`);
+    await expect(store.ping()).rejects.toThrow(dataDir);
+    await expect(store.addObservation(entry.id, { similarity: 0.9, correct: true, atMs: 1 }, Date.now())).rejects.toThrow(/deleted/);
+    await expect(store.flushAll()).rejects.toThrow(/deleted/);
+    expect(reported).toHaveLength(1);
+    // What was stored can still be served from the open database.
+    expect((await store.get(entry.id, Date.now()))?.response).toBe(entry.response);
+    await store.close();
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it("notices on its timer, and notices a directory replaced by another", async () => {
+    const parent = tempDir();
+    const dataDir = join(parent, "data");
+    const reported: unknown[] = [];
+    const store = await open(dataDir, { onBackgroundError: (error) => reported.push(error), dataDirCheckIntervalMs: 20 });
+    await store.put([entryOf(a, "q", rotated(0))]);
+    // Replaced: moved away and a fresh copy put in its place.
+    renameSync(dataDir, join(parent, "moved"));
+    cpSync(join(parent, "moved"), dataDir, { recursive: true });
+    const deadline = Date.now() + 5_000;
+    while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(String(reported[0])).toMatch(/was replaced by another directory or database/);
+    await expect(store.put([entryOf(a, "r", rotated(0))])).rejects.toThrow(/replaced/);
+    await store.close();
+  });
+
+  it("refuses a corrupt database at open, naming its path", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, "semcache.db"), "this is not an SQLite database, just some bytes ".repeat(200));
+    const error = await open(dataDir).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DataDirError);
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as Error).message).toContain(join(dataDir, "semcache.db"));
+    expect((error as Error).message).toMatch(/not a readable semcache database/);
   });
 });

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { InvalidInputError, NotReadyError } from "../../cache/errors.js";
 import { EmbedderClosedError, TextTooLongError } from "../../embedder/errors.js";
 import { StoreUnavailableError } from "../../store/cache-store.js";
+import { SemcacheError } from "../../errors/index.js";
 
 /**
  * Maps an error of the core, the store or the embedder to a ConnectError
@@ -15,6 +16,11 @@ export function toConnectError(error: unknown, log: (error: unknown) => void): C
   if (error instanceof NotReadyError || error instanceof EmbedderClosedError) return new ConnectError(error.message, Code.Unavailable);
   if (error instanceof StoreUnavailableError) {
     return new ConnectError(`cache store unavailable: ${error.message}`, Code.Unavailable);
+  }
+  // Interim (until this edge maps the one error model in full): "resource_exhausted" → ResourceExhausted.
+  if (error instanceof SemcacheError) {
+    const code = Code[error.code.replace(/(^|_)([a-z])/gu, (_m, _s: string, c: string) => c.toUpperCase()) as keyof typeof Code];
+    if (code !== undefined) return new ConnectError(error.message, code);
   }
   log(error);
   return new ConnectError("internal error (see the server log)", Code.Internal);

@@ -49,9 +49,33 @@ export interface EmbeddedStoreOptions {
   readonly snapshots?: boolean;
   /** Clock for the purge, `count` and replace decisions (default Date.now). */
   readonly now?: () => number;
-  /** Receives errors of background work (default: a process warning). */
+  /**
+   * Receives what no caller can be told about: failures of background work
+   * (purge, hit flush, snapshots) and the data directory found deleted or
+   * replaced (reported once). The server passes its logger; default: a
+   * process warning.
+   */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Milliseconds between checks that the data directory and its database are
+   * still the ones opened (default 1 000; 0: only at writes and pings, which
+   * always check).
+   */
+  readonly dataDirCheckIntervalMs?: number;
+  /**
+   * Most scopes (distinct model and params) one namespace may hold; a put
+   * that would open one more fails with RESOURCE_EXHAUSTED. Default
+   * {@link DEFAULT_MAX_SCOPES_PER_NAMESPACE}; 0: no limit.
+   */
+  readonly maxScopesPerNamespace?: number;
 }
+
+/**
+ * Default bound on scopes per namespace: far above what an application uses
+ * (one per model and system prompt / parameter set), while 10,000 small
+ * scopes cost only a few tens of MB (about 2 KB each beyond their entries).
+ */
+export const DEFAULT_MAX_SCOPES_PER_NAMESPACE = 10_000;
 
 /**
  * Opens the embedded store in `options.dataDir`: SQLite for durability, one
@@ -76,6 +100,12 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   const hitFlushIntervalMs = options.hitFlushIntervalMs ?? 1_000;
   checkInterval("purgeIntervalMs", purgeIntervalMs);
   checkInterval("hitFlushIntervalMs", hitFlushIntervalMs);
+  const dataDirCheckIntervalMs = options.dataDirCheckIntervalMs ?? 1_000;
+  checkInterval("dataDirCheckIntervalMs", dataDirCheckIntervalMs);
+  const maxScopesPerNamespace = options.maxScopesPerNamespace ?? DEFAULT_MAX_SCOPES_PER_NAMESPACE;
+  if (!Number.isSafeInteger(maxScopesPerNamespace) || maxScopesPerNamespace < 0) {
+    throw new RangeError(`maxScopesPerNamespace must be a whole number ≥ 0 (got ${maxScopesPerNamespace})`);
+  }
 
   const dataDir = prepareDataDir(options.dataDir);
   const identity = { modelId: options.modelId, dimension: options.dimension };
@@ -94,6 +124,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       hitFlushIntervalMs,
       now: options.now ?? Date.now,
       onBackgroundError: options.onBackgroundError ?? ((error) => process.emitWarning(error instanceof Error ? error : String(error))),
+      maxScopesPerNamespace,
+      dataDirCheckIntervalMs,
     }, report);
   } catch (error) {
     entries.close();

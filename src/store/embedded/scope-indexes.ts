@@ -35,6 +35,8 @@ export interface ScopeState {
  */
 export class ScopeIndexes {
   private readonly scopes = new Map<string, ScopeState>();
+  // namespace → number of its scopes in `scopes`, for the per-namespace limit.
+  private readonly perNamespace = new Map<string, number>();
 
   constructor(
     /** Length of every vector. */
@@ -57,9 +59,20 @@ export class ScopeIndexes {
     return this.scopes.entries();
   }
 
+  /** Whether a scope has vectors indexed. */
+  has(scopeKey: string): boolean {
+    return this.scopes.has(scopeKey);
+  }
+
+  /** Number of scopes of one namespace with at least one vector. */
+  scopesIn(namespace: string): number {
+    return this.perNamespace.get(namespace) ?? 0;
+  }
+
   /** Installs a prebuilt index for a scope (at open), replacing any. */
   install(scopeKey: string, state: ScopeState): void {
-    this.scopes.set(scopeKey, state);
+    this.forget(scopeKey);
+    this.remember(scopeKey, state);
   }
 
   /** Creates the right kind of empty index for a scope expected to hold `size` vectors. */
@@ -73,7 +86,7 @@ export class ScopeIndexes {
     let scope = this.scopes.get(scopeKey);
     if (scope === undefined) {
       scope = { namespace, index: this.emptyIndexFor(items.length), expiry: new Map() };
-      this.scopes.set(scopeKey, scope);
+      this.remember(scopeKey, scope);
     }
     const d = this.dimension;
     const labels = items.map((item) => item.label);
@@ -91,7 +104,7 @@ export class ScopeIndexes {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined || !scope.expiry.delete(label)) return;
     scope.index.remove(label);
-    if (scope.expiry.size === 0) this.scopes.delete(scopeKey);
+    if (scope.expiry.size === 0) this.forget(scopeKey);
   }
 
   /** Drops every scope of a namespace. */
@@ -99,11 +112,13 @@ export class ScopeIndexes {
     for (const [key, scope] of this.scopes) {
       if (scope.namespace === namespace) this.scopes.delete(key);
     }
+    this.perNamespace.delete(namespace);
   }
 
   /** Drops every scope. */
   clear(): void {
     this.scopes.clear();
+    this.perNamespace.clear();
   }
 
   /**
@@ -137,6 +152,20 @@ export class ScopeIndexes {
       }
       want = Math.min(total, want * 4);
     }
+  }
+
+  private remember(scopeKey: string, state: ScopeState): void {
+    this.scopes.set(scopeKey, state);
+    this.perNamespace.set(state.namespace, this.scopesIn(state.namespace) + 1);
+  }
+
+  private forget(scopeKey: string): void {
+    const scope = this.scopes.get(scopeKey);
+    if (scope === undefined) return;
+    this.scopes.delete(scopeKey);
+    const left = this.scopesIn(scope.namespace) - 1;
+    if (left > 0) this.perNamespace.set(scope.namespace, left);
+    else this.perNamespace.delete(scope.namespace);
   }
 
   private promote(exact: ExactIndex): HnswIndex {

@@ -23,8 +23,13 @@ export interface ScopeVectorIndex {
  * Brute-force index for small scopes. An HNSW index costs about 55 KB even
  * for one vector (usearch reserves a block of slots and graph links), so
  * thousands of tiny scopes would waste hundreds of MB; a flat array costs
- * exactly the vectors, and usearch's SIMD exact search over a few hundred
- * vectors is as fast as an HNSW search (measured: ~45 µs at 256 × 384-d).
+ * the vectors, and usearch's SIMD exact search over a few hundred vectors is
+ * as fast as an HNSW search (measured: ~45 µs at 256 × 384-d).
+ *
+ * Storage grows on demand (exactly to the need while small, then by half
+ * again), so a scope of one entry holds one vector: distinct scopes are
+ * cheap, and a client cannot make each of thousands of them reserve room it
+ * never fills.
  */
 export class ExactIndex implements ScopeVectorIndex {
   // Own ArrayBuffer at offset 0: usearch's exactSearch reads the dataset from
@@ -34,7 +39,7 @@ export class ExactIndex implements ScopeVectorIndex {
   private readonly slots = new Map<number, number>();
 
   constructor(private readonly dimension: number) {
-    this.data = new Float32Array(dimension * 8);
+    this.data = new Float32Array(0);
   }
 
   get size(): number {
@@ -45,7 +50,8 @@ export class ExactIndex implements ScopeVectorIndex {
     const d = this.dimension;
     const needed = (this.labels.length + labels.length) * d;
     if (needed > this.data.length) {
-      const grown = new Float32Array(Math.max(needed, this.data.length * 2));
+      // ×1.5 keeps appends amortised O(1) while wasting at most a third.
+      const grown = new Float32Array(Math.max(needed, Math.ceil((this.data.length * 1.5) / d) * d));
       grown.set(this.data.subarray(0, this.labels.length * d));
       this.data = grown;
     }
