@@ -331,6 +331,13 @@ describe("embedded store: the cost and number of scopes", () => {
     // Grown by half again at most, beyond what it holds.
     expect(index.contents().vectors.buffer.byteLength).toBeLessThanOrEqual(Math.ceil(5 * 1.5) * DIM * 4);
     expect(index.search(randomUnit(2), 1)[0]?.label).toBe(2);
+    // A scope that shrinks gives its room back.
+    const big = new ExactIndex(DIM);
+    big.add(Array.from({ length: 100 }, (_, i) => i + 1), new Float32Array(100 * DIM).fill(0.1));
+    for (let label = 1; label <= 95; label++) big.remove(label);
+    expect(big.size).toBe(5);
+    expect(big.contents().vectors.buffer.byteLength).toBeLessThanOrEqual(20 * DIM * 4);
+    expect(big.contents().labels.sort((x, y) => x - y)).toEqual([96, 97, 98, 99, 100]);
   });
 
   it("refuses a put that would give a namespace more scopes than the limit, naming the setting", async () => {

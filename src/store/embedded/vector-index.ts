@@ -78,6 +78,11 @@ export class ExactIndex implements ScopeVectorIndex {
     }
     this.labels.pop();
     this.slots.delete(label);
+    // Give memory back once three quarters of the room is empty, so a scope
+    // that shrank costs about what it holds again.
+    if (this.labels.length * 4 <= this.data.length / d && this.data.length > 8 * d) {
+      this.data = this.data.slice(0, Math.max(1, this.labels.length * 2) * d);
+    }
     return true;
   }
 
