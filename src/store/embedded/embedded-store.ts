@@ -88,9 +88,10 @@ export class EmbeddedStore implements CacheStore {
   private readonly opened: { readonly dir: FileIdentity | undefined; readonly database: FileIdentity | undefined };
   private readonly writes = new GroupCommit<NewEntry, boolean>((batch) => this.commit(batch));
   // Observations get their own group commit: concurrent ones share one fsync.
-  private readonly observationWrites = new GroupCommit<{ id: string; tuple: ObservationTuple; nowMs: number }, boolean>((batch) =>
-    this.guard(() => this.entries.addObservations(batch)),
-  );
+  private readonly observationWrites = new GroupCommit<{ id: string; tuple: ObservationTuple; nowMs: number }, boolean>((batch) => {
+    this.checkDataDir();
+    return this.guard(() => this.entries.addObservations(batch));
+  });
 
   constructor(
     private readonly entries: SqliteEntries,
