@@ -10,6 +10,7 @@ import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStore
 import { describeStoreContract } from "./contract.js";
 import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
 import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
 import { SemcacheError, StartupError } from "../../src/errors/index.js";
 import { StoreUnavailableError } from "../../src/store/cache-store.js";
 import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./vectors.js";
@@ -434,5 +435,58 @@ describe("embedded store: its data directory deleted or replaced while running",
     expect(error).toBeInstanceOf(StartupError);
     expect((error as Error).message).toContain(join(dataDir, "semcache.db"));
     expect((error as Error).message).toMatch(/not a readable semcache database/);
+  });
+});
+
+describe("embedded store: a scope outgrowing exact search", () => {
+  it("keeps serving exactly while its HNSW graph is built in the background, then switches, losing nothing", async () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 50);
+    indexes.promoteInBackground = true;
+    const vectors = Array.from({ length: 400 }, (_, i) => randomUnit(7_000 + i));
+    const add = (from: number, to: number): void =>
+      indexes.add("s", "ns", vectors.slice(from, to).map((vector, i) => ({ label: from + i + 1, expiresAtMs: 0, vector })));
+    const best = (i: number): number | undefined => indexes.search("s", vectors[i]!, 1, Date.now())[0]?.label;
+    add(0, 40);
+    add(40, 300); // crosses the limit: the build starts
+    const state = [...indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(ExactIndex);
+    expect(state.building).toBeDefined();
+    // Served exactly meanwhile, with adds and removes during the build.
+    for (const i of [0, 150, 299]) expect(best(i)).toBe(i + 1);
+    add(300, 400);
+    indexes.remove("s", 11);
+    indexes.remove("s", 390);
+    for (let turn = 0; turn < 100 && state.building !== undefined; turn++) await new Promise((r) => setImmediate(r));
+    expect(state.index).toBeInstanceOf(HnswIndex);
+    expect(state.index.size).toBe(398);
+    for (const i of [0, 150, 299, 300, 398]) expect(best(i)).toBe(i + 1);
+    expect(best(10)).not.toBe(11);
+    expect(best(389)).not.toBe(390);
+  });
+
+  it("finishes a build at once when writes outpace it (a bulk load)", () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 10);
+    indexes.promoteInBackground = true;
+    const item = (label: number) => ({ label, expiresAtMs: 0, vector: randomUnit(label) });
+    indexes.add("s", "ns", Array.from({ length: 10 }, (_, i) => item(i + 1)));
+    indexes.add("s", "ns", [item(11)]); // crosses: build queued
+    indexes.add("s", "ns", Array.from({ length: 30 }, (_, i) => item(100 + i))); // queue > 2 × limit
+    const state = [...indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(HnswIndex);
+    expect(state.index.size).toBe(41);
+    expect(indexes.search("s", randomUnit(120), 1, Date.now())[0]?.label).toBe(120);
+  });
+
+  it("abandons a build when its scope is flushed meanwhile", async () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 10);
+    indexes.promoteInBackground = true;
+    indexes.add("s", "ns", Array.from({ length: 300 }, (_, i) => ({ label: i + 1, expiresAtMs: 0, vector: randomUnit(i) })));
+    indexes.dropNamespace("ns");
+    indexes.add("s", "ns", [{ label: 1_000, expiresAtMs: 0, vector: randomUnit(1) }]);
+    for (let turn = 0; turn < 10; turn++) await new Promise((r) => setImmediate(r));
+    const state = [...indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(ExactIndex);
+    expect(state.index.size).toBe(1);
+    expect(indexes.search("s", randomUnit(1), 5, Date.now()).map((m) => m.label)).toEqual([1_000]);
   });
 });

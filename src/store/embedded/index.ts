@@ -115,6 +115,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const snapshots = options.snapshots ?? true;
     const indexes = new ScopeIndexes(options.dimension, params, exactLimit, insertThreads);
     const report = loadScopeIndexes(entries, indexes, dataDir, snapshotIdentity);
+    // Loaded: from now on a scope outgrowing exact search builds its graph without stalling requests.
+    indexes.promoteInBackground = true;
     return new EmbeddedStore(entries, indexes, params, {
       dataDir,
       dimension: options.dimension,

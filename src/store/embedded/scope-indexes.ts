@@ -22,7 +22,19 @@ export interface ScopeState {
   index: ScopeVectorIndex;
   /** label → expiresAtMs (0 = never); also the set of labels in `index`. */
   readonly expiry: Map<number, number>;
+  /** The HNSW graph being built in the background while `index` (exact) keeps serving. */
+  building?: HnswBuild;
 }
+
+/** A graph under construction and the labels still to insert into it. */
+interface HnswBuild {
+  readonly hnsw: HnswIndex;
+  readonly queue: number[];
+}
+
+// Vectors inserted into a graph under construction per turn of the event
+// loop: about 50 ms of work on a busy core, so requests keep being served.
+const BUILD_CHUNK = 100;
 
 /**
  * One vector index per scope key. A search only ever looks inside its own
@@ -48,6 +60,15 @@ export class ScopeIndexes {
     /** Threads for batch inserts into HNSW (0: every core). */
     readonly insertThreads = 1,
   ) {}
+
+  /**
+   * When true (set once a store has loaded), a scope that grows past
+   * `exactLimit` keeps its exact index, which goes on serving, while its HNSW
+   * graph is built a chunk per turn of the event loop, and only then switches:
+   * building 2,000 vectors at once would stall every request for about a
+   * second. When false (while loading at open), it switches at once.
+   */
+  promoteInBackground = false;
 
   /** Number of scopes with at least one vector. */
   get scopeCount(): number {
@@ -92,11 +113,24 @@ export class ScopeIndexes {
     const labels = items.map((item) => item.label);
     const vectors = new Float32Array(items.length * d);
     items.forEach((item, i) => vectors.set(item.vector, i * d));
+    for (const item of items) scope.expiry.set(item.label, item.expiresAtMs);
     if (scope.index instanceof ExactIndex && scope.index.size + items.length > this.exactLimit) {
-      scope.index = this.promote(scope.index);
+      if (!this.promoteInBackground) {
+        scope.index = this.promote(scope.index);
+      } else {
+        scope.index.add(labels, vectors);
+        if (scope.building === undefined) {
+          this.startBuild(scopeKey, scope);
+        } else {
+          scope.building.queue.push(...labels);
+          // Writes outpacing the build (a bulk load): finish it now rather
+          // than let the exact index, and the time it searches, grow on.
+          if (scope.building.queue.length > 2 * this.exactLimit) this.continueBuild(scopeKey, scope, scope.building, Infinity);
+        }
+        return;
+      }
     }
     scope.index.add(labels, vectors);
-    for (const item of items) scope.expiry.set(item.label, item.expiresAtMs);
   }
 
   /** Removes one label; drops the scope's index once it is empty so memory follows live scopes. */
@@ -104,6 +138,8 @@ export class ScopeIndexes {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined || !scope.expiry.delete(label)) return;
     scope.index.remove(label);
+    // Already in the graph under construction, or still queued (then skipped).
+    scope.building?.hnsw.remove(label);
     if (scope.expiry.size === 0) this.forget(scopeKey);
   }
 
@@ -166,6 +202,44 @@ export class ScopeIndexes {
     const left = this.scopesIn(scope.namespace) - 1;
     if (left > 0) this.perNamespace.set(scope.namespace, left);
     else this.perNamespace.delete(scope.namespace);
+  }
+
+  private startBuild(scopeKey: string, scope: ScopeState): void {
+    const exact = scope.index as ExactIndex;
+    const build: HnswBuild = { hnsw: HnswIndex.create(this.dimension, this.params, this.insertThreads), queue: exact.contents().labels };
+    scope.building = build;
+    const step = (): void => {
+      if (!this.continueBuild(scopeKey, scope, build, BUILD_CHUNK)) setImmediate(step);
+    };
+    setImmediate(step);
+  }
+
+  /**
+   * Inserts up to `budget` queued vectors into the graph under construction,
+   * and switches the scope to it once the queue is empty. Returns true when
+   * the build is over (switched, or abandoned because the scope was dropped
+   * or another build replaced it).
+   */
+  private continueBuild(scopeKey: string, scope: ScopeState, build: HnswBuild, budget: number): boolean {
+    if (this.scopes.get(scopeKey) !== scope || scope.building !== build) return true;
+    const exact = scope.index as ExactIndex;
+    while (build.queue.length > 0 && budget > 0) {
+      const take = Math.min(budget, BUILD_CHUNK, build.queue.length);
+      const labels: number[] = [];
+      const chunk = new Float32Array(take * this.dimension);
+      for (const label of build.queue.splice(0, take)) {
+        const vector = exact.vectorOf(label);
+        if (vector === undefined) continue; // removed while queued
+        chunk.set(vector, labels.length * this.dimension);
+        labels.push(label);
+      }
+      build.hnsw.add(labels, chunk.subarray(0, labels.length * this.dimension));
+      budget -= take;
+    }
+    if (build.queue.length > 0) return false;
+    scope.index = build.hnsw;
+    scope.building = undefined;
+    return true;
   }
 
   private promote(exact: ExactIndex): HnswIndex {

@@ -99,6 +99,12 @@ export class ExactIndex implements ScopeVectorIndex {
     return out;
   }
 
+  /** The vector of a label (a view into the index's storage), if it is indexed. */
+  vectorOf(label: number): Float32Array | undefined {
+    const slot = this.slots.get(label);
+    return slot === undefined ? undefined : this.data.subarray(slot * this.dimension, (slot + 1) * this.dimension);
+  }
+
   /** Every label with its vector (views into the index's storage), e.g. to move them to an HNSW index. */
   contents(): { labels: number[]; vectors: Float32Array } {
     return { labels: [...this.labels], vectors: this.data.subarray(0, this.labels.length * this.dimension) };
