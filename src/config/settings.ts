@@ -49,6 +49,7 @@ export const SETTINGS = {
   idleTimeoutMs: setting("SEMCACHE_IDLE_TIMEOUT_MS", 30_000, integer(100, 3_600_000), "How long a connection with no call in progress stays open (HTTP/2 session, HTTP/1.1 keep-alive)."),
   headersTimeoutMs: setting("SEMCACHE_HEADERS_TIMEOUT_MS", 10_000, integer(100, 600_000), "How long a client may take to send a request's headers (and a new connection its first bytes)."),
   requestTimeoutMs: setting("SEMCACHE_REQUEST_TIMEOUT_MS", 30_000, integer(100, 3_600_000), "How long a client may take to send a whole request, body included; responses (AskStream) are not limited by it."),
+  maxScopesPerNamespace: setting("SEMCACHE_MAX_SCOPES_PER_NAMESPACE", 10_000, integer(0, 10_000_000), "Most scopes (distinct model and params) one namespace may hold in the embedded store; a write that would open one more answers RESOURCE_EXHAUSTED. 0: no limit."),
   hnswM: setting("SEMCACHE_HNSW_M", 16, integer(2, 512), "HNSW graph degree (M)."),
   hnswEfConstruction: setting("SEMCACHE_HNSW_EF_CONSTRUCTION", 200, integer(1, 4096), "HNSW construction beam width."),
   hnswEfSearch: setting("SEMCACHE_HNSW_EF_SEARCH", 64, integer(1, 4096), "HNSW search beam width (EF_RUNTIME)."),

@@ -14,6 +14,7 @@ import { listenOnePort } from "./http/graceful-http.js";
 import type { Admit, ConnectionLimits } from "./http/edge-options.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
 import type { Logger } from "./logger.js";
+import { storeAnswering } from "./health/index.js";
 
 /** What a server is started with. */
 export interface SemcacheServerOptions {
@@ -77,7 +78,7 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     corsOrigins: options.corsOrigins,
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    isReady: () => cache !== undefined,
+    isReady: () => cache !== undefined && storeAnswering(cache.backend),
     ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
     ...options.edge,
   });
