@@ -24,6 +24,7 @@ import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
 import { markdownReport } from "./lib/report.js";
 import { DIST_CLI, REPO, startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { measureRecall, recallMarkdown, recallTarget, type RecallResult } from "./recall.js";
 
 type CacheClient = Client<typeof SemanticCacheService>;
 
@@ -244,6 +245,8 @@ export interface BenchResults {
   readonly sizes: readonly SizeResult[];
   readonly memoryPerEntryBytes: number | null;
   readonly serverStats: Record<string, string | number>;
+  /** Recall@1 against brute force in one scope of each size (bench/recall.ts). */
+  readonly recall: readonly RecallResult[];
   readonly totalSeconds: number;
 }
 
@@ -378,6 +381,10 @@ async function main(): Promise<void> {
     // Least-squares slope of RSS at SERVING against entries, over every size (the empty store included).
     const memoryPerEntryBytes = sizes.length >= 2 ? Math.round(slope(sizes.map((s) => [s.entries, s.rssAtServingMiB * 2 ** 20] as const))) : null;
 
+    // 4. Recall: is a semantic hit the true best entry of its scope?
+    const recallStore = recallTarget(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl });
+    const recall = await measureRecall(recallStore, plan.sizes, plan.quick ? 50 : 300, log);
+
     const results: BenchResults = {
       createdAt: startedAt.toISOString(),
       quick: plan.quick,
@@ -404,12 +411,13 @@ async function main(): Promise<void> {
       sizes,
       memoryPerEntryBytes,
       serverStats,
+      recall,
       totalSeconds: Math.round((performance.now() - t0) / 1000),
     };
     mkdirSync(options.out, { recursive: true });
     const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
     const name = `${stamp}${plan.quick ? "-quick" : ""}`;
-    const markdown = markdownReport(results);
+    const markdown = markdownReport(results) + recallMarkdown(recallStore.kind, recall);
     writeFileSync(join(options.out, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(options.out, `${name}.md`), markdown);
     if (!plan.quick) writeFileSync(join(options.out, "latest.md"), markdown);

@@ -28,5 +28,14 @@ export function openStore(config: ServerConfig, embedder: Embedder, logger: Logg
       onWarning: (message: string) => logger.warn(message),
     });
   }
-  return openEmbeddedStore({ dataDir: resolve(config.dataDir), modelId: embedder.modelId, dimension: embedder.dimension, index });
+  const dataDir = resolve(config.dataDir);
+  return openEmbeddedStore({
+    dataDir,
+    modelId: embedder.modelId,
+    dimension: embedder.dimension,
+    index,
+    maxScopesPerNamespace: config.maxScopesPerNamespace,
+    // A JSON log line, where operators look (not a Node warning on stderr).
+    onBackgroundError: (error: unknown) => logger.error({ err: error, dataDir }, `embedded store: ${error instanceof Error ? error.message : String(error)}`),
+  });
 }

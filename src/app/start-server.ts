@@ -6,6 +6,7 @@ import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
+import { admitAllowedHosts, AllowedHosts } from "../server/http/allowed-hosts.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
@@ -49,7 +50,7 @@ export async function startServerFromConfig(
           logger,
         });
   if (access === undefined && !LOOPBACK_HOSTS.has(config.host)) {
-    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE)");
+    logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE); only loopback names, this address and SEMCACHE_ALLOWED_HOSTS are answered");
   }
   // Metrics, the per-RPC log line, and the dashboard at /.
   const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
@@ -70,7 +71,7 @@ export async function startServerFromConfig(
     cache: () => (cache as () => SemanticCache)(),
     upstream: new Upstream(llmConfigFromSettings(config)),
     access,
-    maxBodyBytes: config.maxMessageBytes,
+    body: { maxBytes: config.maxMessageBytes, maxJsonDepth: config.maxJsonDepth },
     logError: (error) => logger.error({ err: error }, "unexpected error in the OpenAI endpoint"),
     onCall: (call) => telemetry.record(openAiRpcRecord(call)),
   });
@@ -86,6 +87,20 @@ export async function startServerFromConfig(
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
     extraRoutes: (req, res) => openai(req, res) || routes(req, res),
+    edge: {
+      limits: {
+        maxConnections: config.maxConnections,
+        maxStreamsPerConnection: config.maxStreamsPerConnection,
+        idleTimeoutMs: config.idleTimeoutMs,
+        headersTimeoutMs: config.headersTimeoutMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+      },
+      maxJsonDepth: config.maxJsonDepth,
+      maxPendingBodyBytes: config.maxPendingBodyBytes,
+      // With keys, the key is checked before the body is read; without, only the server's own host names are
+      // served (DNS rebinding): a key is what a rebinding page lacks, so a keyed server needs no Host check.
+      admit: access?.admit ?? admitAllowedHosts(new AllowedHosts(config.host, config.allowedHosts)),
+    },
     ask: createAskLayer(ask.options, ask.engine),
     extendRoutes: (router, _service, current) => {
       cache = current;

@@ -1,12 +1,13 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import type { Logger } from "../server/logger.js";
-import { accessInterceptor, takeRequest } from "./access-interceptor.js";
-import { rejectHttp } from "./http-access.js";
+import { accessInterceptor } from "./access-interceptor.js";
+import type { Admit } from "../server/http/edge-options.js";
+import { admitKeyedCalls, rejectHttp } from "./http-access.js";
 import { readKeyFile } from "./key-file.js";
 import { watchFile } from "./key-file-watcher.js";
 import { KeyRing } from "./key-ring.js";
-import type { Principal, RateLimit, Role } from "./principal.js";
+import type { RateLimit, Role } from "./principal.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 /** What API-key access control is built from. */
@@ -23,10 +24,10 @@ export interface AccessControlOptions {
 /** API keys in force, with what the server needs to enforce them. */
 export interface AccessControl {
   readonly keys: KeyRing;
+  /** Authenticates and rate-limits SemanticCacheService calls from their headers, before their bodies are read. */
+  readonly admit: Admit;
   /** Guards SemanticCacheService; goes after the logging interceptor, so rejected calls are logged too. */
   readonly interceptor: Interceptor;
-  /** Takes one request of `principal` from its rate limit (the one RPCs count against), or throws RESOURCE_EXHAUSTED. */
-  takeRequest(principal: Principal): void;
   /** Answers a plain HTTP request whose key lacks one of `roles` (401 / 403) and returns true; false lets it through. */
   rejectHttp(roles: readonly Role[], req: AnyRequest, res: AnyResponse): boolean;
   /**
@@ -66,10 +67,11 @@ export async function createAccessControl(options: AccessControlOptions): Promis
     return reloading;
   };
   const watcher = options.watch === false ? undefined : watchFile(options.keyFile, () => void reload());
+  const checks = { keys, limiter, defaultRateLimit: options.defaultRateLimit };
   return {
     keys,
-    interceptor: accessInterceptor({ keys, limiter, defaultRateLimit: options.defaultRateLimit }),
-    takeRequest: (principal) => takeRequest({ limiter, defaultRateLimit: options.defaultRateLimit }, principal),
+    admit: admitKeyedCalls(checks),
+    interceptor: accessInterceptor(checks),
     rejectHttp: (roles, req, res) => rejectHttp(keys, roles, req, res),
     reload,
     close: () => watcher?.close(),

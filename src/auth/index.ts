@@ -5,7 +5,8 @@
  * or SIGHUP.
  */
 export { createAccessControl, type AccessControl, type AccessControlOptions } from "./access-control.js";
-export { accessInterceptor, authenticate, RETRY_AFTER_MS_HEADER, type AccessInterceptorOptions } from "./access-interceptor.js";
+export { accessInterceptor, admitCall, authenticate, RETRY_AFTER_MS_HEADER, type AccessInterceptorOptions } from "./access-interceptor.js";
+export { admitKeyedCalls, rejectHttp } from "./http-access.js";
 export { bearerToken } from "./bearer.js";
 export { KeyFileError, parseKeyFile, readKeyFile, type CompiledKey, type KeyFile, type KeyFileEntry } from "./key-file.js";
 export { addKeyToFile } from "./key-file-edit.js";

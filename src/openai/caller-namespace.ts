@@ -3,11 +3,14 @@
  * a semcache key checked exactly as for Ask (same roles, same namespace
  * grants; an unset namespace is the key's default), and it is never sent
  * upstream. Without keys, the `x-semcache-namespace` header or "default".
+ * Checked from the headers, before the body is read.
  */
 import { create } from "@bufbuild/protobuf";
-import { authenticate, authorizeMessage, type KeyRing } from "../auth/index.js";
+import { authorizeMessage, principalKey } from "../auth/index.js";
 import { DEFAULT_NAMESPACE } from "../cache/scope.js";
-import { AskRequestSchema, ScopeSchema } from "../gen/semcache/v1/semantic_cache_pb.js";
+import { AskRequestSchema, ScopeSchema, SemanticCacheService } from "../gen/semcache/v1/semantic_cache_pb.js";
+import type { Admit, RpcTarget } from "../server/http/edge-options.js";
+import type { AnyRequest } from "../server/http/request-handler.js";
 import type { Principal } from "../auth/index.js";
 
 /** Whom a request is from; undefined principal when keys are off. */
@@ -16,25 +19,27 @@ export interface Caller {
   readonly namespace: string;
 }
 
-/** The API keys in force and the rate limits they are counted against (the server's AccessControl). */
+/** The server's access control, as far as the endpoint needs it: the edge's header-only admission of calls. */
 export interface CallerAccess {
-  readonly keys: KeyRing;
-  /** Takes one request from the key's rate limit, or throws RESOURCE_EXHAUSTED. */
-  takeRequest(principal: Principal): void;
+  readonly admit: Admit;
 }
 
+// The endpoint's calls are Asks to the access checks: same authentication, rate limit, roles and grants.
+const AS_ASK: RpcTarget = { service: SemanticCacheService.typeName, method: "Ask" };
+
 /**
- * The caller of a request with `authorization` header and requested
- * namespace (already validated): authenticated, counted against its key's
- * rate limit, and authorised, in that order, as the RPCs' access check does.
- * Throws unauthenticated / resource_exhausted / permission_denied (as
- * ConnectErrors of the auth layer; see as-semcache-error.ts).
+ * The caller of a request, from its headers alone and the requested
+ * namespace (already validated): authenticated and counted against its
+ * key's rate limit by the same admission as an Ask's, then authorised for
+ * the namespace as an Ask is. Throws unauthenticated / resource_exhausted /
+ * permission_denied (ConnectErrors of the auth layer; see as-semcache-error.ts).
  */
-export function callerOf(access: CallerAccess | undefined, authorization: string | undefined, namespace: string | undefined): Caller {
+export function callerOf(access: CallerAccess | undefined, req: AnyRequest, namespace: string | undefined): Caller {
   if (access === undefined) return { principal: undefined, namespace: namespace ?? DEFAULT_NAMESPACE };
-  const principal = authenticate(access.keys, authorization);
-  access.takeRequest(principal);
-  // The same check an Ask gets, on an Ask-shaped message: one rule for both doors.
+  const admission = access.admit(req, AS_ASK);
+  if (admission.refusal !== undefined) throw admission.refusal;
+  const principal = admission.contextValues?.get(principalKey);
+  if (principal === undefined) throw new Error("the access check admitted an Ask without its principal");
   const ask = create(AskRequestSchema, { scope: create(ScopeSchema, { namespace: namespace ?? "" }) });
   authorizeMessage(principal, "Ask", ask);
   return { principal, namespace: ask.scope?.namespace ?? DEFAULT_NAMESPACE };

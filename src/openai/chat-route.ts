@@ -16,7 +16,7 @@ import { parseChatRequest, type ChatRequest } from "./chat-request.js";
 import { completionBody, completionId, createdNow } from "./completion-body.js";
 import { CompletionChunks, SSE_HEADERS, sseEvent } from "./completion-chunks.js";
 import { openAiErrorResponse } from "./error-response.js";
-import { readJsonBody, sendingEvents, writeError, writeHead, writeJson } from "./http-io.js";
+import { readJsonBody, sendingEvents, type BodyLimits, writeError, writeHead, writeJson } from "./http-io.js";
 import { answerHeaders, bypassHeaders, readControls, type AnswerSource, type SemcacheControls } from "./semcache-headers.js";
 import type { Upstream } from "./upstream.js";
 
@@ -27,8 +27,8 @@ export interface OpenAiRouteOptions extends AskBridgeOptions {
   readonly slots: SlotPool;
   /** The API keys in force and their rate limits; undefined when keys are off. */
   readonly access: CallerAccess | undefined;
-  /** Largest request body (SEMCACHE_MAX_MESSAGE_BYTES). */
-  readonly maxBodyBytes: number;
+  /** Size and nesting limits of a request body. */
+  readonly body: BodyLimits;
   /** Logs an unexpected error (its text never reaches the caller). */
   readonly logError: (error: unknown) => void;
   /** Hears of every finished call. */
@@ -110,9 +110,9 @@ export async function handleChatCompletions(options: OpenAiRouteOptions, req: An
   let facts: Omit<OpenAiCallRecord, "method" | "code" | "ms"> = { stream: false };
   try {
     const controls = readControls(req.headers);
-    const caller = callerOf(options.access, req.headers.authorization, controls.namespace);
+    const caller = callerOf(options.access, req, controls.namespace);
     facts = { ...facts, namespace: caller.namespace, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) };
-    const request = parseChatRequest(await readJsonBody(req, options.maxBodyBytes));
+    const request = parseChatRequest(await readJsonBody(req, options.body));
     bodyRead = true;
     facts = { ...facts, model: request.model, stream: request.stream };
     const reason = bypassReason(request);

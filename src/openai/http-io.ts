@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { SemcacheError } from "../errors/index.js";
+import { JsonDepthScanner } from "../server/http/json-depth.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { openAiErrorResponse } from "./error-response.js";
 import { invalidField } from "./field-readers.js";
@@ -11,20 +12,30 @@ import { invalidField } from "./field-readers.js";
 // JSON must be UTF-8 (RFC 8259); a lenient decoder would turn bad bytes into U+FFFD and cache them.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Bounds on a request body. */
+export interface BodyLimits {
+  /** Largest body (SEMCACHE_MAX_MESSAGE_BYTES). */
+  readonly maxBytes: number;
+  /** Deepest nesting of arrays and objects (SEMCACHE_MAX_JSON_DEPTH), checked before parsing, as the RPCs' is. */
+  readonly maxJsonDepth: number;
+}
+
 /**
- * The request body parsed as JSON. A body above `maxBytes` (declared or
- * sent) is refused as soon as that is known, without reading the rest.
+ * The request body parsed as JSON. A body above the size or depth limit is
+ * refused as soon as that is known, without reading the rest.
  */
-export async function readJsonBody(req: AnyRequest, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(req: AnyRequest, { maxBytes, maxJsonDepth }: BodyLimits): Promise<unknown> {
   const tooLarge = (bytes: number | string) =>
     invalidField("body", `is ${bytes} bytes, above the limit of ${maxBytes} bytes (SEMCACHE_MAX_MESSAGE_BYTES)`);
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(declared);
   const parts: Buffer[] = [];
+  const depth = new JsonDepthScanner(maxJsonDepth);
   let size = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
     size += part.length;
     if (size > maxBytes) throw tooLarge(`more than ${maxBytes}`);
+    if (depth.tooDeep(part)) throw invalidField("body", `nests arrays and objects deeper than ${maxJsonDepth} levels (SEMCACHE_MAX_JSON_DEPTH)`);
     parts.push(part);
   }
   let text: string;

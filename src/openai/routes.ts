@@ -15,7 +15,7 @@ export const OPENAI_PATHS = { chatCompletions: "/v1/chat/completions", models: "
 async function handleModels(options: OpenAiRouteOptions, req: AnyRequest, res: AnyResponse): Promise<void> {
   const started = performance.now();
   try {
-    const caller = callerOf(options.access, req.headers.authorization, undefined);
+    const caller = callerOf(options.access, req, undefined);
     const list = await options.upstream.models(clientGone(res));
     writeJson(res, 200, list);
     options.onCall?.({ method: "ListModels", code: "ok", ms: performance.now() - started, stream: false, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) });

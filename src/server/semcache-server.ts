@@ -11,8 +11,10 @@ import {
   type SemanticCacheServiceImpl,
 } from "./api/semantic-cache-service.js";
 import { listenOnePort } from "./http/graceful-http.js";
+import type { Admit, ConnectionLimits } from "./http/edge-options.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
 import type { Logger } from "./logger.js";
+import { storeAnswering } from "./health/index.js";
 
 /** What a server is started with. */
 export interface SemcacheServerOptions {
@@ -36,6 +38,8 @@ export interface SemcacheServerOptions {
    * to ConnectErrors, and may throw SemcacheErrors itself.
    */
   readonly interceptors?: readonly Interceptor[];
+  /** Limits and admission at the HTTP edge (see server/http/edge-options.ts); default: the built-in limits, everyone admitted. */
+  readonly edge?: { readonly limits?: ConnectionLimits; readonly maxJsonDepth?: number; readonly maxPendingBodyBytes?: number; readonly admit?: Admit };
 }
 
 /** A running semcache server. */
@@ -74,10 +78,11 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     corsOrigins: options.corsOrigins,
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    isReady: () => cache !== undefined,
+    isReady: () => cache !== undefined && storeAnswering(cache.backend),
     ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
+    ...options.edge,
   });
-  const http = await listenOnePort(handler, options.host, options.port);
+  const http = await listenOnePort(handler, options.host, options.port, options.edge?.limits);
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${http.port}`;
   logger.info({ url }, "listening (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c)");

@@ -134,8 +134,17 @@ export interface CacheStore {
 /** Thrown by a store when its backend is unreachable or failing (UNAVAILABLE); the message says so to callers. */
 export class StoreUnavailableError extends SemcacheError {
   override readonly name: string = "StoreUnavailableError";
+  /**
+   * True when the store cannot recover by itself and needs its operator (the
+   * embedded store's data directory deleted or replaced): /healthz then says
+   * NOT_SERVING so the instance gets replaced. False for outages that heal
+   * (Redis away), during which /healthz stays SERVING: Ask still answers
+   * from the LLM (fail-open), and the gRPC health service reports the outage.
+   */
+  readonly permanent: boolean;
 
-  constructor(message: string, options: { readonly cause?: unknown } = {}) {
-    super("unavailable", `cache store unavailable: ${message}`, options);
+  constructor(message: string, options: { readonly cause?: unknown; readonly permanent?: boolean } = {}) {
+    super("unavailable", `cache store unavailable: ${message}`, options.cause === undefined ? {} : { cause: options.cause });
+    this.permanent = options.permanent ?? false;
   }
 }

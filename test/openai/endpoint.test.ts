@@ -271,11 +271,14 @@ describe("the endpoint in the server", () => {
     expect(answer.headers.get("access-control-expose-headers")).toContain("x-semcache-source");
   });
 
-  it("refuses a body above the message limit with 400, and another method with 404", async () => {
+  it("refuses a body above the size or nesting limit with 400, and another method with 404", async () => {
     const big = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x".repeat(5 * 1024 * 1024) }] });
     const refused = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: { param: "body", code: "invalid_argument" } });
+    const deep = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"model": "m", "metadata": ${"[".repeat(100_000)}` });
+    expect(deep.status).toBe(400);
+    expect(((await deep.json()) as { error: { message: string } }).error.message).toMatch(/SEMCACHE_MAX_JSON_DEPTH/u);
     expect((await fetch(`${server.url}/v1/chat/completions`)).status).toBe(404);
   });
 });

@@ -2,7 +2,7 @@ import { createServer as createHttp1Server, request as http1Request } from "node
 import { connect as http2Connect, constants as h2constants, createServer as createHttp2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { create, toBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -389,6 +389,8 @@ describe.each(MESSAGE_CARRIERS)("protobuf messages over $name", (carrier) => {
 // Length-prefixed frames that lie, and the headers that describe them.
 
 const FRAMED_MESSAGE = lookupBytes("Is this frame well formed?");
+/** A prompt sent as a varint followed by what looks like its text. */
+const WRONG_WIRE_PROMPT = pb().tag(1, WireType.Varint).uint32(5).raw(utf8("hello")).finish();
 const GZIP_BOMB = gzipSync(Buffer.alloc(1024 * 1024));
 // Exactly the limit: a prompt plus an unknown field padded to fill the rest.
 const AT_LIMIT = (() => {
@@ -434,6 +436,19 @@ const FRAME_CASES: readonly FrameCase[] = [
     body: envelope(FRAMED_MESSAGE, { flags: COMPRESSED_FLAG }),
     headers: (c) => ({ [c.encodingHeader]: "gzip" }),
     expect: () => invalid(/^decompression failed$/u),
+  },
+  {
+    // Decompressed and checked like an uncompressed one: protobuf-es would read it as the prompt "hello".
+    name: "a gzipped message whose prompt has the wrong wire type",
+    body: envelope(gzipSync(WRONG_WIRE_PROMPT), { flags: COMPRESSED_FLAG }),
+    headers: (c) => ({ [c.encodingHeader]: "gzip" }),
+    expect: () => invalid(/^prompt: has wire type 0 \(varint\), but the schema says 2 \(length-delimited\)$/u),
+  },
+  {
+    name: "a brotli-compressed message whose prompt has the wrong wire type",
+    body: envelope(brotliCompressSync(WRONG_WIRE_PROMPT), { flags: COMPRESSED_FLAG }),
+    headers: (c) => ({ [c.encodingHeader]: "br" }),
+    expect: () => invalid(/^prompt: has wire type 0 \(varint\), but the schema says 2 \(length-delimited\)$/u),
   },
   {
     name: "a length prefix claiming 2 GiB",
@@ -664,10 +679,24 @@ const REQUEST_CASES: readonly RequestCase[] = [
     }),
   ),
   {
-    name: "a JSON unknown field nested 10,000 deep (ignored)",
+    name: "a JSON unknown field nested 60 deep (within SEMCACHE_MAX_JSON_DEPTH, ignored)",
+    protocol: "connect",
+    as: "connect-h1",
+    send: (url) => h1Request(url, { path: path("Lookup"), headers: { "content-type": "application/json" }, body: utf8(`{"prompt":"deep","extra":${"[".repeat(60)}${"]".repeat(60)}}`) }),
+    expect: accepted,
+  },
+  {
+    name: "a JSON unknown field nested 10,000 deep (refused before parsing)",
     protocol: "connect",
     as: "connect-h1",
     send: (url) => h1Request(url, { path: path("Lookup"), headers: { "content-type": "application/json" }, body: utf8(`{"prompt":"deep","extra":${"[".repeat(10_000)}${"]".repeat(10_000)}}`) }),
+    expect: invalid(/^the JSON request message nests arrays and objects deeper than the server's limit of 64 levels \(SEMCACHE_MAX_JSON_DEPTH\)$/u),
+  },
+  {
+    name: "brackets inside JSON strings (not nesting)",
+    protocol: "connect",
+    as: "connect-h1",
+    send: (url) => h1Request(url, { path: path("Lookup"), headers: { "content-type": "application/json" }, body: utf8(JSON.stringify({ prompt: `[{\"${"[".repeat(200)}` })) }),
     expect: accepted,
   },
   {
@@ -683,6 +712,20 @@ const REQUEST_CASES: readonly RequestCase[] = [
     as: "connect-h1",
     send: (url) => h1Request(url, { path: path("Lookup"), headers: { "content-type": "application/json", "content-encoding": "snappy" }, body: JSON_LOOKUP }),
     expect: unimplemented(/^unknown compression "snappy": supported encodings are gzip,br$/u),
+  },
+  {
+    name: "a gzipped Connect unary message whose prompt has the wrong wire type",
+    protocol: "connect",
+    as: "connect-h1",
+    send: (url) => h1Request(url, { path: path("Lookup"), headers: { "content-type": "application/proto", "content-encoding": "gzip" }, body: gzipSync(WRONG_WIRE_PROMPT) }),
+    expect: invalid(/^prompt: has wire type 0 \(varint\), but the schema says 2 \(length-delimited\)$/u),
+  },
+  {
+    name: "gzipped deep JSON (decompressed, then refused before parsing)",
+    protocol: "connect",
+    as: "connect-h1",
+    send: (url) => h1Request(url, { path: path("Lookup"), headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: gzipSync(`{"prompt":"x","extra":${"[".repeat(5_000)}${"]".repeat(5_000)}}`) }),
+    expect: invalid(/^the JSON request message nests arrays and objects deeper than the server's limit of 64 levels/u),
   },
   {
     name: "Content-Encoding gzip on a body that is not gzip",

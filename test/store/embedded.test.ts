@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -8,7 +8,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CacheStore } from "../../src/store/cache-store.js";
 import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "../../src/store/embedded/index.js";
 import { describeStoreContract } from "./contract.js";
-import { DIM, entryOf, randomUnit, rotated, scopeOf } from "./vectors.js";
+import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
+import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
+import { SemcacheError, StartupError } from "../../src/errors/index.js";
+import { StoreUnavailableError } from "../../src/store/cache-store.js";
+import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./vectors.js";
 
 const MODEL = "test-model";
 const dirs: string[] = [];
@@ -156,6 +161,8 @@ describe("embedded store", () => {
 
   it("loads HNSW snapshots saved at close, catches up newer rows, and rebuilds bad or stale ones", async () => {
     const dataDir = tempDir();
+    // Scopes above 256 entries use HNSW here, so 500 entries make a graph to snapshot.
+    const HNSW_ABOVE_256 = { exactScopeLimit: 256 };
     const n = 600;
     const entries = Array.from({ length: n }, (_, i) => entryOf(a, `s${i}`, randomUnit(i)));
     const check = async (store: EmbeddedStore, sample: number[]): Promise<void> => {
@@ -173,14 +180,14 @@ describe("embedded store", () => {
       cpSync(savedCopy, snapshotDir, { recursive: true });
     };
 
-    let store = await open(dataDir);
+    let store = await open(dataDir, HNSW_ABOVE_256);
     await store.put(entries.slice(0, 500));
     await store.close();
     expect(existsSync(join(snapshotDir, "manifest.json"))).toBe(true);
     cpSync(snapshotDir, savedCopy, { recursive: true });
 
     // Clean restart: the graph comes from the snapshot.
-    store = await open(dataDir, { snapshots: false });
+    store = await open(dataDir, { ...HNSW_ABOVE_256, snapshots: false });
     expect(store.loadReport).toMatchObject({ scopes: 1, vectors: 500, fromSnapshot: 1, inserted: 0 });
     await check(store, [0, 250, 499]);
     await store.put(entries.slice(500));
@@ -189,7 +196,7 @@ describe("embedded store", () => {
 
     // Rows added after the snapshot are inserted on top of it.
     restoreSnapshot();
-    store = await open(dataDir, { snapshots: false });
+    store = await open(dataDir, { ...HNSW_ABOVE_256, snapshots: false });
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 1, inserted: 100 });
     await check(store, [0, 499, 500, 599]);
     // A replace deletes a row the snapshot holds: the snapshot is stale now.
@@ -197,7 +204,7 @@ describe("embedded store", () => {
     await store.close();
 
     restoreSnapshot();
-    store = await open(dataDir);
+    store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 0, inserted: 600 });
     await check(store, [0, 3, 599]);
     expect((await store.get(entries[3]!.id, Date.now()))?.response).toBe("replaced");
@@ -206,7 +213,7 @@ describe("embedded store", () => {
     // A damaged snapshot file is detected before usearch reads it (usearch aborts on a truncated file).
     const file = join(snapshotDir, "0.usearch");
     truncateSync(file, Math.floor(statSync(file).size / 2));
-    store = await open(dataDir);
+    store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ fromSnapshot: 0, inserted: 600 });
     await check(store, [1, 598]);
     await store.close();
@@ -263,4 +270,223 @@ describe("embedded store", () => {
     expect(found[0]?.entry.id).toBe(first!.id);
     await store.close();
   }, 60_000);
+});
+
+describe("embedded store recall: a semantic hit is the true best entry of its scope", () => {
+  // The issue's reproduction, rebuilt from test vectors: ~1,400 entries in one
+  // scope, in clusters of 100 close neighbours around 14 random centres, and
+  // queries that are stored vectors perturbed again, so each query's true best
+  // has near rivals in its cluster (as paraphrased questions do).
+  const N = 1400;
+  const golden = (i: number): number => (i * 0.6180339887) % 1;
+  const centres = Array.from({ length: 14 }, (_, c) => randomUnit(90_000 + c));
+  const vectors = Array.from({ length: N }, (_, i) => perturbed(centres[i % 14]!, 0.75 + 0.22 * golden(i), 100_000 + i));
+  const queries = Array.from({ length: 200 }, (_, q) => perturbed(vectors[(q * 37) % N]!, 0.85 + 0.12 * golden(q + 7), 200_000 + q));
+  const exactBest = (query: Float32Array): number => {
+    let best = 0;
+    for (let i = 1; i < N; i++) if (cosine(vectors[i]!, query) > cosine(vectors[best]!, query)) best = i;
+    return best;
+  };
+  const truth = queries.map(exactBest);
+  const scope = scopeOf("recall");
+  const entries = vectors.map((vector, i) => entryOf(scope, `entry ${i}`, vector));
+
+  it("an HNSW graph searched for the k asked (as before) misses some of these true bests", () => {
+    const hnsw = HnswIndex.create(DIM, DEFAULT_INDEX_PARAMS);
+    const flat = new Float32Array(N * DIM);
+    vectors.forEach((v, i) => flat.set(v, i * DIM));
+    hnsw.add(Array.from({ length: N }, (_, i) => i + 1), flat);
+    const missed = queries.filter((query, q) => hnsw.search(query, 4)[0]?.label !== truth[q]! + 1).length;
+    expect(missed).toBeGreaterThan(0);
+  });
+
+  it(`searches a scope of up to ${DEFAULT_EXACT_SCOPE_LIMIT} entries exactly: every query gets its true best`, async () => {
+    expect(N).toBeLessThanOrEqual(DEFAULT_EXACT_SCOPE_LIMIT);
+    const store = await open(tempDir());
+    await store.put(entries);
+    for (let q = 0; q < queries.length; q++) {
+      const top = (await store.search(scope, queries[q]!, 4, Date.now()))[0];
+      expect(top?.entry.id).toBe(entries[truth[q]!]!.id);
+      expect(top?.similarity).toBeCloseTo(cosine(vectors[truth[q]!]!, queries[q]!), 5);
+    }
+    await store.close();
+  });
+
+  it("above the exact limit, searches a widened HNSW candidate set and still finds every true best", async () => {
+    const store = await open(tempDir(), { exactScopeLimit: 256 });
+    await store.put(entries);
+    const found = await Promise.all(queries.map(async (query) => (await store.search(scope, query, 4, Date.now()))[0]?.entry.id));
+    expect(found).toEqual(truth.map((i) => entries[i]!.id));
+    await store.close();
+  });
+});
+
+describe("embedded store: the cost and number of scopes", () => {
+  it("holds a small scope's vectors in storage that grows with them, not a block reserved up front", () => {
+    const index = new ExactIndex(DIM);
+    index.add([1], randomUnit(1));
+    expect(index.contents().vectors.buffer.byteLength).toBe(DIM * 4);
+    index.add([2], randomUnit(2));
+    index.add([3, 4, 5], new Float32Array(3 * DIM).fill(0.1));
+    expect(index.size).toBe(5);
+    // Grown by half again at most, beyond what it holds.
+    expect(index.contents().vectors.buffer.byteLength).toBeLessThanOrEqual(Math.ceil(5 * 1.5) * DIM * 4);
+    expect(index.search(randomUnit(2), 1)[0]?.label).toBe(2);
+    // A scope that shrinks gives its room back.
+    const big = new ExactIndex(DIM);
+    big.add(Array.from({ length: 100 }, (_, i) => i + 1), new Float32Array(100 * DIM).fill(0.1));
+    for (let label = 1; label <= 95; label++) big.remove(label);
+    expect(big.size).toBe(5);
+    expect(big.contents().vectors.buffer.byteLength).toBeLessThanOrEqual(20 * DIM * 4);
+    expect(big.contents().labels.sort((x, y) => x - y)).toEqual([96, 97, 98, 99, 100]);
+  });
+
+  it("refuses a put that would give a namespace more scopes than the limit, naming the setting", async () => {
+    const store = await open(tempDir(), { maxScopesPerNamespace: 3 });
+    const scopes = [0, 1, 2].map((i) => scopeOf("tenant", "m", { v: String(i) }));
+    // Two new scopes in one batch count as two.
+    await store.put([entryOf(scopes[0]!, "q0", rotated(0)), entryOf(scopes[1]!, "q1", rotated(0.1))]);
+    await store.put([entryOf(scopes[2]!, "q2", rotated(0.2))]);
+    const fourth = scopeOf("tenant", "m", { v: "3" });
+    const refusal = await store.put([entryOf(scopes[0]!, "fine", rotated(0)), entryOf(fourth, "too many", rotated(0))]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(SemcacheError);
+    expect((refusal as SemcacheError).code).toBe("resource_exhausted");
+    expect((refusal as SemcacheError).message).toMatch(/namespace "tenant" already has 3 scopes .*SEMCACHE_MAX_SCOPES_PER_NAMESPACE allows \(3\)/);
+    // All or nothing: the refused put wrote neither entry.
+    expect(await store.count("tenant")).toBe(3);
+    // Concurrent puts cannot slip past the limit together.
+    const racing = await Promise.allSettled([4, 5].map((i) => store.put([entryOf(scopeOf("tenant", "m", { v: String(i) }), "race", rotated(0))])));
+    expect(racing.every((r) => r.status === "rejected")).toBe(true);
+    // Existing scopes and other namespaces still take writes.
+    await store.put([entryOf(scopes[1]!, "more", rotated(0.3))]);
+    await store.put([entryOf(scopeOf("other"), "elsewhere", rotated(0))]);
+    // A flush makes room again.
+    await store.flushNamespace("tenant");
+    await store.put([entryOf(fourth, "room again", rotated(0))]);
+    expect(await store.count("tenant")).toBe(1);
+    await store.close();
+  });
+
+  it("frees a scope's slot when its last entry is purged, and counts scopes loaded at open", async () => {
+    const dataDir = tempDir();
+    let store = await open(dataDir, { maxScopesPerNamespace: 2 });
+    const now = Date.now();
+    await store.put([entryOf(scopeOf("t", "m", { v: "short" }), "brief", rotated(0), { expiresAtMs: now + 50 })]);
+    await store.put([entryOf(scopeOf("t", "m", { v: "long" }), "lasting", rotated(0))]);
+    await expect(store.put([entryOf(scopeOf("t", "m", { v: "third" }), "x", rotated(0))])).rejects.toThrow(/already has 2 scopes/);
+    expect(await store.purgeExpired(now + 100)).toBe(1);
+    await store.put([entryOf(scopeOf("t", "m", { v: "third" }), "x", rotated(0))]);
+    await store.close();
+    store = await open(dataDir, { maxScopesPerNamespace: 2 });
+    await expect(store.put([entryOf(scopeOf("t", "m", { v: "fourth" }), "y", rotated(0))])).rejects.toThrow(/already has 2 scopes/);
+    await store.close();
+  });
+});
+
+describe("embedded store: its data directory deleted or replaced while running", () => {
+  const a = scopeOf("ns-a");
+  it("refuses writes and pings from then on, naming the path, reports it once, and still reads", async () => {
+    const dataDir = join(tempDir(), "data");
+    const reported: unknown[] = [];
+    const store = await open(dataDir, { onBackgroundError: (error) => reported.push(error), dataDirCheckIntervalMs: 0 });
+    const entry = entryOf(a, "before", rotated(0));
+    await store.put([entry]);
+    await store.ping();
+    rmSync(dataDir, { recursive: true, force: true });
+    const refusal = await store.put([entryOf(a, "after", rotated(0.1))]).then(() => undefined, (error: unknown) => error);
+    expect(refusal).toBeInstanceOf(StoreUnavailableError);
+    expect((refusal as StoreUnavailableError).code).toBe("unavailable");
+    expect((refusal as StoreUnavailableError).permanent).toBe(true);
+    expect((refusal as Error).message).toContain(`the data directory ${dataDir} was deleted`);
+    await expect(store.ping()).rejects.toThrow(dataDir);
+    await expect(store.addObservation(entry.id, { similarity: 0.9, correct: true, atMs: 1 }, Date.now())).rejects.toThrow(/deleted/);
+    await expect(store.flushAll()).rejects.toThrow(/deleted/);
+    expect(reported).toHaveLength(1);
+    // What was stored can still be served from the open database.
+    expect((await store.get(entry.id, Date.now()))?.response).toBe(entry.response);
+    await store.close();
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it("notices on its timer, and notices a directory replaced by another", async () => {
+    const parent = tempDir();
+    const dataDir = join(parent, "data");
+    const reported: unknown[] = [];
+    const store = await open(dataDir, { onBackgroundError: (error) => reported.push(error), dataDirCheckIntervalMs: 20 });
+    await store.put([entryOf(a, "q", rotated(0))]);
+    // Replaced: moved away and a fresh copy put in its place.
+    renameSync(dataDir, join(parent, "moved"));
+    cpSync(join(parent, "moved"), dataDir, { recursive: true });
+    const deadline = Date.now() + 5_000;
+    while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(String(reported[0])).toMatch(/was replaced by another directory or database/);
+    await expect(store.put([entryOf(a, "r", rotated(0))])).rejects.toThrow(/replaced/);
+    await store.close();
+  });
+
+  it("refuses a corrupt database at open, naming its path", async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, "semcache.db"), "this is not an SQLite database, just some bytes ".repeat(200));
+    const error = await open(dataDir).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DataDirError);
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as Error).message).toContain(join(dataDir, "semcache.db"));
+    expect((error as Error).message).toMatch(/not a readable semcache database/);
+  });
+});
+
+describe("embedded store: a scope outgrowing exact search", () => {
+  it("keeps serving exactly while its HNSW graph is built in the background, then switches, losing nothing", async () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 50);
+    indexes.promoteInBackground = true;
+    const vectors = Array.from({ length: 400 }, (_, i) => randomUnit(7_000 + i));
+    const add = (from: number, to: number): void =>
+      indexes.add("s", "ns", vectors.slice(from, to).map((vector, i) => ({ label: from + i + 1, expiresAtMs: 0, vector })));
+    const best = (i: number): number | undefined => indexes.search("s", vectors[i]!, 1, Date.now())[0]?.label;
+    add(0, 40);
+    add(40, 300); // crosses the limit: the build starts
+    const state = [...indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(ExactIndex);
+    expect(state.building).toBeDefined();
+    // Served exactly meanwhile, with adds and removes during the build.
+    for (const i of [0, 150, 299]) expect(best(i)).toBe(i + 1);
+    add(300, 400);
+    indexes.remove("s", 11);
+    indexes.remove("s", 390);
+    for (let turn = 0; turn < 100 && state.building !== undefined; turn++) await new Promise((r) => setImmediate(r));
+    expect(state.index).toBeInstanceOf(HnswIndex);
+    expect(state.index.size).toBe(398);
+    for (const i of [0, 150, 299, 300, 398]) expect(best(i)).toBe(i + 1);
+    expect(best(10)).not.toBe(11);
+    expect(best(389)).not.toBe(390);
+  });
+
+  it("finishes a build at once when writes outpace it (a bulk load)", () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 10);
+    indexes.promoteInBackground = true;
+    const item = (label: number) => ({ label, expiresAtMs: 0, vector: randomUnit(label) });
+    indexes.add("s", "ns", Array.from({ length: 10 }, (_, i) => item(i + 1)));
+    indexes.add("s", "ns", [item(11)]); // crosses: build queued
+    indexes.add("s", "ns", Array.from({ length: 30 }, (_, i) => item(100 + i))); // queue > 2 × limit
+    const state = [...indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(HnswIndex);
+    expect(state.index.size).toBe(41);
+    expect(indexes.search("s", randomUnit(120), 1, Date.now())[0]?.label).toBe(120);
+  });
+
+  it("abandons a build when its scope is flushed meanwhile", async () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 10);
+    indexes.promoteInBackground = true;
+    indexes.add("s", "ns", Array.from({ length: 300 }, (_, i) => ({ label: i + 1, expiresAtMs: 0, vector: randomUnit(i) })));
+    indexes.dropNamespace("ns");
+    indexes.add("s", "ns", [{ label: 1_000, expiresAtMs: 0, vector: randomUnit(1) }]);
+    for (let turn = 0; turn < 10; turn++) await new Promise((r) => setImmediate(r));
+    const state = [...indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(ExactIndex);
+    expect(state.index.size).toBe(1);
+    expect(indexes.search("s", randomUnit(1), 5, Date.now()).map((m) => m.label)).toEqual([1_000]);
+  });
 });

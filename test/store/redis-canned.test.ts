@@ -238,9 +238,11 @@ describe("Redis store queries (canned replies)", () => {
     const query = new Float32Array([1, 0, 0, 0]);
     const found = await store.search(SCOPE, query, 2, NOW);
 
+    // A scope's size is counted once (then remembered), and a small scope is searched exactly.
+    expect(connection.sent.at(-2)).toEqual(["FT.SEARCH", INDEX, "@ns:{org\\/team} @scope:{5c0fe}", "LIMIT", "0", "0", "DIALECT", "2"]);
     const sent = connection.sent.at(-1)!;
     expect(sent).toEqual([
-      "FT.SEARCH", INDEX, "(@ns:{org\\/team} @scope:{5c0fe})=>[KNN 4 @vec $v AS dist]",
+      "FT.SEARCH", INDEX, "(@ns:{org\\/team} @scope:{5c0fe})=>[KNN 4 @vec $v HYBRID_POLICY ADHOC_BF AS dist]",
       "PARAMS", "2", "v", float32ToBuffer(query),
       "SORTBY", "dist", "ASC",
       "RETURN", "12", ...READ_FIELDS, "dist",
@@ -263,6 +265,33 @@ describe("Redis store queries (canned replies)", () => {
     });
     await expect(store.search(SCOPE, new Float32Array(3), 2, NOW)).rejects.toThrow(RangeError);
     expect(await store.search(SCOPE, query, 0, NOW)).toEqual([]);
+    const searches = connection.names().filter((name) => name === "FT.SEARCH").length;
+    await store.search(SCOPE, query, 2, NOW);
+    expect(connection.names().filter((name) => name === "FT.SEARCH").length).toBe(searches + 1);
+  });
+
+  it("searches a scope above the exact limit through HNSW with a widened candidate set, returning the nearest", async () => {
+    const connection = new CannedConnection(
+      searchServer({
+        existing: true,
+        search: (args) =>
+          args.includes("dist")
+            ? [128, ...doc("b", { ...entryFields("b"), dist: "0.3" }), ...doc("a", { ...entryFields("a"), dist: "0.1" })]
+            : [5000],
+      }),
+    );
+    const store = await initRedisStore(connection, OPTIONS);
+    const query = new Float32Array([1, 0, 0, 0]);
+    const found = await store.search(SCOPE, query, 1, NOW);
+    expect(connection.sent.at(-1)).toEqual([
+      "FT.SEARCH", INDEX, "(@ns:{org\\/team} @scope:{5c0fe})=>[KNN 128 @vec $v AS dist]",
+      "PARAMS", "2", "v", float32ToBuffer(query),
+      "SORTBY", "dist", "ASC",
+      "RETURN", "12", ...READ_FIELDS, "dist",
+      "LIMIT", "0", "3",
+      "DIALECT", "2",
+    ]);
+    expect(found.map((n) => [n.entry.id, n.similarity])).toEqual([["a", 0.9]]);
   });
 
   it("lists recent entries newest first, skipping expired ones", async () => {

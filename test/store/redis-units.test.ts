@@ -3,6 +3,8 @@
  * FT.CREATE / FT.SEARCH argument lists, FT.INFO parsing and comparison,
  * search reply parsing, and the entry codec.
  */
+import { ScopeSizes } from "../../src/store/redis/scope-sizes.js";
+import { hnswCandidates } from "../../src/store/recall.js";
 import { describe, expect, it } from "vitest";
 import type { NewEntry } from "../../src/store/cache-store.js";
 import { READ_FIELDS, bufferToFloat32, decodeEntry, encodeEntry, float32ToBuffer, isExpired } from "../../src/store/redis/entry-codec.js";
@@ -379,5 +381,30 @@ describe("entry codec", () => {
     expect(isExpired(0, Number.MAX_SAFE_INTEGER)).toBe(false);
     expect(isExpired(1000, 999)).toBe(false);
     expect(isExpired(1000, 1000)).toBe(true);
+  });
+});
+
+describe("remembered scope sizes (the Redis store's choice of exact search)", () => {
+  it("remembers a count for a while, counts puts into it, forgets the oldest beyond its bound and on clear", () => {
+    const sizes = new ScopeSizes(1_000, 2);
+    expect(sizes.get("a", 0)).toBeUndefined();
+    sizes.set("a", 10, 0);
+    sizes.added("a");
+    sizes.added("unknown");
+    expect(sizes.get("a", 999)).toBe(11);
+    expect(sizes.get("a", 1_001)).toBeUndefined();
+    expect(sizes.get("unknown", 0)).toBeUndefined();
+    sizes.set("b", 1, 0);
+    sizes.set("c", 1, 0);
+    expect(sizes.get("a", 0)).toBeUndefined();
+    expect(sizes.get("c", 0)).toBe(1);
+    sizes.clear();
+    expect(sizes.get("c", 0)).toBeUndefined();
+  });
+
+  it("asks HNSW for max(4k, 2·ef) candidates", () => {
+    expect(hnswCandidates(1, 64)).toBe(128);
+    expect(hnswCandidates(4, 64)).toBe(128);
+    expect(hnswCandidates(100, 64)).toBe(400);
   });
 });

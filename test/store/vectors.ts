@@ -64,3 +64,32 @@ export function entryOf(
     vector,
   };
 }
+
+/**
+ * A unit vector at cosine ≈ `cosine` from the unit vector `base`: `base` plus
+ * deterministic Gaussian-like noise (seeded), renormalised. Clusters of such
+ * vectors are what makes an approximate index miss a true best.
+ */
+export function perturbed(base: Float32Array, cosine: number, seed: number): Float32Array {
+  const noise = randomUnit(seed);
+  // randomUnit is uniform on the sphere: each component has variance 1/DIM,
+  // so scaling it by tan(acos(cosine)) puts the sum at that angle from base.
+  const scale = Math.tan(Math.acos(cosine));
+  const v = new Float32Array(DIM);
+  let norm = 0;
+  for (let i = 0; i < DIM; i++) {
+    const x = (base[i] as number) + scale * (noise[i] as number);
+    v[i] = x;
+    norm += x * x;
+  }
+  norm = Math.sqrt(norm);
+  for (let i = 0; i < DIM; i++) v[i] = (v[i] as number) / norm;
+  return v;
+}
+
+/** Cosine similarity of two unit vectors. */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += (a[i] as number) * (b[i] as number);
+  return dot;
+}

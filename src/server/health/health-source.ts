@@ -1,5 +1,5 @@
 import type { SemanticCache } from "../../cache/semantic-cache.js";
-import type { CacheStore } from "../../store/cache-store.js";
+import { StoreUnavailableError, type CacheStore } from "../../store/cache-store.js";
 
 /** What the health service asks to decide whether semcache can serve. */
 export interface HealthSource {
@@ -34,6 +34,32 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 export async function probeStore(store: CacheStore, timeoutMs: number): Promise<boolean> {
   await withTimeout(store.ping(), timeoutMs);
   return true;
+}
+
+// What the last ping of each store found, for the synchronous /healthz.
+const lastPing = new WeakMap<CacheStore, { failed: boolean; atMs: number; pending: boolean }>();
+
+/**
+ * False once `store`'s ping has failed for good (a StoreUnavailableError
+ * marked permanent: the embedded store's data directory is gone), for
+ * checks that must answer at once (GET /healthz). A passing outage (Redis
+ * away) does not count: the server still answers Ask from the LLM, and the
+ * gRPC health service reports it. Starts a new ping when the last is older
+ * than `maxAgeMs`, so the answer is at most that stale.
+ */
+export function storeAnswering(store: CacheStore, maxAgeMs = 1_000, timeoutMs = 1_000): boolean {
+  const now = Date.now();
+  const last = lastPing.get(store) ?? { failed: false, atMs: 0, pending: false };
+  lastPing.set(store, last);
+  if (!last.pending && !last.failed && now - last.atMs >= maxAgeMs) {
+    last.pending = true;
+    probeStore(store, timeoutMs).then(
+      () => Object.assign(last, { atMs: Date.now(), pending: false }),
+      (error: unknown) =>
+        Object.assign(last, { failed: error instanceof StoreUnavailableError && error.permanent, atMs: Date.now(), pending: false }),
+    );
+  }
+  return !last.failed;
 }
 
 /**

@@ -1,15 +1,20 @@
 import { createServer as createHttp1Server, ServerResponse, type Server as Http1Server } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
+import { constants as http2Constants, createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { Server as TcpServer, Socket, AddressInfo } from "node:net";
 import { once } from "node:events";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from "./edge-options.js";
 import { createProtocolDispatcher } from "./protocol-dispatcher.js";
 import type { AnyHandler, AnyRequest, AnyResponse } from "./request-handler.js";
 import { protocolOf, rpcErrorResponse } from "./rpc-errors.js";
 
 /** How long calls cut at the drain timeout have to write their error before their connections close. */
 const CUT_CALL_GRACE_MS = 500;
+/** How long an idle HTTP/2 session told to go away (GOAWAY) may take to close before it is cut. */
+const GOAWAY_GRACE_MS = 1_000;
+/** Initial HTTP/2 stream window: large gRPC messages would otherwise trip the default 64 KiB on slow readers. */
+const H2_STREAM_WINDOW_BYTES = 1024 * 1024;
 
 /** What a request that arrives while the server drains is answered (UNAVAILABLE: safe to retry elsewhere). */
 export const SHUTTING_DOWN_MESSAGE = "semcache is shutting down and takes no new calls; retry (another instance, or this one once it is back)";
@@ -49,8 +54,63 @@ function refuse(req: AnyRequest, res: AnyResponse): void {
   universalResponseToNodeResponse(answer, res).catch(() => undefined);
 }
 
-/** Listens on host:port with one handler for HTTP/1.1 and cleartext HTTP/2. */
-export async function listenOnePort(handler: AnyHandler, host: string, port: number): Promise<OnePortHttpServer> {
+/**
+ * Closes an HTTP/2 session that has had no stream open for `idleMs`. Counted
+ * by streams, not by frames: PINGs or SETTINGS alone do not keep a
+ * connection alive that carries no call.
+ */
+function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => {
+      session.close();
+      setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
+    }, idleMs);
+    timer.unref();
+  };
+  arm();
+  session.on("stream", (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      open--;
+      if (open === 0 && !session.closed && !session.destroyed) arm();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * Cancels (RST_STREAM CANCEL) an HTTP/2 request whose body has not all been
+ * received within `ms`, so a stream that stops sending cannot hold its slot
+ * and buffers forever. Only the request is timed: once its body has ended, a
+ * response may stream for as long as it needs. (HTTP/1.1 gets the same from
+ * Node's `requestTimeout`.)
+ */
+function limitUploadTime(req: AnyRequest, ms: number): void {
+  if (!("stream" in req)) return;
+  const stream = req.stream;
+  const timer = setTimeout(() => {
+    if (!stream.closed && !stream.destroyed) stream.close(http2Constants.NGHTTP2_CANCEL);
+  }, ms);
+  timer.unref();
+  const done = (): void => clearTimeout(timer);
+  req.once("end", done);
+  stream.once("close", done);
+}
+
+/**
+ * Listens on host:port with one handler for HTTP/1.1 and cleartext HTTP/2,
+ * within `limits` (connections, streams per connection, idle, header and
+ * request timeouts).
+ */
+export async function listenOnePort(
+  handler: AnyHandler,
+  host: string,
+  port: number,
+  limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
+): Promise<OnePortHttpServer> {
   let inFlight = 0;
   let draining = false;
   let drained: (() => void) | undefined;
@@ -70,18 +130,38 @@ export async function listenOnePort(handler: AnyHandler, host: string, port: num
       openH1.add(res);
       res.once("close", () => openH1.delete(res));
     }
+    limitUploadTime(req, limits.requestTimeoutMs);
     handler(req, res);
   };
-  const http1: Http1Server = createHttp1Server(counted);
-  // Large gRPC messages would otherwise trip the default 16 KiB frame window on slow readers.
-  const http2: Http2Server = createHttp2Server({ settings: { initialWindowSize: 1024 * 1024 } }, counted);
+  // Node refuses a header timeout longer than the request timeout.
+  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  const http1: Http1Server = createHttp1Server(
+    {
+      headersTimeout,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // Node checks both timeouts on this period (default 30 s, which would let a half-sent request outlive its timeout).
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    },
+    counted,
+  );
+  // Node tracks HTTP/1.1 connections (for the header and request timeouts, and closeIdleConnections) from
+  // the server's "listening" event on; this server never listens itself: the dispatcher hands it sockets.
+  http1.emit("listening");
+  const http2: Http2Server = createHttp2Server(
+    { settings: { initialWindowSize: H2_STREAM_WINDOW_BYTES, maxConcurrentStreams: limits.maxStreamsPerConnection } },
+    counted,
+  );
   const sessions = new Set<ServerHttp2Session>();
   http2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    closeWhenIdle(session, limits.idleTimeoutMs);
   });
   const sockets = new Set<Socket>();
-  const tcp: TcpServer = createProtocolDispatcher(http1, http2);
+  const tcp: TcpServer = createProtocolDispatcher(http1, http2, { prefaceTimeoutMs: limits.headersTimeoutMs });
+  // Over the cap, Node closes a new connection at once: descriptors stay for the connections already served.
+  tcp.maxConnections = limits.maxConnections;
   tcp.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -114,6 +194,8 @@ export async function listenOnePort(handler: AnyHandler, host: string, port: num
         await waitForDrain(CUT_CALL_GRACE_MS);
       }
       http1.closeAllConnections();
+      // Stops Node's connection checks (started by the "listening" event above).
+      http1.close();
       for (const socket of sockets) socket.destroy();
       await closed;
     },

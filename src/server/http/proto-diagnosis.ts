@@ -8,10 +8,13 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
  * "prompt: has wire type 0 (varint), but the schema says 2 (length-delimited)",
  * "scope: its length of 4294967295 bytes runs past the end of the message".
  *
- * protobuf-es rejects such messages without naming the field ("premature
- * EOF"); this walks the bytes again, only after that failure, so the caller
- * is told what to fix. Undefined when no field is to blame (garbage tags,
- * groups nested too deeply, ...): the decoder's own words are all there is.
+ * message-guard.ts runs it on every binary request message (decompressed
+ * first when it came compressed) before protobuf-es decodes it: the decoder
+ * rejects some such messages without naming the field ("premature EOF") and
+ * quietly accepts others (a known field with the wrong wire type), so the
+ * walk, not the decoder, decides. Undefined when no field is to blame
+ * (garbage tags, groups nested too deeply, ...): then the message goes on to
+ * the decoder, whose own words are all there is.
  */
 export function diagnoseProtobuf(desc: DescMessage, bytes: Uint8Array): string | undefined {
   try {

@@ -1,7 +1,7 @@
-import type { ServerResponse } from "node:http";
+import { ServerResponse } from "node:http";
 import { constants as http2Constants } from "node:http2";
 import type { JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
-import { Code, ConnectError, createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import {
   compressionBrotli,
   compressionGzip,
@@ -10,8 +10,11 @@ import {
   type connectNodeAdapter,
 } from "@connectrpc/connect-node";
 import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
+import { BodyBudget } from "./body-budget.js";
 import { withClearClientErrors } from "./client-faults.js";
 import { corsHeaders } from "./cors.js";
+import type { Admit } from "./edge-options.js";
+import { edgeRefusalKey, withEdgeRefusals, withoutBody } from "./edge-refusal.js";
 import { protocolOf, rpcErrorResponse } from "./rpc-errors.js";
 
 /** A request on either HTTP version. */
@@ -32,7 +35,19 @@ export interface RequestHandlerOptions {
   readonly isReady: () => boolean;
   /** Extra plain-HTTP routes (metrics, dashboard), tried before the RPC routes. */
   readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
+  /** Deepest nesting in a JSON request message (SEMCACHE_MAX_JSON_DEPTH); default 64. */
+  readonly maxJsonDepth?: number;
+  /** Most bytes of request bodies received at once (SEMCACHE_MAX_PENDING_BODY_BYTES); default 256 MiB. */
+  readonly maxPendingBodyBytes?: number;
+  /**
+   * Decides from the headers alone whether a request may go on (API key,
+   * rate limit, Host), before its body is read; default: everything may.
+   */
+  readonly admit?: Admit;
 }
+
+const DEFAULT_MAX_JSON_DEPTH = 64;
+const DEFAULT_MAX_PENDING_BODY_BYTES = 256 * 1024 * 1024;
 
 // JSON must be UTF-8 (RFC 8259); the default decoder would turn bad bytes into U+FFFD and store them.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -84,46 +99,69 @@ function validAuthority(req: AnyRequest): boolean {
   return typeof authority === "string" && authority !== "" && URL.canParse(`http://${authority}/`);
 }
 
+/** The RPCs of the router, as the edge serves them. */
+interface RpcRoutes {
+  /** Whether `path` is a method of a registered service. */
+  serves(path: string): boolean;
+  /** Serves an RPC request (or answers an unknown method of one); false when `path` is not an RPC. */
+  handle(req: AnyRequest, res: AnyResponse, path: string): boolean;
+}
+
 /**
  * Serves the RPCs of the router the way connect-node's adapter does, plus
- * what it leaves out: client mistakes are answered as such (see
- * client-faults.ts), a request without a usable Host gets an error instead
- * of an exception that would end the process, and an unknown method of an
- * RPC request gets UNIMPLEMENTED in the caller's protocol.
+ * what it leaves out: a request is admitted (or refused, see edge-refusal.ts)
+ * from its headers before its body is read; client mistakes are answered as
+ * such (see client-faults.ts); the bodies being received share one memory
+ * budget (body-budget.ts); a request without a usable Host gets an error
+ * instead of an exception that would end the process; and an unknown method
+ * of an RPC request gets UNIMPLEMENTED in the caller's protocol.
  */
-function createRpcHandler(options: RequestHandlerOptions): (req: AnyRequest, res: AnyResponse, path: string) => boolean {
+function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
   const router = createConnectRouter({
     readMaxBytes: options.maxMessageBytes,
     shutdownSignal: options.shutdownSignal,
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: JSON_OPTIONS,
   });
-  options.routes(router);
+  options.routes(withEdgeRefusals(router));
+  const guard = { maxMessageBytes: options.maxMessageBytes, maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
   const methods = new Map<string, UniversalHandlerFn>();
-  for (const handler of router.handlers) methods.set(handler.requestPath, withClearClientErrors(handler, options.maxMessageBytes));
+  // A refused call carries a well-formed stand-in message, so it has no client mistakes to clarify: it skips that work.
+  const refusable = new Map<string, UniversalHandlerFn>();
+  for (const handler of router.handlers) {
+    methods.set(handler.requestPath, withClearClientErrors(handler, guard));
+    refusable.set(handler.requestPath, handler);
+  }
   const services = new Set(router.handlers.map((handler) => handler.service.typeName));
+  const budget = new BodyBudget(options.maxPendingBodyBytes ?? DEFAULT_MAX_PENDING_BODY_BYTES);
 
-  const fail = (req: AnyRequest, res: AnyResponse, error: ConnectError, httpStatus: number): void => {
-    const contentType = req.headers["content-type"];
-    universalResponseToNodeResponse(rpcErrorResponse(protocolOf(contentType), contentType, error, { httpStatus }), res).catch(() => res.destroy());
-  };
-
-  return (req, res, path) => {
+  const handle = (req: AnyRequest, res: AnyResponse, path: string): boolean => {
     const handler = methods.get(path);
     const contentType = req.headers["content-type"] ?? "";
+    const route = /^\/([^/]+)\/([^/]+)$/u.exec(path);
+    const [, service = "", method = ""] = route ?? [];
     if (handler === undefined) {
-      const route = /^\/([^/]+)\/([^/]+)$/u.exec(path);
       if (route === null || req.method !== "POST" || !RPC_CONTENT_TYPE.test(contentType)) return false;
-      const [, service = "", method = ""] = route;
       const message = services.has(service) ? `unknown method ${JSON.stringify(method)} of service ${service}` : `unknown service ${JSON.stringify(service.slice(0, 200))}`;
-      fail(req, res, new ConnectError(message, Code.Unimplemented), 404);
+      sendRpcError(req, res, new ConnectError(message, Code.Unimplemented), 404);
       return true;
     }
     if (!validAuthority(req)) {
-      fail(req, res, new ConnectError("the request has no usable Host header (HTTP/1.1) or :authority (HTTP/2)", Code.InvalidArgument), 400);
+      if (res instanceof ServerResponse) res.shouldKeepAlive = false;
+      sendRpcError(req, res, new ConnectError("the request has no usable Host header (HTTP/1.1) or :authority (HTTP/2)", Code.InvalidArgument), 400);
       return true;
     }
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+    const admission = options.admit?.(req, { service, method }) ?? {};
+    let answer;
+    if (admission.refusal !== undefined) {
+      // The body is never read: HTTP/2 resets the stream after the answer (stopUnreadUploads), HTTP/1.1 closes the connection.
+      if (res instanceof ServerResponse) res.shouldKeepAlive = false;
+      const refused = withoutBody(universalRequestFromNodeRequest(req, res, undefined, createContextValues().set(edgeRefusalKey, admission.refusal)));
+      answer = (refusable.get(path) ?? handler)(refused);
+    } else {
+      answer = handler(budget.meter(universalRequestFromNodeRequest(req, res, undefined, admission.contextValues)));
+    }
+    answer
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
         // A client that went away mid-answer is not the server's failure.
@@ -133,14 +171,22 @@ function createRpcHandler(options: RequestHandlerOptions): (req: AnyRequest, res
       });
     return true;
   };
+  return { serves: (path) => methods.has(path), handle };
+}
+
+/** An error answer in the request's own protocol, without reading its body. */
+function sendRpcError(req: AnyRequest, res: AnyResponse, error: ConnectError, httpStatus?: number): void {
+  const contentType = req.headers["content-type"];
+  const answer = rpcErrorResponse(protocolOf(contentType), contentType, error, httpStatus === undefined ? {} : { httpStatus });
+  universalResponseToNodeResponse(answer, res).catch(() => res.destroy());
 }
 
 /**
- * Builds the one handler behind both servers: CORS, `/healthz`, extra routes,
- * then Connect / gRPC / gRPC-Web.
+ * Builds the one handler behind both servers: CORS, `/healthz`, admission of
+ * plain routes, extra routes, then Connect / gRPC / gRPC-Web.
  */
 export function createRequestHandler(options: RequestHandlerOptions): AnyHandler {
-  const rpc = createRpcHandler(options);
+  const rpc = createRpcRoutes(options);
   return (req, res) => {
     stopUnreadUploads(req);
     const cors = corsHeaders(options.corsOrigins, req.headers);
@@ -158,9 +204,17 @@ export function createRequestHandler(options: RequestHandlerOptions): AnyHandler
       sendJson(res, ready ? 200 : 503, { status: ready ? "SERVING" : "NOT_SERVING" });
       return;
     }
+    if (!rpc.serves(path)) {
+      const refusal = options.admit?.(req, undefined).refusal;
+      if (refusal !== undefined) {
+        if (res instanceof ServerResponse) res.shouldKeepAlive = false;
+        sendRpcError(req, res, refusal);
+        return;
+      }
+    }
     if (options.extraRoutes?.(req, res) === true) return;
     try {
-      if (rpc(req, res, path)) return;
+      if (rpc.handle(req, res, path)) return;
     } catch (error) {
       // Whatever a request can trigger here must end that request, never the process.
       console.error(`request ${path} failed before reaching its handler`, error);

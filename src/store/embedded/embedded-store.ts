@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
   StoreUnavailableError,
@@ -10,11 +12,12 @@ import {
   type StoredEntry,
 } from "../cache-store.js";
 import { toObservationTuple, type ObservationTuple } from "../observations.js";
+import { SemcacheError } from "../../errors/index.js";
 import { GroupCommit } from "./group-commit.js";
 import { removeSnapshots, saveSnapshots, type SnapshotIdentity } from "./index-snapshots.js";
 import type { IndexLoadReport } from "./index-loader.js";
 import type { ScopeIndexes } from "./scope-indexes.js";
-import { isLive, type SqliteEntries } from "./sqlite-entries.js";
+import { DATABASE_FILE, isLive, type SqliteEntries } from "./sqlite-entries.js";
 
 /** Timings and hooks of a running embedded store. */
 export interface EmbeddedStoreRuntime {
@@ -34,7 +37,29 @@ export interface EmbeddedStoreRuntime {
   readonly now: () => number;
   /** Receives failures of background work (purge, hit flush, snapshots), which have no caller to reject. */
   readonly onBackgroundError: (error: unknown) => void;
+  /** Most scopes a namespace may hold; a put that would open one more is refused. 0: no limit. */
+  readonly maxScopesPerNamespace: number;
+  /** Milliseconds between checks that the data directory is still the one opened; 0 disables the timer. */
+  readonly dataDirCheckIntervalMs: number;
 }
+
+/** Which file a path named when the store opened (device and inode). */
+interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function identityOf(path: string): FileIdentity | undefined {
+  try {
+    const stat = statSync(path);
+    return { dev: stat.dev, ino: stat.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The setting that bounds scopes per namespace, named in the refusal. */
+export const MAX_SCOPES_SETTING = "SEMCACHE_MAX_SCOPES_PER_NAMESPACE";
 
 // Rows deleted per purge transaction: bounded so a large purge yields to the
 // event loop between batches instead of stalling requests.
@@ -54,11 +79,19 @@ export class EmbeddedStore implements CacheStore {
   private readonly timers: NodeJS.Timeout[] = [];
   // id → hit increments not yet written: a hit is not worth an fsync.
   private pendingHits = new Map<string, number>();
+  // Scopes that queued puts will open (scope key → namespace), counted
+  // against the limit until their commit indexes them.
+  private readonly pendingScopes = new Map<string, string>();
+  // Set for good once the data directory is found deleted or replaced.
+  private lost: StoreUnavailableError | undefined;
+  private readonly databasePath: string;
+  private readonly opened: { readonly dir: FileIdentity | undefined; readonly database: FileIdentity | undefined };
   private readonly writes = new GroupCommit<NewEntry, boolean>((batch) => this.commit(batch));
   // Observations get their own group commit: concurrent ones share one fsync.
-  private readonly observationWrites = new GroupCommit<{ id: string; tuple: ObservationTuple; nowMs: number }, boolean>((batch) =>
-    this.guard(() => this.entries.addObservations(batch)),
-  );
+  private readonly observationWrites = new GroupCommit<{ id: string; tuple: ObservationTuple; nowMs: number }, boolean>((batch) => {
+    this.checkDataDir();
+    return this.guard(() => this.entries.addObservations(batch));
+  });
 
   constructor(
     private readonly entries: SqliteEntries,
@@ -74,6 +107,11 @@ export class EmbeddedStore implements CacheStore {
     }
     if (runtime.hitFlushIntervalMs > 0) {
       this.timers.push(setInterval(() => this.flushHitsInBackground(), runtime.hitFlushIntervalMs).unref());
+    }
+    this.databasePath = join(runtime.dataDir, DATABASE_FILE);
+    this.opened = { dir: identityOf(runtime.dataDir), database: identityOf(this.databasePath) };
+    if (runtime.dataDirCheckIntervalMs > 0) {
+      this.timers.push(setInterval(() => this.checkDataDirInBackground(), runtime.dataDirCheckIntervalMs).unref());
     }
   }
 
@@ -100,6 +138,8 @@ export class EmbeddedStore implements CacheStore {
     this.ensureOpen();
     for (const entry of entries) this.checkVector(entry.vector);
     if (entries.length === 0) return [];
+    this.checkDataDir();
+    this.admitScopes(entries);
     return this.writes.submit(entries);
   }
 
@@ -115,12 +155,15 @@ export class EmbeddedStore implements CacheStore {
   async addObservation(id: string, observation: Observation, nowMs: number): Promise<boolean> {
     this.ensureOpen();
     const tuple = toObservationTuple(observation);
+    this.checkDataDir();
     const [stored] = await this.observationWrites.submit([{ id, tuple, nowMs }]);
     return stored === true;
   }
 
+  /** Rejects once the data directory was deleted or replaced (see checkDataDir). */
   async ping(): Promise<void> {
     this.ensureOpen();
+    this.checkDataDir();
   }
 
   async count(namespace?: string): Promise<number> {
@@ -130,6 +173,7 @@ export class EmbeddedStore implements CacheStore {
 
   async flushNamespace(namespace: string): Promise<number> {
     this.ensureOpen();
+    this.checkDataDir();
     // Writes issued before the flush must not land after it.
     this.writes.drain();
     this.observationWrites.drain();
@@ -140,6 +184,7 @@ export class EmbeddedStore implements CacheStore {
 
   async flushAll(): Promise<number> {
     this.ensureOpen();
+    this.checkDataDir();
     this.writes.drain();
     this.observationWrites.drain();
     const deleted = this.guard(() => this.entries.deleteAll(this.runtime.now()));
@@ -194,6 +239,8 @@ export class EmbeddedStore implements CacheStore {
     try {
       this.entries.addHits(this.takePendingHits());
       try {
+        // A lost directory gets no snapshot: saving one would recreate it holding nothing else.
+        if (this.lost !== undefined) return;
         if (this.runtime.snapshots) saveSnapshots(this.runtime.dataDir, this.indexes, this.runtime.snapshotIdentity);
         else removeSnapshots(this.runtime.dataDir);
       } catch (error) {
@@ -206,7 +253,39 @@ export class EmbeddedStore implements CacheStore {
     }
   }
 
+  /**
+   * Refuses, before anything is written, a put that would give a namespace
+   * more scopes than the limit: each distinct scope costs memory for as long
+   * as it has entries, so a client must not be able to open them without end.
+   */
+  private admitScopes(entries: readonly NewEntry[]): void {
+    const limit = this.runtime.maxScopesPerNamespace;
+    if (limit <= 0) return;
+    const opened = new Map<string, string>();
+    const openedIn = new Map<string, number>();
+    for (const { scope } of entries) {
+      if (this.indexes.has(scope.scopeKey) || this.pendingScopes.has(scope.scopeKey) || opened.has(scope.scopeKey)) continue;
+      const pendingIn = [...this.pendingScopes.values()].filter((ns) => ns === scope.namespace).length;
+      const wouldHave = this.indexes.scopesIn(scope.namespace) + pendingIn + (openedIn.get(scope.namespace) ?? 0) + 1;
+      if (wouldHave > limit) {
+        throw new SemcacheError(
+          "resource_exhausted",
+          `namespace "${scope.namespace}" already has ${wouldHave - 1} scopes (distinct model and params), the most ` +
+            `${MAX_SCOPES_SETTING} allows (${limit}): reuse an existing scope, flush the namespace, or raise the setting`,
+          { field: "scope" },
+        );
+      }
+      opened.set(scope.scopeKey, scope.namespace);
+      openedIn.set(scope.namespace, (openedIn.get(scope.namespace) ?? 0) + 1);
+    }
+    for (const [scopeKey, namespace] of opened) this.pendingScopes.set(scopeKey, namespace);
+  }
+
   private commit(batch: NewEntry[]): boolean[] {
+    // Indexed below, or failed: either way no longer pending.
+    for (const entry of batch) this.pendingScopes.delete(entry.scope.scopeKey);
+    // Again at the write itself: the directory may have gone since the put was queued.
+    this.checkDataDir();
     // Hits ride along with the puts' transaction: no extra fsync.
     const hits = this.takePendingHits();
     let outcomes;
@@ -251,8 +330,44 @@ export class EmbeddedStore implements CacheStore {
     return total;
   }
 
+  /**
+   * Throws (and from then on always throws) when the data directory or its
+   * database file is no longer the one opened: deleted, or replaced by
+   * another. SQLite keeps writing to the unlinked file without an error, so
+   * without this check writes would be acknowledged and then lost at the
+   * next restart. One stat per check, a few microseconds. Reports the loss
+   * once through onBackgroundError (the server's log).
+   */
+  private checkDataDir(): void {
+    if (this.lost !== undefined) throw this.lost;
+    const dir = identityOf(this.runtime.dataDir);
+    const database = identityOf(this.databasePath);
+    const problem =
+      dir === undefined ? "was deleted"
+      : database === undefined ? `no longer holds ${DATABASE_FILE} (deleted)`
+      : !sameFile(dir, this.opened.dir) || !sameFile(database, this.opened.database) ? "was replaced by another directory or database"
+      : undefined;
+    if (problem === undefined) return;
+    this.lost = new StoreUnavailableError(
+      `the data directory ${this.runtime.dataDir} ${problem} while semcache was running: writes are refused, since ` +
+        "they could not survive a restart; restore the directory and restart semcache",
+      { permanent: true },
+    );
+    this.runtime.onBackgroundError(this.lost);
+    throw this.lost;
+  }
+
+  private checkDataDirInBackground(): void {
+    if (this.closed || this.lost !== undefined) return;
+    try {
+      this.checkDataDir();
+    } catch {
+      // Reported by checkDataDir itself.
+    }
+  }
+
   private flushHitsInBackground(): void {
-    if (this.closed || this.pendingHits.size === 0) return;
+    if (this.closed || this.lost !== undefined || this.pendingHits.size === 0) return;
     try {
       this.flushHits();
     } catch (error) {
@@ -308,6 +423,10 @@ function unavailable(error: unknown): unknown {
     return new StoreUnavailableError(`embedded store: ${(error as Error).message} (${code})`, { cause: error });
   }
   return error;
+}
+
+function sameFile(now: FileIdentity, then: FileIdentity | undefined): boolean {
+  return then === undefined || (now.dev === then.dev && now.ino === then.ino);
 }
 
 function describeVector(vector: unknown): string {

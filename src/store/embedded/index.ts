@@ -1,4 +1,5 @@
 import type { IndexParams } from "../cache-store.js";
+import { DEFAULT_EXACT_SCOPE_LIMIT } from "../recall.js";
 import { prepareDataDir } from "./data-dir.js";
 import { EmbeddedStore } from "./embedded-store.js";
 import { loadScopeIndexes } from "./index-loader.js";
@@ -6,6 +7,7 @@ import { ScopeIndexes } from "./scope-indexes.js";
 import { SqliteEntries } from "./sqlite-entries.js";
 
 export { DataDirError } from "./data-dir.js";
+export { DEFAULT_EXACT_SCOPE_LIMIT } from "../recall.js";
 export { EmbeddedStore } from "./embedded-store.js";
 export type { IndexLoadReport } from "./index-loader.js";
 
@@ -33,7 +35,11 @@ export interface EmbeddedStoreOptions {
    * data; on a 2-core host it was no faster.
    */
   readonly insertThreads?: number;
-  /** Scopes with at most this many vectors use exact search instead of HNSW (default 256). */
+  /**
+   * Scopes with at most this many vectors are searched exactly (a flat
+   * array, brute-force cosine) instead of through HNSW; default
+   * {@link DEFAULT_EXACT_SCOPE_LIMIT}.
+   */
   readonly exactScopeLimit?: number;
   /**
    * Save HNSW graphs at close so the next open need not rebuild them (default
@@ -43,9 +49,33 @@ export interface EmbeddedStoreOptions {
   readonly snapshots?: boolean;
   /** Clock for the purge, `count` and replace decisions (default Date.now). */
   readonly now?: () => number;
-  /** Receives errors of background work (default: a process warning). */
+  /**
+   * Receives what no caller can be told about: failures of background work
+   * (purge, hit flush, snapshots) and the data directory found deleted or
+   * replaced (reported once). The server passes its logger; default: a
+   * process warning.
+   */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * Milliseconds between checks that the data directory and its database are
+   * still the ones opened (default 1 000; 0: only at writes and pings, which
+   * always check).
+   */
+  readonly dataDirCheckIntervalMs?: number;
+  /**
+   * Most scopes (distinct model and params) one namespace may hold; a put
+   * that would open one more fails with RESOURCE_EXHAUSTED. Default
+   * {@link DEFAULT_MAX_SCOPES_PER_NAMESPACE}; 0: no limit.
+   */
+  readonly maxScopesPerNamespace?: number;
 }
+
+/**
+ * Default bound on scopes per namespace: far above what an application uses
+ * (one per model and system prompt / parameter set), while 10,000 small
+ * scopes cost only a few tens of MB (about 2 KB each beyond their entries).
+ */
+export const DEFAULT_MAX_SCOPES_PER_NAMESPACE = 10_000;
 
 /**
  * Opens the embedded store in `options.dataDir`: SQLite for durability, one
@@ -61,7 +91,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   checkPositiveInteger("index.m", params.m);
   checkPositiveInteger("index.efConstruction", params.efConstruction);
   checkPositiveInteger("index.efSearch", params.efSearch);
-  const exactLimit = options.exactScopeLimit ?? 256;
+  const exactLimit = options.exactScopeLimit ?? DEFAULT_EXACT_SCOPE_LIMIT;
   if (!Number.isInteger(exactLimit) || exactLimit < 0) throw new RangeError(`exactScopeLimit must be an integer ≥ 0 (got ${exactLimit})`);
   const insertThreads = options.insertThreads ?? 1;
   if (!Number.isInteger(insertThreads) || insertThreads < 0) throw new RangeError(`insertThreads must be an integer ≥ 0 (got ${insertThreads})`);
@@ -70,6 +100,12 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   const hitFlushIntervalMs = options.hitFlushIntervalMs ?? 1_000;
   checkInterval("purgeIntervalMs", purgeIntervalMs);
   checkInterval("hitFlushIntervalMs", hitFlushIntervalMs);
+  const dataDirCheckIntervalMs = options.dataDirCheckIntervalMs ?? 1_000;
+  checkInterval("dataDirCheckIntervalMs", dataDirCheckIntervalMs);
+  const maxScopesPerNamespace = options.maxScopesPerNamespace ?? DEFAULT_MAX_SCOPES_PER_NAMESPACE;
+  if (!Number.isSafeInteger(maxScopesPerNamespace) || maxScopesPerNamespace < 0) {
+    throw new RangeError(`maxScopesPerNamespace must be a whole number ≥ 0 (got ${maxScopesPerNamespace})`);
+  }
 
   const dataDir = prepareDataDir(options.dataDir);
   const identity = { modelId: options.modelId, dimension: options.dimension };
@@ -79,6 +115,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const snapshots = options.snapshots ?? true;
     const indexes = new ScopeIndexes(options.dimension, params, exactLimit, insertThreads);
     const report = loadScopeIndexes(entries, indexes, dataDir, snapshotIdentity);
+    // Loaded: from now on a scope outgrowing exact search builds its graph without stalling requests.
+    indexes.promoteInBackground = true;
     return new EmbeddedStore(entries, indexes, params, {
       dataDir,
       dimension: options.dimension,
@@ -88,6 +126,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       hitFlushIntervalMs,
       now: options.now ?? Date.now,
       onBackgroundError: options.onBackgroundError ?? ((error) => process.emitWarning(error instanceof Error ? error : String(error))),
+      maxScopesPerNamespace,
+      dataDirCheckIntervalMs,
     }, report);
   } catch (error) {
     entries.close();

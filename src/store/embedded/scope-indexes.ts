@@ -1,4 +1,5 @@
 import type { IndexParams } from "../cache-store.js";
+import { hnswCandidates } from "../recall.js";
 import { isLive } from "./sqlite-entries.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
@@ -21,7 +22,19 @@ export interface ScopeState {
   index: ScopeVectorIndex;
   /** label → expiresAtMs (0 = never); also the set of labels in `index`. */
   readonly expiry: Map<number, number>;
+  /** The HNSW graph being built in the background while `index` (exact) keeps serving. */
+  building?: HnswBuild;
 }
+
+/** A graph under construction and the labels still to insert into it. */
+interface HnswBuild {
+  readonly hnsw: HnswIndex;
+  readonly queue: number[];
+}
+
+// Vectors inserted into a graph under construction per turn of the event
+// loop: about 50 ms of work on a busy core, so requests keep being served.
+const BUILD_CHUNK = 100;
 
 /**
  * One vector index per scope key. A search only ever looks inside its own
@@ -34,6 +47,8 @@ export interface ScopeState {
  */
 export class ScopeIndexes {
   private readonly scopes = new Map<string, ScopeState>();
+  // namespace → number of its scopes in `scopes`, for the per-namespace limit.
+  private readonly perNamespace = new Map<string, number>();
 
   constructor(
     /** Length of every vector. */
@@ -46,6 +61,15 @@ export class ScopeIndexes {
     readonly insertThreads = 1,
   ) {}
 
+  /**
+   * When true (set once a store has loaded), a scope that grows past
+   * `exactLimit` keeps its exact index, which goes on serving, while its HNSW
+   * graph is built a chunk per turn of the event loop, and only then switches:
+   * building 2,000 vectors at once would stall every request for about a
+   * second. When false (while loading at open), it switches at once.
+   */
+  promoteInBackground = false;
+
   /** Number of scopes with at least one vector. */
   get scopeCount(): number {
     return this.scopes.size;
@@ -56,9 +80,20 @@ export class ScopeIndexes {
     return this.scopes.entries();
   }
 
+  /** Whether a scope has vectors indexed. */
+  has(scopeKey: string): boolean {
+    return this.scopes.has(scopeKey);
+  }
+
+  /** Number of scopes of one namespace with at least one vector. */
+  scopesIn(namespace: string): number {
+    return this.perNamespace.get(namespace) ?? 0;
+  }
+
   /** Installs a prebuilt index for a scope (at open), replacing any. */
   install(scopeKey: string, state: ScopeState): void {
-    this.scopes.set(scopeKey, state);
+    this.forget(scopeKey);
+    this.remember(scopeKey, state);
   }
 
   /** Creates the right kind of empty index for a scope expected to hold `size` vectors. */
@@ -72,17 +107,30 @@ export class ScopeIndexes {
     let scope = this.scopes.get(scopeKey);
     if (scope === undefined) {
       scope = { namespace, index: this.emptyIndexFor(items.length), expiry: new Map() };
-      this.scopes.set(scopeKey, scope);
+      this.remember(scopeKey, scope);
     }
     const d = this.dimension;
     const labels = items.map((item) => item.label);
     const vectors = new Float32Array(items.length * d);
     items.forEach((item, i) => vectors.set(item.vector, i * d));
+    for (const item of items) scope.expiry.set(item.label, item.expiresAtMs);
     if (scope.index instanceof ExactIndex && scope.index.size + items.length > this.exactLimit) {
-      scope.index = this.promote(scope.index);
+      if (!this.promoteInBackground) {
+        scope.index = this.promote(scope.index);
+      } else {
+        scope.index.add(labels, vectors);
+        if (scope.building === undefined) {
+          this.startBuild(scopeKey, scope);
+        } else {
+          scope.building.queue.push(...labels);
+          // Writes outpacing the build (a bulk load): finish it now rather
+          // than let the exact index, and the time it searches, grow on.
+          if (scope.building.queue.length > 2 * this.exactLimit) this.continueBuild(scopeKey, scope, scope.building, Infinity);
+        }
+        return;
+      }
     }
     scope.index.add(labels, vectors);
-    for (const item of items) scope.expiry.set(item.label, item.expiresAtMs);
   }
 
   /** Removes one label; drops the scope's index once it is empty so memory follows live scopes. */
@@ -90,7 +138,9 @@ export class ScopeIndexes {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined || !scope.expiry.delete(label)) return;
     scope.index.remove(label);
-    if (scope.expiry.size === 0) this.scopes.delete(scopeKey);
+    // Already in the graph under construction, or still queued (then skipped).
+    scope.building?.hnsw.remove(label);
+    if (scope.expiry.size === 0) this.forget(scopeKey);
   }
 
   /** Drops every scope of a namespace. */
@@ -98,15 +148,21 @@ export class ScopeIndexes {
     for (const [key, scope] of this.scopes) {
       if (scope.namespace === namespace) this.scopes.delete(key);
     }
+    this.perNamespace.delete(namespace);
   }
 
   /** Drops every scope. */
   clear(): void {
     this.scopes.clear();
+    this.perNamespace.clear();
   }
 
   /**
    * Up to `k` live labels of one scope nearest to `query`, best first.
+   *
+   * A scope of at most `exactLimit` vectors is searched exactly. A larger
+   * one asks its HNSW graph for a wider candidate set than `k`
+   * ({@link hnswCandidates}) and ranks them by their exact cosines.
    *
    * Expired rows stay indexed until the purge removes them, so when some of
    * the nearest are expired the search widens (×4 each round) until it has
@@ -117,7 +173,7 @@ export class ScopeIndexes {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined || !(k >= 1)) return [];
     const total = scope.expiry.size;
-    let want = Math.min(k, total);
+    let want = Math.min(total, scope.index instanceof HnswIndex ? hnswCandidates(k, this.params.efSearch) : k);
     for (;;) {
       const live: LabelSimilarity[] = [];
       const matches = scope.index.search(query, want);
@@ -125,11 +181,65 @@ export class ScopeIndexes {
         const expiresAtMs = scope.expiry.get(label);
         if (expiresAtMs === undefined || !isLive(expiresAtMs, nowMs)) continue;
         live.push({ label, similarity: Math.max(-1, Math.min(1, 1 - distance)) });
-        if (live.length === k) return live;
       }
-      if (want >= total || matches.length < want) return live;
+      if (live.length >= k || want >= total || matches.length < want) {
+        live.sort((x, y) => y.similarity - x.similarity);
+        return live.slice(0, k);
+      }
       want = Math.min(total, want * 4);
     }
+  }
+
+  private remember(scopeKey: string, state: ScopeState): void {
+    this.scopes.set(scopeKey, state);
+    this.perNamespace.set(state.namespace, this.scopesIn(state.namespace) + 1);
+  }
+
+  private forget(scopeKey: string): void {
+    const scope = this.scopes.get(scopeKey);
+    if (scope === undefined) return;
+    this.scopes.delete(scopeKey);
+    const left = this.scopesIn(scope.namespace) - 1;
+    if (left > 0) this.perNamespace.set(scope.namespace, left);
+    else this.perNamespace.delete(scope.namespace);
+  }
+
+  private startBuild(scopeKey: string, scope: ScopeState): void {
+    const exact = scope.index as ExactIndex;
+    const build: HnswBuild = { hnsw: HnswIndex.create(this.dimension, this.params, this.insertThreads), queue: exact.contents().labels };
+    scope.building = build;
+    const step = (): void => {
+      if (!this.continueBuild(scopeKey, scope, build, BUILD_CHUNK)) setImmediate(step);
+    };
+    setImmediate(step);
+  }
+
+  /**
+   * Inserts up to `budget` queued vectors into the graph under construction,
+   * and switches the scope to it once the queue is empty. Returns true when
+   * the build is over (switched, or abandoned because the scope was dropped
+   * or another build replaced it).
+   */
+  private continueBuild(scopeKey: string, scope: ScopeState, build: HnswBuild, budget: number): boolean {
+    if (this.scopes.get(scopeKey) !== scope || scope.building !== build) return true;
+    const exact = scope.index as ExactIndex;
+    while (build.queue.length > 0 && budget > 0) {
+      const take = Math.min(budget, BUILD_CHUNK, build.queue.length);
+      const labels: number[] = [];
+      const chunk = new Float32Array(take * this.dimension);
+      for (const label of build.queue.splice(0, take)) {
+        const vector = exact.vectorOf(label);
+        if (vector === undefined) continue; // removed while queued
+        chunk.set(vector, labels.length * this.dimension);
+        labels.push(label);
+      }
+      build.hnsw.add(labels, chunk.subarray(0, labels.length * this.dimension));
+      budget -= take;
+    }
+    if (build.queue.length > 0) return false;
+    scope.index = build.hnsw;
+    scope.building = undefined;
+    return true;
   }
 
   private promote(exact: ExactIndex): HnswIndex {

@@ -192,7 +192,16 @@ export class SqliteEntries {
       if ((error as { code?: string }).code === "SQLITE_BUSY") {
         throw new DataDirError(dir, `${DATABASE_FILE} is in use by another process`, { cause: error });
       }
-      throw new DataDirError(dir, `cannot use ${DATABASE_FILE} (${messageOf(error)})`, { cause: error });
+      const code = (error as { code?: string }).code;
+      if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+        throw new DataDirError(
+          dir,
+          `${path} is not a readable semcache database (${messageOf(error)}): it is damaged or not SQLite; ` +
+            "restore it from a backup, or move it away to start an empty cache",
+          { cause: error },
+        );
+      }
+      throw new DataDirError(dir, `cannot use ${path} (${messageOf(error)})`, { cause: error });
     }
     return new SqliteEntries(db, path, identity.dimension);
   }

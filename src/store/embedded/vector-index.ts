@@ -23,8 +23,13 @@ export interface ScopeVectorIndex {
  * Brute-force index for small scopes. An HNSW index costs about 55 KB even
  * for one vector (usearch reserves a block of slots and graph links), so
  * thousands of tiny scopes would waste hundreds of MB; a flat array costs
- * exactly the vectors, and usearch's SIMD exact search over a few hundred
- * vectors is as fast as an HNSW search (measured: ~45 µs at 256 × 384-d).
+ * the vectors, and usearch's SIMD exact search over a few hundred vectors is
+ * as fast as an HNSW search (measured: ~45 µs at 256 × 384-d).
+ *
+ * Storage grows on demand (exactly to the need while small, then by half
+ * again), so a scope of one entry holds one vector: distinct scopes are
+ * cheap, and a client cannot make each of thousands of them reserve room it
+ * never fills.
  */
 export class ExactIndex implements ScopeVectorIndex {
   // Own ArrayBuffer at offset 0: usearch's exactSearch reads the dataset from
@@ -34,7 +39,7 @@ export class ExactIndex implements ScopeVectorIndex {
   private readonly slots = new Map<number, number>();
 
   constructor(private readonly dimension: number) {
-    this.data = new Float32Array(dimension * 8);
+    this.data = new Float32Array(0);
   }
 
   get size(): number {
@@ -45,7 +50,8 @@ export class ExactIndex implements ScopeVectorIndex {
     const d = this.dimension;
     const needed = (this.labels.length + labels.length) * d;
     if (needed > this.data.length) {
-      const grown = new Float32Array(Math.max(needed, this.data.length * 2));
+      // ×1.5 keeps appends amortised O(1) while wasting at most a third.
+      const grown = new Float32Array(Math.max(needed, Math.ceil((this.data.length * 1.5) / d) * d));
       grown.set(this.data.subarray(0, this.labels.length * d));
       this.data = grown;
     }
@@ -72,6 +78,11 @@ export class ExactIndex implements ScopeVectorIndex {
     }
     this.labels.pop();
     this.slots.delete(label);
+    // Give memory back once three quarters of the room is empty, so a scope
+    // that shrank costs about what it holds again.
+    if (this.labels.length * 4 <= this.data.length / d && this.data.length > 8 * d) {
+      this.data = this.data.slice(0, Math.max(1, this.labels.length * 2) * d);
+    }
     return true;
   }
 
@@ -86,6 +97,12 @@ export class ExactIndex implements ScopeVectorIndex {
       out.push({ label: this.labels[Number(matches.keys[i])] as number, distance: matches.distances[i] as number });
     }
     return out;
+  }
+
+  /** The vector of a label (a view into the index's storage), if it is indexed. */
+  vectorOf(label: number): Float32Array | undefined {
+    const slot = this.slots.get(label);
+    return slot === undefined ? undefined : this.data.subarray(slot * this.dimension, (slot + 1) * this.dimension);
   }
 
   /** Every label with its vector (views into the index's storage), e.g. to move them to an HNSW index. */

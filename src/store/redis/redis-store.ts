@@ -33,12 +33,15 @@ import {
   indexName,
 } from "./naming.js";
 import { ADD_OBSERVATION, COUNT_ENTRIES, PUT_ENTRY, RECORD_HIT, UNLINK_NAMESPACE } from "./scripts.js";
+import { DEFAULT_EXACT_SCOPE_LIMIT, hnswCandidates } from "../recall.js";
+import { ScopeSizes } from "./scope-sizes.js";
 import {
   DISTANCE_FIELD,
   buildDimensionProbeArgs,
   buildKnnSearchArgs,
   buildNamespaceCountArgs,
   buildRecentArgs,
+  buildScopeCountArgs,
   overfetch,
 } from "./search-query.js";
 import { parseSearchReply } from "./search-reply.js";
@@ -249,6 +252,7 @@ export class RedisStore implements CacheStore {
   readonly indexName: string;
   private readonly entryPrefix: string;
   private readonly dimension: number;
+  private readonly scopeSizes = new ScopeSizes();
 
   /** @internal Use `openRedisStore`. */
   constructor(
@@ -277,17 +281,28 @@ export class RedisStore implements CacheStore {
     return entry === undefined || isExpired(entry.expiresAtMs, nowMs) ? undefined : entry;
   }
 
+  /**
+   * A scope of at most DEFAULT_EXACT_SCOPE_LIMIT entries (by a count
+   * remembered for 30 s) is searched exactly (HYBRID_POLICY ADHOC_BF: the
+   * distance to each of its entries); a larger one through the HNSW graph
+   * with a widened candidate set (`hnswCandidates`), of which the nearest
+   * are returned, sorted by their exact float32 cosine distances.
+   */
   async search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number): Promise<Neighbour[]> {
     this.requireSearch("search");
     this.checkVector(vector);
     if (k < 1) return [];
+    const limit = overfetch(k);
+    const exact = (await this.scopeSize(scope)) <= DEFAULT_EXACT_SCOPE_LIMIT;
     const reply = await this.connection.command(
       buildKnnSearchArgs({
         index: this.indexName,
         namespace: scope.namespace,
         scopeKey: scope.scopeKey,
         vector: float32ToBuffer(vector),
-        k: overfetch(k),
+        k: limit,
+        candidates: exact ? limit : Math.max(limit, hnswCandidates(k, this.indexParams.efSearch)),
+        exact,
       }),
     );
     const neighbours: Neighbour[] = [];
@@ -310,6 +325,7 @@ export class RedisStore implements CacheStore {
       this.checkVector(entry.vector);
       if (entry.id.length === 0) throw new RangeError("an entry id must not be empty");
     }
+    for (const entry of entries) this.scopeSizes.added(entry.scope.scopeKey);
     const embedding = this.definition.embedding;
     const replies: number[] = [];
     // One script per entry, so each is replaced atomically; sent PUT_WINDOW
@@ -372,6 +388,7 @@ export class RedisStore implements CacheStore {
    * model's) go too.
    */
   async flushNamespace(namespace: string): Promise<number> {
+    this.scopeSizes.clear();
     let deleted = 0;
     await this.forEachEntryPage(async (keys) => {
       deleted += await this.connection.script<number>(UNLINK_NAMESPACE, keys, [namespace]);
@@ -386,6 +403,7 @@ export class RedisStore implements CacheStore {
    * empties as its keys go.
    */
   async flushAll(): Promise<number> {
+    this.scopeSizes.clear();
     let deleted = 0;
     await this.forEachEntryPage(async (keys) => {
       deleted += await this.connection.command<number>(["UNLINK", ...keys]);
@@ -411,6 +429,17 @@ export class RedisStore implements CacheStore {
   /** Closes the connection; later calls throw StoreUnavailableError. */
   async close(): Promise<void> {
     await this.connection.close();
+  }
+
+  /** The scope's entry count, remembered for a while (see ScopeSizes). */
+  private async scopeSize(scope: EntryScope): Promise<number> {
+    const now = Date.now();
+    const known = this.scopeSizes.get(scope.scopeKey, now);
+    if (known !== undefined) return known;
+    const reply = await this.connection.command(buildScopeCountArgs(this.indexName, scope.namespace, scope.scopeKey));
+    const size = parseSearchReply(reply).total;
+    this.scopeSizes.set(scope.scopeKey, size, now);
+    return size;
   }
 
   private async scanCount(namespace: string | undefined): Promise<number> {

@@ -18,8 +18,20 @@ export interface KnnQuery {
   readonly scopeKey: string;
   /** The query vector as a FLOAT32 blob. */
   readonly vector: Buffer;
-  /** Neighbours to ask for. */
+  /** Neighbours to return, nearest first (LIMIT). */
   readonly k: number;
+  /**
+   * Nearest neighbours the KNN step computes (KNN K; at least `k`, default
+   * `k`): asking the HNSW graph for more widens its search beam, which is
+   * what finds a true best a narrow beam walks past.
+   */
+  readonly candidates?: number;
+  /**
+   * Compute the distance to every entry of the scope (HYBRID_POLICY
+   * ADHOC_BF, RediSearch 2.6+) instead of walking the graph: exact, and
+   * cheap for a small scope.
+   */
+  readonly exact?: boolean;
 }
 
 /**
@@ -43,8 +55,12 @@ function returnClause(extra: readonly string[] = []): string[] {
  */
 export function buildKnnSearchArgs(query: KnnQuery): (string | Buffer)[] {
   if (!Number.isSafeInteger(query.k) || query.k < 1) throw new RangeError(`k must be at least 1 (got ${query.k})`);
-  const filter = `${tagClause(FIELD.namespace, query.namespace)} ${tagClause(FIELD.scopeKey, query.scopeKey)}`;
-  const knn = `(${filter})=>[KNN ${query.k} @${FIELD.vector} $${VECTOR_PARAM} AS ${DISTANCE_FIELD}]`;
+  const candidates = query.candidates ?? query.k;
+  if (!Number.isSafeInteger(candidates) || candidates < query.k) {
+    throw new RangeError(`candidates must be a whole number of at least k (got ${candidates})`);
+  }
+  const policy = query.exact === true ? " HYBRID_POLICY ADHOC_BF" : "";
+  const knn = `(${scopeFilter(query.namespace, query.scopeKey)})=>[KNN ${candidates} @${FIELD.vector} $${VECTOR_PARAM}${policy} AS ${DISTANCE_FIELD}]`;
   return [
     "FT.SEARCH", query.index, knn,
     "PARAMS", "2", VECTOR_PARAM, query.vector,
@@ -53,6 +69,15 @@ export function buildKnnSearchArgs(query: KnnQuery): (string | Buffer)[] {
     "LIMIT", "0", String(query.k),
     "DIALECT", "2",
   ];
+}
+
+function scopeFilter(namespace: string, scopeKey: string): string {
+  return `${tagClause(FIELD.namespace, namespace)} ${tagClause(FIELD.scopeKey, scopeKey)}`;
+}
+
+/** Counts one scope's entries without fetching any (the reply's total). */
+export function buildScopeCountArgs(index: string, namespace: string, scopeKey: string): string[] {
+  return ["FT.SEARCH", index, scopeFilter(namespace, scopeKey), "LIMIT", "0", "0", "DIALECT", "2"];
 }
 
 /** A namespace's entries, newest first. */
