@@ -7,6 +7,7 @@ import type { ServerConfig } from "../config/settings.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
 import { admitAllowedHosts, AllowedHosts } from "../server/http/allowed-hosts.js";
+import { BodyBudget } from "../server/http/body-budget.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
@@ -64,6 +65,8 @@ export async function startServerFromConfig(
   // One Ask engine behind Ask, AskStream and /v1/chat/completions: they share entries and calls in flight.
   const ask = askPartsFromConfig(config, logger);
   let cache: (() => SemanticCache) | undefined;
+  // One bound on bodies being received, for the RPCs and /v1/chat/completions alike.
+  const bodyBudget = new BodyBudget(config.maxPendingBodyBytes);
   const openai = openAiRoutes({
     engine: ask.engine,
     llm: ask.options.llm,
@@ -71,7 +74,7 @@ export async function startServerFromConfig(
     cache: () => (cache as () => SemanticCache)(),
     upstream: new Upstream(llmConfigFromSettings(config)),
     access,
-    body: { maxBytes: config.maxMessageBytes, maxJsonDepth: config.maxJsonDepth },
+    body: { maxBytes: config.maxMessageBytes, maxJsonDepth: config.maxJsonDepth, budget: bodyBudget },
     logError: (error) => logger.error({ err: error }, "unexpected error in the OpenAI endpoint"),
     onCall: (call) => telemetry.record(openAiRpcRecord(call)),
   });
@@ -96,7 +99,7 @@ export async function startServerFromConfig(
         requestTimeoutMs: config.requestTimeoutMs,
       },
       maxJsonDepth: config.maxJsonDepth,
-      maxPendingBodyBytes: config.maxPendingBodyBytes,
+      bodyBudget,
       // With keys, the key is checked before the body is read; without, only the server's own host names are
       // served (DNS rebinding): a key is what a rebinding page lacks, so a keyed server needs no Host check.
       admit: access?.admit ?? admitAllowedHosts(new AllowedHosts(config.host, config.allowedHosts)),

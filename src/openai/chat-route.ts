@@ -112,7 +112,7 @@ export async function handleChatCompletions(options: OpenAiRouteOptions, req: An
     const controls = readControls(req.headers);
     const caller = callerOf(options.access, req, controls.namespace);
     facts = { ...facts, namespace: caller.namespace, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) };
-    const request = parseChatRequest(await readJsonBody(req, options.body));
+    const request = parseChatRequest(await readJsonBody(req, options.body, signal));
     bodyRead = true;
     facts = { ...facts, model: request.model, stream: request.stream };
     const reason = bypassReason(request);

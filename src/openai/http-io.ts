@@ -3,7 +3,9 @@
  * OpenAI-shaped error answers, on either HTTP version.
  */
 import type { ServerResponse } from "node:http";
-import type { SemcacheError } from "../errors/index.js";
+import { ConnectError } from "@connectrpc/connect";
+import { SemcacheError } from "../errors/index.js";
+import type { BodyBudget } from "../server/http/body-budget.js";
 import { JsonDepthScanner } from "../server/http/json-depth.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { openAiErrorResponse } from "./error-response.js";
@@ -18,13 +20,15 @@ export interface BodyLimits {
   readonly maxBytes: number;
   /** Deepest nesting of arrays and objects (SEMCACHE_MAX_JSON_DEPTH), checked before parsing, as the RPCs' is. */
   readonly maxJsonDepth: number;
+  /** The server's bound on bodies being received at once (SEMCACHE_MAX_PENDING_BODY_BYTES), shared with the RPCs. */
+  readonly budget: BodyBudget;
 }
 
 /**
  * The request body parsed as JSON. A body above the size or depth limit is
  * refused as soon as that is known, without reading the rest.
  */
-export async function readJsonBody(req: AnyRequest, { maxBytes, maxJsonDepth }: BodyLimits): Promise<unknown> {
+export async function readJsonBody(req: AnyRequest, { maxBytes, maxJsonDepth, budget }: BodyLimits, signal: AbortSignal): Promise<unknown> {
   const tooLarge = (bytes: number | string) =>
     invalidField("body", `is ${bytes} bytes, above the limit of ${maxBytes} bytes (SEMCACHE_MAX_MESSAGE_BYTES)`);
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
@@ -32,11 +36,17 @@ export async function readJsonBody(req: AnyRequest, { maxBytes, maxJsonDepth }: 
   const parts: Buffer[] = [];
   const depth = new JsonDepthScanner(maxJsonDepth);
   let size = 0;
-  for await (const part of req as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > maxBytes) throw tooLarge(`more than ${maxBytes}`);
-    if (depth.tooDeep(part)) throw invalidField("body", `nests arrays and objects deeper than ${maxJsonDepth} levels (SEMCACHE_MAX_JSON_DEPTH)`);
-    parts.push(part);
+  try {
+    for await (const part of budget.count(req as AsyncIterable<Buffer>, signal) as AsyncIterable<Buffer>) {
+      size += part.length;
+      if (size > maxBytes) throw tooLarge(`more than ${maxBytes}`);
+      if (depth.tooDeep(part)) throw invalidField("body", `nests arrays and objects deeper than ${maxJsonDepth} levels (SEMCACHE_MAX_JSON_DEPTH)`);
+      parts.push(part);
+    }
+  } catch (error) {
+    if (error instanceof SemcacheError || error instanceof ConnectError) throw error;
+    // The stream itself failed: the client reset or closed the connection mid-upload.
+    throw new SemcacheError("canceled", "the client went away before sending the whole body", { cause: error });
   }
   let text: string;
   try {

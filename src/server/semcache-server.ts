@@ -11,6 +11,7 @@ import {
   type SemanticCacheServiceImpl,
 } from "./api/semantic-cache-service.js";
 import { listenOnePort } from "./http/graceful-http.js";
+import type { BodyBudget } from "./http/body-budget.js";
 import type { Admit, ConnectionLimits } from "./http/edge-options.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
 import type { Logger } from "./logger.js";
@@ -39,7 +40,7 @@ export interface SemcacheServerOptions {
    */
   readonly interceptors?: readonly Interceptor[];
   /** Limits and admission at the HTTP edge (see server/http/edge-options.ts); default: the built-in limits, everyone admitted. */
-  readonly edge?: { readonly limits?: ConnectionLimits; readonly maxJsonDepth?: number; readonly maxPendingBodyBytes?: number; readonly admit?: Admit };
+  readonly edge?: { readonly limits?: ConnectionLimits; readonly maxJsonDepth?: number; readonly maxPendingBodyBytes?: number; readonly bodyBudget?: BodyBudget; readonly admit?: Admit };
 }
 
 /** A running semcache server. */

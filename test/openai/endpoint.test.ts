@@ -4,11 +4,13 @@
  * hits, streams, pass-through, sharing with the gRPC Ask, and each failure
  * mode as the error class an OpenAI SDK raises.
  */
+import { request } from "node:http";
 import { connect } from "node:http2";
 import OpenAI, { APIError, BadRequestError, InternalServerError, RateLimitError } from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { clientFor, type CacheClient } from "../support/clients.js";
+import { eventually } from "../support/eventually.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -373,6 +375,30 @@ describe("pass-through under the LLM concurrency limit", () => {
       expect((await client.chat.completions.create(request)).choices[0]?.message.content).toBe("ANSWER: Call a tool");
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+describe("bodies being received", () => {
+  it("count against the server's budget shared with the RPCs (SEMCACHE_MAX_PENDING_BODY_BYTES)", async () => {
+    const small = await startTestServer({ env: { SEMCACHE_MAX_PENDING_BODY_BYTES: String(1024 * 1024), SEMCACHE_LOG_LEVEL: "error" } });
+    const held = request(`${small.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } });
+    held.on("error", () => undefined);
+    try {
+      // An upload that stops short of its end holds its bytes.
+      held.write(`{"model": "m", "messages": [{"role": "user", "content": "${"x".repeat(900 * 1024)}`);
+      await eventually(async () => {
+        const refused = await fetch(`${small.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "y".repeat(300 * 1024) }] }),
+        });
+        expect(refused.status).toBe(429);
+        expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/SEMCACHE_MAX_PENDING_BODY_BYTES/u);
+      }, 5_000);
+    } finally {
+      held.destroy();
+      await small.stop();
     }
   });
 });

@@ -26,7 +26,8 @@ export class BodyBudget {
     return { ...request, body: this.count(body as AsyncIterable<Uint8Array>, request.signal) };
   }
 
-  private async *count(body: AsyncIterable<Uint8Array>, callOver: AbortSignal): AsyncIterable<Uint8Array> {
+  /** A body counted against the budget until it ends or `callOver` aborts (plain-HTTP routes that read their own bodies). */
+  async *count(body: AsyncIterable<Uint8Array>, callOver: AbortSignal): AsyncIterable<Uint8Array> {
     let held = 0;
     // A body its reader stops pulling from (the call failed first) is given back when the call is over.
     const release = (): void => {

@@ -39,6 +39,8 @@ export interface RequestHandlerOptions {
   readonly maxJsonDepth?: number;
   /** Most bytes of request bodies received at once (SEMCACHE_MAX_PENDING_BODY_BYTES); default 256 MiB. */
   readonly maxPendingBodyBytes?: number;
+  /** The budget itself, when plain routes that read bodies (/v1/chat/completions) must share it; default: one of maxPendingBodyBytes. */
+  readonly bodyBudget?: BodyBudget;
   /**
    * Decides from the headers alone whether a request may go on (API key,
    * rate limit, Host), before its body is read; default: everything may.
@@ -133,7 +135,7 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
     refusable.set(handler.requestPath, handler);
   }
   const services = new Set(router.handlers.map((handler) => handler.service.typeName));
-  const budget = new BodyBudget(options.maxPendingBodyBytes ?? DEFAULT_MAX_PENDING_BODY_BYTES);
+  const budget = options.bodyBudget ?? new BodyBudget(options.maxPendingBodyBytes ?? DEFAULT_MAX_PENDING_BODY_BYTES);
 
   const handle = (req: AnyRequest, res: AnyResponse, path: string): boolean => {
     const handler = methods.get(path);
