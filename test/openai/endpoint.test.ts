@@ -140,6 +140,20 @@ describe("POST /v1/chat/completions", () => {
     expect(llm.counts().total).toBe(3);
   });
 
+  it("shares calls in flight with the gRPC Ask: one upstream call for both", async () => {
+    const namespace = "oa-flight";
+    const question = "How far away is the Moon?";
+    llm.setBehaviour({ delayMs: 400 });
+    const viaAsk = grpc.ask({ prompt: question, scope: { namespace, model: MODEL } });
+    await llm.waitFor((s) => s.counts().total === 1);
+    const viaOpenAi = await openai(namespace).chat.completions.create({ model: MODEL, messages: [{ role: "user", content: question }] }).withResponse();
+    expect((await viaAsk).source).toBe(Source.LLM);
+    expect(viaOpenAi.response.headers.get("x-semcache-source")).toBe("coalesced");
+    expect(viaOpenAi.response.headers.get("x-semcache-tokens-saved")).toBe("7");
+    expect(viaOpenAi.data.choices[0]?.message.content).toBe(`ANSWER: ${question}`);
+    expect(llm.counts().total).toBe(1);
+  });
+
   it("keeps conversations apart: only the last user turn is matched, the rest is scope", async () => {
     const client = openai("oa-conversation");
     const turns = (system: string) => [
