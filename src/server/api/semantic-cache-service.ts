@@ -11,6 +11,7 @@ import {
   StatsResponseSchema,
   StoreResponseSchema,
 } from "../../gen/semcache/v1/semantic_cache_pb.js";
+import { JSON_OPTIONS } from "../http/request-handler.js";
 import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
 
 /** ListEntries' page size when the request sets none, and its largest. */
@@ -102,7 +103,9 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
   const unimplemented = (): never => {
     throw new ConnectError("Ask needs an LLM layer, which this server does not have", Code.Unimplemented);
   };
+  const { stats, ...rest } = impl;
   router.service(SemanticCacheService, {
+    ...rest,
     ask: impl.ask ?? unimplemented,
     askStream:
       impl.askStream ??
@@ -112,8 +115,10 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
       },
     lookup: impl.lookup,
     store: impl.store,
-    stats: impl.stats,
     flush: impl.flush,
     listEntries: impl.listEntries,
   });
+  // Registered after the service, so this handler (with every counter in JSON, zeros too: `"entries": "0"` after a
+  // Flush rather than no field) replaces the one router.service made for Stats.
+  router.rpc(SemanticCacheService.method.stats, stats, { jsonOptions: { ...JSON_OPTIONS, alwaysEmitImplicit: true } });
 }

@@ -36,7 +36,8 @@ export interface RequestHandlerOptions {
 
 // JSON must be UTF-8 (RFC 8259); the default decoder would turn bad bytes into U+FFFD and store them.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-const JSON_OPTIONS: Partial<JsonReadOptions & JsonWriteOptions> & { textDecoder: { decode(input?: Uint8Array): string } } = {
+/** The router's JSON options; a method that sets its own `jsonOptions` must start from these (they replace, not merge). */
+export const JSON_OPTIONS: Partial<JsonReadOptions & JsonWriteOptions> & { textDecoder: { decode(input?: Uint8Array): string } } = {
   textDecoder: {
     decode(input) {
       try {
