@@ -30,6 +30,8 @@ export interface RequestHandlerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Whether the model and store are loaded. */
   readonly isReady: () => boolean;
+  /** While not ready: the loading step in progress ("downloading model: 12.1 of 22.7 MB"), shown by /healthz. */
+  readonly loadingStatus?: () => string | undefined;
   /** Extra plain-HTTP routes (metrics, dashboard), tried before the RPC routes. */
   readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
 }
@@ -156,7 +158,8 @@ export function createRequestHandler(options: RequestHandlerOptions): AnyHandler
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       const ready = options.isReady();
-      sendJson(res, ready ? 200 : 503, { status: ready ? "SERVING" : "NOT_SERVING" });
+      const loading = ready ? undefined : options.loadingStatus?.();
+      sendJson(res, ready ? 200 : 503, { status: ready ? "SERVING" : "NOT_SERVING", ...(loading === undefined ? {} : { loading }) });
       return;
     }
     if (options.extraRoutes?.(req, res) === true) return;
