@@ -58,6 +58,8 @@ describe("README examples", () => {
   let shellDir: string;
   let stateDir: string;
   let exported: Record<string, string> = {};
+  /** What each TypeScript block printed. */
+  const printed = new Map<ReadmeBlock, string>();
 
   /** (Re)starts the server `npm start` stands for, with the line's settings, on the same port. */
   async function startServer(settings: Record<string, string>): Promise<void> {
@@ -184,7 +186,7 @@ describe("README examples", () => {
       try {
         const result = await run(process.execPath, ["--import", "tsx", file], { cwd: REPO, env });
         expect(result.code, `README.md:${block.line} failed:\n${result.stdout}\n${result.stderr}`).toBe(0);
-        console.log(`README.md:${block.line} (ts) printed:\n${result.stdout}`);
+        printed.set(block, result.stdout);
       } finally {
         rmSync(file, { force: true });
       }
@@ -200,5 +202,14 @@ describe("README examples", () => {
       if (block.runner === "bash") await runShell(block);
       else await runProgram(block, index);
     }, BLOCK_TIMEOUT_MS * 2);
+  });
+
+  it("shows Ask's sources by name, the LLM's answer first and the cache's after, when followed in order", () => {
+    const askBlock = blocks.find((block) => block.runner === "tsx" && block.code.includes("cache.ask("));
+    const output = askBlock === undefined ? undefined : printed.get(askBlock);
+    expect(output, "the TypeScript Ask example did not run").toBeDefined();
+    const sources = (output ?? "").split("\n").map((line) => /^(?:source )?(LLM|CACHE|COALESCED|UNSPECIFIED|\d+)\b/u.exec(line)?.[1]).filter((name) => name !== undefined);
+    expect(sources.slice(0, 2)).toEqual(["LLM", "CACHE"]);
+    expect(output).toMatch(/^source (LLM|CACHE|COALESCED)$/mu);
   });
 });

@@ -92,10 +92,14 @@ export function shellCommands(code: string): ShellCommand[] {
   return commands;
 }
 
-/** `npm start` (with leading VAR=value assignments): the server this test runs stands for it. */
+/**
+ * The settings of an `npm start` or `npm run start:fixture` line (its leading
+ * VAR=value assignments), or undefined for any other command: the server the
+ * test runs stands for it.
+ */
 export function npmStart(command: string): Record<string, string> | undefined {
   const withoutComment = command.replace(/\s+#.*$/u, "").trim();
-  const match = /^((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)npm (?:run )?start$/u.exec(withoutComment);
+  const match = /^((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)npm (?:run )?start(?::fixture)?$/u.exec(withoutComment);
   if (match === null) return undefined;
   const env: Record<string, string> = {};
   for (const assignment of (match[1] ?? "").trim().split(/\s+/u).filter((a) => a !== "")) {
