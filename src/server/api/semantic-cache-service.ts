@@ -103,9 +103,7 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
   const unimplemented = (): never => {
     throw new ConnectError("Ask needs an LLM layer, which this server does not have", Code.Unimplemented);
   };
-  const { stats, ...rest } = impl;
   router.service(SemanticCacheService, {
-    ...rest,
     ask: impl.ask ?? unimplemented,
     askStream:
       impl.askStream ??
@@ -120,5 +118,5 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
   });
   // Registered after the service, so this handler (with every counter in JSON, zeros too: `"entries": "0"` after a
   // Flush rather than no field) replaces the one router.service made for Stats.
-  router.rpc(SemanticCacheService.method.stats, stats, { jsonOptions: { ...JSON_OPTIONS, alwaysEmitImplicit: true } });
+  router.rpc(SemanticCacheService.method.stats, impl.stats, { jsonOptions: { ...JSON_OPTIONS, alwaysEmitImplicit: true } });
 }
