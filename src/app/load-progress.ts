@@ -29,7 +29,7 @@ export class LoadProgress {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The step in progress ("downloading model: 12.1 of 22.7 MB"), or undefined once loaded (or failed). */
+  /** The step in progress ("downloading model (…): 12.1 of 23.0 MB"), or undefined once loaded (or failed). */
   get status(): string | undefined {
     return this.#status;
   }

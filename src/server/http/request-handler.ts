@@ -30,7 +30,7 @@ export interface RequestHandlerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Whether the model and store are loaded. */
   readonly isReady: () => boolean;
-  /** While not ready: the loading step in progress ("downloading model: 12.1 of 22.7 MB"), shown by /healthz. */
+  /** While not ready: the loading step in progress ("downloading model (…): 12.1 of 23.0 MB"), shown by /healthz. */
   readonly loadingStatus?: () => string | undefined;
   /** Extra plain-HTTP routes (metrics, dashboard), tried before the RPC routes. */
   readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
