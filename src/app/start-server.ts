@@ -9,6 +9,7 @@ import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
 import { loadSemanticCache } from "./load-cache.js";
+import { LoadProgress } from "./load-progress.js";
 import type { StoreOpener } from "./open-store.js";
 import { preflight } from "./preflight.js";
 
@@ -58,6 +59,7 @@ export async function startServerFromConfig(
     return telemetry.routes(req, res);
   };
   let health: ReturnType<typeof registerHealthService> | undefined;
+  const progress = new LoadProgress(logger);
   const server = await startSemcacheServer({
     host: config.host,
     port: config.port,
@@ -66,7 +68,8 @@ export async function startServerFromConfig(
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
     loadCache: () =>
-      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver })),
+      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver }, progress)),
+    loadingStatus: () => progress.status,
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
     extraRoutes: routes,
