@@ -11,7 +11,7 @@ import {
 } from "@connectrpc/connect-node";
 import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import { BodyBudget } from "./body-budget.js";
-import { withClearClientErrors } from "./client-faults.js";
+import { withClearClientErrors } from "./connect-fixes/index.js";
 import { corsHeaders } from "./cors.js";
 import type { Admit } from "./edge-options.js";
 import { edgeRefusalKey, withEdgeRefusals, withoutBody } from "./edge-refusal.js";
@@ -114,7 +114,7 @@ interface RpcRoutes {
  * Serves the RPCs of the router the way connect-node's adapter does, plus
  * what it leaves out: a request is admitted (or refused, see edge-refusal.ts)
  * from its headers before its body is read; client mistakes are answered as
- * such (see client-faults.ts); the bodies being received share one memory
+ * such (see connect-fixes/); the bodies being received share one memory
  * budget (body-budget.ts); a request without a usable Host gets an error
  * instead of an exception that would end the process; and an unknown method
  * of an RPC request gets UNIMPLEMENTED in the caller's protocol.
