@@ -6,6 +6,7 @@ import type { ServerConfig } from "../config/settings.js";
 import type { EmbedderObserver } from "../embedder/embedder.js";
 import { loadOnnxEmbedder, type LoadOnnxEmbedderOptions } from "../embedder/load.js";
 import type { Logger } from "../server/logger.js";
+import { LoadProgress } from "./load-progress.js";
 import { openStore, type StoreOpener } from "./open-store.js";
 
 /** The embedder options the configuration asks for (model source and tuning). */
@@ -29,20 +30,26 @@ export interface CacheObservers {
 /**
  * Loads the embedding model (downloading it on first use when no model
  * directory is set), opens the store, and assembles the cache core, which
- * owns both from then on (its `close` releases them).
+ * owns both from then on (its `close` releases them). `progress` hears
+ * each step (and the download), for the log and /healthz.
  */
 export async function loadSemanticCache(
   config: ServerConfig,
   logger: Logger,
   open: StoreOpener = openStore,
   observers: CacheObservers = {},
+  progress: LoadProgress = new LoadProgress(logger),
 ): Promise<SemanticCache> {
   const started = Date.now();
-  const embedder = await loadOnnxEmbedder(embedderOptionsOf(config));
+  const embedder = await loadOnnxEmbedder({ ...embedderOptionsOf(config), onDownloadProgress: progress.onDownload }).catch((error: unknown) => {
+    progress.finish();
+    throw error;
+  });
+  progress.step("opening store");
   embedder.observer = observers.embedder;
   logger.info({ model: embedder.modelId, dimension: embedder.dimension, ms: Date.now() - started }, "model loaded");
   try {
-    const store = await open(config, embedder, logger);
+    const store = await open(config, embedder, logger).finally(() => progress.finish());
     logger.info({ store: store.kind, ms: Date.now() - started }, "store open");
     return new SemanticCache(store, embedder, {
       defaultThreshold: config.threshold,

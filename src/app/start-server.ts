@@ -13,6 +13,7 @@ import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
 import { loadSemanticCache } from "./load-cache.js";
+import { LoadProgress } from "./load-progress.js";
 import type { StoreOpener } from "./open-store.js";
 import { preflight } from "./preflight.js";
 
@@ -78,6 +79,7 @@ export async function startServerFromConfig(
     logError: (error) => logger.error({ err: error }, "unexpected error in the OpenAI endpoint"),
     onCall: (call) => telemetry.record(openAiRpcRecord(call)),
   });
+  const progress = new LoadProgress(logger);
   const server = await startSemcacheServer({
     host: config.host,
     port: config.port,
@@ -86,7 +88,8 @@ export async function startServerFromConfig(
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
     loadCache: () =>
-      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver })),
+      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver }, progress)),
+    loadingStatus: () => progress.status,
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
     extraRoutes: (req, res) => openai(req, res) || routes(req, res),

@@ -5,6 +5,7 @@ import { addKeyToFile, generateApiKey, hashApiKey, KeyFileError, ROLES, type Key
 export const KEYS_USAGE = [
   "  semcache keys add --file FILE --id ID --role user|admin|metrics [--namespaces NS,PREFIX/*]",
   "                    [--default-namespace NS] [--rps N --burst N] [--description TEXT]",
+  "                               (the default namespace is the first exact one listed, unless given)",
   "                               create a key, add its hash to FILE, print the key (shown only this once)",
   "  semcache keys hash           read a key on standard input, print its SHA-256 for the key file",
 ].join("\n");
@@ -13,6 +14,17 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8").trim();
+}
+
+/**
+ * The namespace a new key serves requests that name none: the first exact
+ * namespace listed. Without it a key of `team-a,team-a/*` would fall back to
+ * "default", which it is not granted, so its every call without a namespace
+ * would be refused. A single namespace needs nothing: the key ring uses it.
+ */
+function defaultNamespaceOf(namespaces: readonly string[] | undefined): string | undefined {
+  if (namespaces === undefined || namespaces.length < 2) return undefined;
+  return namespaces.find((namespace) => !namespace.endsWith("*"));
 }
 
 async function add(argv: readonly string[]): Promise<number> {
@@ -43,12 +55,14 @@ async function add(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const key = generateApiKey();
+  const namespaces = values.namespaces?.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const defaultNamespace = values["default-namespace"] ?? defaultNamespaceOf(namespaces);
   const entry: KeyFileEntry = {
     id: values.id,
     sha256: hashApiKey(key).toString("hex"),
     role: values.role as Role,
-    ...(values.namespaces === undefined ? {} : { namespaces: values.namespaces.split(",").map((n) => n.trim()).filter((n) => n !== "") }),
-    ...(values["default-namespace"] === undefined ? {} : { defaultNamespace: values["default-namespace"] }),
+    ...(namespaces === undefined ? {} : { namespaces }),
+    ...(defaultNamespace === undefined ? {} : { defaultNamespace }),
     ...(values.rps === undefined ? {} : { rateLimit: { requestsPerSecond: Number(values.rps), burst: Number(values.burst) } }),
     ...(values.description === undefined ? {} : { description: values.description }),
   };
@@ -59,7 +73,8 @@ async function add(argv: readonly string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`${key}\n`);
-  process.stderr.write(`added key ${JSON.stringify(values.id)} (${values.role}) to ${values.file}; the key above is not stored anywhere: keep it now\n`);
+  const servedIn = defaultNamespace === undefined ? "" : `, serving requests without a namespace in ${JSON.stringify(defaultNamespace)}`;
+  process.stderr.write(`added key ${JSON.stringify(values.id)} (${values.role}${servedIn}) to ${values.file}; the key above is not stored anywhere: keep it now\n`);
   return 0;
 }
 

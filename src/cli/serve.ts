@@ -1,6 +1,24 @@
 import { startServerFromConfig } from "../app/start-server.js";
 import type { ServerConfig } from "../config/settings.js";
+import { MODEL_LOAD_ADVICE, ModelLoadError } from "../embedder/errors.js";
 import { createLogger } from "../server/logger.js";
+
+/**
+ * The plain line a failed start prints before its log line. A model that
+ * cannot be downloaded is the usual first-start failure (no network): say
+ * so, and give both ways out.
+ */
+export function startFailureText(error: unknown): string {
+  if (error instanceof ModelLoadError && error.kind === "download-failed") {
+    const what = error.message.replace(MODEL_LOAD_ADVICE, "").trim();
+    return [
+      `semcache: cannot start: the embedding model could not be downloaded. ${what}`,
+      "  No network? Either set SEMCACHE_MODEL_DIR to a directory holding the model (tokenizer.json and an .onnx file),",
+      "  or run `npm run start:fixture` to try the API with the small test model (not for production).",
+    ].join("\n");
+  }
+  return `semcache: cannot start: ${error instanceof Error ? error.message : String(error)}`;
+}
 
 /**
  * Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
@@ -25,7 +43,11 @@ export async function serve(config: ServerConfig): Promise<number> {
     // The conventional "reread your configuration": here, the API key file (which is also watched).
     if (config.apiKeysFile !== undefined) process.on("SIGHUP", () => void server.reloadKeys());
     server.ready.catch((error: unknown) => {
-      logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
+      // A person reads this first; the log line after it is for machines: short, the stack only at debug level.
+      process.stderr.write(`${startFailureText(error)}\n`);
+      const failure = error instanceof Error ? error : new Error(String(error));
+      logger.fatal({ error: failure.name }, `cannot start: ${failure.message}`);
+      logger.debug({ err: failure }, "cannot start (details)");
       void server.close().finally(() => resolve(1));
     });
   });

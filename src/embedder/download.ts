@@ -31,6 +31,16 @@ export interface FileDownload {
   readonly validate?: (path: string) => Promise<void>;
   /** Abort when no bytes arrive for this long; default 60 s. */
   readonly idleTimeoutMs?: number;
+  /** Told as bytes arrive (once with 0 when the transfer starts), for progress reports; must be cheap. */
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+/** How far one download has got. */
+export interface TransferProgress {
+  /** Bytes received so far. */
+  readonly receivedBytes: number;
+  /** The file's size: the pinned one, else the server's Content-Length; undefined when neither is known. */
+  readonly totalBytes: number | undefined;
 }
 
 /** SHA-256 and size of a file's bytes. */
@@ -124,6 +134,9 @@ async function fetchToFile(download: FileDownload, temp: string): Promise<FileDi
     }
     const hash = createHash("sha256");
     let size = 0;
+    const announced = Number(response.headers.get("content-length") ?? Number.NaN);
+    const totalBytes = download.size ?? (Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined);
+    download.onProgress?.({ receivedBytes: 0, totalBytes });
     try {
       await pipeline(
         Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
@@ -132,6 +145,7 @@ async function fetchToFile(download: FileDownload, temp: string): Promise<FileDi
             touch();
             hash.update(chunk);
             size += chunk.length;
+            download.onProgress?.({ receivedBytes: size, totalBytes });
             yield chunk;
           }
         },

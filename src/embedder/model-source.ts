@@ -7,7 +7,7 @@ import { constants } from "node:fs";
 import { access, readFile, stat, writeFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { digestFile, downloadFile } from "./download.js";
+import { digestFile, downloadFile, type TransferProgress } from "./download.js";
 import { ModelLoadError } from "./errors.js";
 import { readJsonObject } from "./json-file.js";
 
@@ -78,6 +78,18 @@ export interface ModelSourceOptions {
   readonly expectedSha256?: Readonly<Record<string, string>>;
   /** Overrides the model's identifier. */
   readonly modelId?: string;
+  /** Told as a model file downloads (not called when every file is cached): for progress reports. */
+  readonly onDownloadProgress?: (progress: ModelDownloadProgress) => void;
+}
+
+/** How far the download of one model file has got. */
+export interface ModelDownloadProgress extends TransferProgress {
+  /** The model's repository, such as "Xenova/all-MiniLM-L6-v2". */
+  readonly model: string;
+  /** The file's path in the repository, such as "onnx/model_quantized.onnx". */
+  readonly file: string;
+  /** Where it comes from. */
+  readonly url: string;
 }
 
 /** `~/.cache/semcache/models`, the usual root of the download cache. */
@@ -173,10 +185,13 @@ export async function downloadDefaultModel(options: ModelSourceOptions = {}): Pr
     const destination = join(directory, ...file.path.split("/"));
     const validate = file === tokenizerFile ? checkTokenizerJson : undefined;
     if (await isCachedCopyGood(destination, file, validate)) continue;
+    const url = `${base}/${repo}/resolve/${encodeURIComponent(revision)}/${file.path}`;
+    const report = options.onDownloadProgress;
     await downloadFile({
-      url: `${base}/${repo}/resolve/${encodeURIComponent(revision)}/${file.path}`,
+      url,
       destination,
       label: file.path,
+      ...(report === undefined ? {} : { onProgress: (progress: TransferProgress) => report({ ...progress, model: repo, file: file.path, url }) }),
       ...(file.sha256 !== undefined ? { sha256: file.sha256 } : {}),
       ...(file.size !== undefined ? { size: file.size } : {}),
       ...(validate !== undefined ? { validate } : {}),

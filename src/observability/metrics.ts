@@ -210,7 +210,8 @@ export class SemcacheMetrics {
   /** Records one finished RPC. */
   recordRpc(outcome: RpcOutcome): void {
     this.rpcDuration.observe({ service: outcome.service, method: outcome.method, code: outcome.code }, outcome.seconds);
-    if (outcome.code !== "ok") {
+    // A call the client cancelled is not an error of the server: it shows only as code="canceled" above.
+    if (outcome.code !== "ok" && outcome.code !== "canceled") {
       let byKind = this.rpcErrors.get(outcome.namespace);
       if (byKind === undefined) {
         byKind = new Map();
@@ -279,7 +280,7 @@ export class SemcacheMetrics {
       };
       rpc[method] = {
         count: merged.count,
-        errors: series.filter((s) => s.labels["code"] !== "ok").reduce((sum, s) => sum + s.count, 0),
+        errors: series.filter((s) => s.labels["code"] !== "ok" && s.labels["code"] !== "canceled").reduce((sum, s) => sum + s.count, 0),
         p50Ms: ms(0.5),
         p90Ms: ms(0.9),
         p99Ms: ms(0.99),

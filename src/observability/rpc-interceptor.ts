@@ -57,7 +57,7 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
     const report = (error: unknown): void => {
       if (reported) return;
       reported = true;
-      const failure = error === undefined ? undefined : ConnectError.from(error);
+      const failure = error === undefined ? undefined : asFailure(error, req.signal);
       const keyId = req.contextValues.get(principalKey)?.keyId;
       try {
         if (request !== undefined) requestFacts(request, facts);
@@ -105,6 +105,16 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
     }
     return { ...res, message: observeOutput(res.message, facts, report) } satisfies StreamResponse;
   };
+}
+
+/**
+ * The status of a failed call. A stream the client gave up on fails with
+ * whatever the socket said ("Premature close", unknown to connect): that is
+ * the client cancelling, not a server fault.
+ */
+function asFailure(error: unknown, signal: AbortSignal): ConnectError {
+  const failure = ConnectError.from(error);
+  return failure.code === Code.Unknown && signal.aborted ? new ConnectError(failure.rawMessage, Code.Canceled) : failure;
 }
 
 async function* tap<T>(source: AsyncIterable<T>, see: (item: T) => void): AsyncIterable<T> {

@@ -6,7 +6,7 @@ import type { ServerResponse } from "node:http";
 import { ConnectError } from "@connectrpc/connect";
 import { SemcacheError } from "../errors/index.js";
 import type { BodyBudget } from "../server/http/body-budget.js";
-import { JsonDepthScanner } from "../server/http/json-depth.js";
+import { JsonDepthScanner } from "../server/http/connect-fixes/json-depth.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { openAiErrorResponse } from "./error-response.js";
 import { invalidField } from "./field-readers.js";

@@ -27,6 +27,8 @@ export interface SemcacheServerOptions {
   readonly logger: Logger;
   /** Loads the model and opens the store; the server answers NOT_SERVING until it resolves. */
   readonly loadCache: () => Promise<SemanticCache>;
+  /** While loading: the step in progress, for /healthz. */
+  readonly loadingStatus?: () => string | undefined;
   /** Builds Ask and AskStream over the cache; without it they answer UNIMPLEMENTED. */
   readonly ask?: (cache: CacheProvider) => Pick<SemanticCacheServiceImpl, "ask" | "askStream">;
   /** Adds services beyond SemanticCacheService (reflection, health). */
@@ -80,6 +82,7 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     isReady: () => cache !== undefined && storeAnswering(cache.backend),
+    ...(options.loadingStatus === undefined ? {} : { loadingStatus: options.loadingStatus }),
     ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
     ...options.edge,
   });

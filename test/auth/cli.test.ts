@@ -53,7 +53,7 @@ describe("semcache keys", () => {
     expect(text).not.toContain(key);
     expect(JSON.parse(text)).toEqual({
       keys: [
-        { id: "team-a", sha256: hashApiKey(key).toString("hex"), role: "user", namespaces: ["team-a", "team-a/*"], rateLimit: { requestsPerSecond: 5, burst: 10 } },
+        { id: "team-a", sha256: hashApiKey(key).toString("hex"), role: "user", namespaces: ["team-a", "team-a/*"], defaultNamespace: "team-a", rateLimit: { requestsPerSecond: 5, burst: 10 } },
         { id: "ops", sha256: hashApiKey(second.stdout.trim()).toString("hex"), role: "admin" },
       ],
     });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { AllowedHosts } from "../../src/server/http/allowed-hosts.js";
 import { BodyBudget } from "../../src/server/http/body-budget.js";
 import { withoutBody } from "../../src/server/http/edge-refusal.js";
-import { JsonDepthScanner } from "../../src/server/http/json-depth.js";
+import { JsonDepthScanner } from "../../src/server/http/connect-fixes/json-depth.js";
 
 describe("AllowedHosts (keyless servers answer only their own names)", () => {
   const hosts = new AllowedHosts("127.0.0.1", ["cache.internal", "[fd00::5]"]);

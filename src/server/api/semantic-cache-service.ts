@@ -11,6 +11,7 @@ import {
   StatsResponseSchema,
   StoreResponseSchema,
 } from "../../gen/semcache/v1/semantic_cache_pb.js";
+import { JSON_OPTIONS } from "../http/request-handler.js";
 import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
 
 /** ListEntries' page size when the request sets none, and its largest. */
@@ -112,8 +113,10 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
       },
     lookup: impl.lookup,
     store: impl.store,
-    stats: impl.stats,
     flush: impl.flush,
     listEntries: impl.listEntries,
   });
+  // Registered after the service, so this handler (with every counter in JSON, zeros too: `"entries": "0"` after a
+  // Flush rather than no field) replaces the one router.service made for Stats.
+  router.rpc(SemanticCacheService.method.stats, impl.stats, { jsonOptions: { ...JSON_OPTIONS, alwaysEmitImplicit: true } });
 }

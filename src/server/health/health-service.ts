@@ -80,6 +80,8 @@ export function registerHealthService(
         await nextChange(monitor, context.signal);
         status = known ? monitor.current : "SERVICE_UNKNOWN";
       }
+      // The watcher left (Ctrl-C, a closed connection): that ends the call as canceled, not as a success or a fault.
+      throw ConnectError.from(context.signal.reason ?? "the client stopped watching", Code.Canceled);
     },
   });
   return { monitor, shutdown: () => monitor.shutdown() };

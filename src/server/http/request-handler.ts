@@ -11,7 +11,7 @@ import {
 } from "@connectrpc/connect-node";
 import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import { BodyBudget } from "./body-budget.js";
-import { withClearClientErrors } from "./client-faults.js";
+import { withClearClientErrors } from "./connect-fixes/index.js";
 import { corsHeaders } from "./cors.js";
 import type { Admit } from "./edge-options.js";
 import { edgeRefusalKey, withEdgeRefusals, withoutBody } from "./edge-refusal.js";
@@ -33,6 +33,8 @@ export interface RequestHandlerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Whether the model and store are loaded. */
   readonly isReady: () => boolean;
+  /** While not ready: the loading step in progress ("downloading model (…): 12.1 of 23.0 MB"), shown by /healthz. */
+  readonly loadingStatus?: () => string | undefined;
   /** Extra plain-HTTP routes (metrics, dashboard), tried before the RPC routes. */
   readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
   /** Deepest nesting in a JSON request message (SEMCACHE_MAX_JSON_DEPTH); default 64. */
@@ -53,7 +55,8 @@ const DEFAULT_MAX_PENDING_BODY_BYTES = 256 * 1024 * 1024;
 
 // JSON must be UTF-8 (RFC 8259); the default decoder would turn bad bytes into U+FFFD and store them.
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-const JSON_OPTIONS: Partial<JsonReadOptions & JsonWriteOptions> & { textDecoder: { decode(input?: Uint8Array): string } } = {
+/** The router's JSON options; a method that sets its own `jsonOptions` must start from these (they replace, not merge). */
+export const JSON_OPTIONS: Partial<JsonReadOptions & JsonWriteOptions> & { textDecoder: { decode(input?: Uint8Array): string } } = {
   textDecoder: {
     decode(input) {
       try {
@@ -113,7 +116,7 @@ interface RpcRoutes {
  * Serves the RPCs of the router the way connect-node's adapter does, plus
  * what it leaves out: a request is admitted (or refused, see edge-refusal.ts)
  * from its headers before its body is read; client mistakes are answered as
- * such (see client-faults.ts); the bodies being received share one memory
+ * such (see connect-fixes/); the bodies being received share one memory
  * budget (body-budget.ts); a request without a usable Host gets an error
  * instead of an exception that would end the process; and an unknown method
  * of an RPC request gets UNIMPLEMENTED in the caller's protocol.
@@ -203,7 +206,8 @@ export function createRequestHandler(options: RequestHandlerOptions): AnyHandler
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       const ready = options.isReady();
-      sendJson(res, ready ? 200 : 503, { status: ready ? "SERVING" : "NOT_SERVING" });
+      const loading = ready ? undefined : options.loadingStatus?.();
+      sendJson(res, ready ? 200 : 503, { status: ready ? "SERVING" : "NOT_SERVING", ...(loading === undefined ? {} : { loading }) });
       return;
     }
     if (!rpc.serves(path)) {

@@ -11,7 +11,7 @@ import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, er
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { guardRequestMessages, type MessageGuardOptions } from "./message-guard.js";
-import { protocolOf, rpcErrorResponse, type RpcProtocol } from "./rpc-errors.js";
+import { protocolOf, rpcErrorResponse, type RpcProtocol } from "../rpc-errors.js";
 
 /*
  * connect-es answers some client mistakes as if they were the server's:
