@@ -11,7 +11,8 @@ import type { AskInput } from "../ask/ask-plan.js";
 import type { ChatTurn } from "../ask/conversation.js";
 import type { ChatMessage } from "./chat-messages.js";
 import type { ChatRequest } from "./chat-request.js";
-import type { SemcacheControls } from "./semcache-headers.js";
+import { invalidField } from "./field-readers.js";
+import { REQUEST_HEADERS, type SemcacheControls } from "./semcache-headers.js";
 
 /**
  * The text of a message that passed the bypass check (so its content is a
@@ -53,6 +54,10 @@ export function samplingScopeParams(request: ChatRequest): Record<string, string
  * fields named `messages[i].content` as here.
  */
 export function toAskInput(request: ChatRequest, controls: SemcacheControls, namespace: string): AskInput {
+  // Ask has no error budgets yet: a caller that sets one must not believe it is enforced.
+  if (controls.maxErrorRate !== undefined) {
+    throw invalidField(REQUEST_HEADERS.maxErrorRate, "is not supported by this server yet (Ask has no error budgets); leave it out");
+  }
   return {
     prompt: "",
     messages: askTurns(request),

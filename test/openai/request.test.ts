@@ -179,6 +179,10 @@ describe("toAskInput", () => {
     expect(Object.keys(SAMPLING_PARAMS).sort()).toEqual(Object.keys(picked.params).sort());
   });
 
+  it("refuses an error budget, which Ask cannot enforce yet", () => {
+    expect(fieldOf(() => toAskInput(parseChatRequest(base), readControls({ "x-semcache-max-error-rate": "0.01" }), "default"))).toBe("x-semcache-max-error-rate");
+  });
+
   it("carries the header controls", () => {
     const input = toAskInput(parseChatRequest(base), readControls({ "x-semcache-no-cache": "true", "x-semcache-no-store": "1", "x-semcache-min-similarity": "0.8", "x-semcache-ttl-seconds": "60" }), "tenant-a");
     expect(input).toMatchObject({ noCache: true, noStore: true, minSimilarity: 0.8, ttlSeconds: 60, scope: { namespace: "tenant-a" } });
