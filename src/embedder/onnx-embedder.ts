@@ -4,6 +4,7 @@
  * `token_type_ids`) in, float32 `last_hidden_state` [batch, seq, dim] out.
  */
 import { availableParallelism } from "node:os";
+import { currentTenant } from "../tenancy/tenant-context.js";
 import type { Embedder, EmbedderObserver } from "./embedder.js";
 import { EmbedderClosedError, ModelLoadError } from "./errors.js";
 import { MicroBatcher } from "./micro-batcher.js";
@@ -113,6 +114,9 @@ export class OnnxEmbedder implements Embedder {
     this.batcher = new MicroBatcher((windows) => this.runBatch(windows), {
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
       maxWaitMs: options.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
+      // Fair in model work: a window costs its tokens, and each tenant may add a full window's worth per round.
+      cost: (ids) => ids.length,
+      quantum: this.layout.maxTokens,
     });
   }
 
@@ -162,7 +166,9 @@ export class OnnxEmbedder implements Embedder {
   }
 
   /**
-   * Embeds `text` over its whole length.
+   * Embeds `text` over its whole length. Its windows queue as the current
+   * RPC's tenant (tenancy/tenant-context.ts), so one tenant's long texts
+   * cannot hold up another's short one by more than about one batch.
    *
    * @throws TextTooLongError when the text needs more than `maxWindows` windows.
    * @throws EmbedderClosedError after {@link close}, and its subclass
@@ -172,8 +178,9 @@ export class OnnxEmbedder implements Embedder {
     if (this.closing !== undefined) throw new EmbedderClosedError();
     const windows = splitIntoWindows(this.tokenizer.encode(text), this.layout);
     this.texts++;
+    const tenant = currentTenant();
     // All windows are queued synchronously, so close() sees them in the batcher.
-    const vectors = await Promise.all(windows.map((w) => this.batcher.submit(w.ids)));
+    const vectors = await Promise.all(windows.map((w) => this.batcher.submit(w.ids, tenant)));
     return combineWeighted(
       vectors,
       windows.map((w) => w.weight),
