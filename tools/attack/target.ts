@@ -36,6 +36,8 @@ export interface ExtraKey {
   readonly role: "user" | "admin";
   /** Namespaces of a user key. */
   readonly namespaces?: readonly string[];
+  /** The key's own rate limit (requestsPerSecond 0: unlimited). */
+  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
 }
 
 /** How long one probe took, in ms; Infinity when it got no answer in time. */
@@ -94,7 +96,7 @@ export async function launchTarget(options: TargetOptions = {}): Promise<AttackT
     const keys = [
       { id: "attack-admin", sha256: hashApiKey(adminKey).toString("hex"), role: "admin" },
       { id: "attack-user", sha256: hashApiKey(userKey).toString("hex"), role: "user", namespaces: ["tenant-a"] },
-      ...(options.extraKeys ?? []).map(({ id, role, namespaces }) => ({ id, sha256: hashApiKey(extraKeys[id]!).toString("hex"), role, ...(namespaces === undefined ? {} : { namespaces }) })),
+      ...(options.extraKeys ?? []).map(({ id, ...entry }) => ({ id, sha256: hashApiKey(extraKeys[id]!).toString("hex"), ...entry })),
     ];
     const json = JSON.stringify({ keys });
     const write = options.writeKeyFile ?? (async (text: string) => (await writeFile(join(dataDir, "keys.json"), text), join(dataDir, "keys.json")));
