@@ -24,6 +24,12 @@ export interface MicroBatcherOptions<I = unknown> {
   readonly cost?: (item: I) => number;
   /** Cost each tenant with work may put into the batches per round; default 1 (items then alternate). */
   readonly quantum?: number;
+  /**
+   * Most cost in one run (one item is always taken, whatever it costs), so
+   * that a run of dear items, which everyone queued behind it waits for,
+   * stays short; default unbounded.
+   */
+  readonly maxBatchCost?: number;
 }
 
 /** Counters of a {@link MicroBatcher}, for tests and metrics. */
@@ -126,9 +132,11 @@ export class MicroBatcher<I, O> {
       return;
     }
     const batch: Pending<I, O>[] = [];
+    let budget = this.options.maxBatchCost ?? Number.POSITIVE_INFINITY;
     while (batch.length < this.options.maxBatchSize) {
-      const next = this.queue.shift();
+      const next = this.queue.shift(batch.length === 0 ? Number.POSITIVE_INFINITY : budget);
       if (next === undefined) break;
+      budget -= this.options.cost?.(next.item) ?? 1;
       batch.push(next);
     }
     this.busy = true;

@@ -20,6 +20,13 @@ export const DEFAULT_MAX_BATCH_SIZE = 32;
 export const DEFAULT_MAX_BATCH_WAIT_MS = 0;
 /** Default {@link OnnxEmbedderOptions.maxTokens}: MiniLM's training window. */
 export const DEFAULT_MAX_TOKENS = 256;
+/**
+ * Default {@link OnnxEmbedderOptions.maxBatchTokens}, in full windows: a batch
+ * of long windows takes about a second on two cores rather than four, which
+ * is what a short prompt queued behind it waits; short prompts (a few dozen
+ * tokens) still batch by the full SEMCACHE_EMBED_MAX_BATCH.
+ */
+export const DEFAULT_MAX_BATCH_WINDOWS_OF_TOKENS = 8;
 /** Default {@link OnnxEmbedderOptions.windowOverlap}. */
 export const DEFAULT_WINDOW_OVERLAP = 32;
 /**
@@ -52,6 +59,8 @@ export interface OnnxEmbedderOptions {
   readonly maxBatchSize?: number;
   /** Longest wait of an idle embedder for more requests before running; default 0. */
   readonly maxBatchWaitMs?: number;
+  /** Most word pieces in one batch (one window is always taken); default 8 full windows. */
+  readonly maxBatchTokens?: number;
   /** Model window in word pieces, [CLS] and [SEP] included; default 256. */
   readonly maxTokens?: number;
   /** Word pieces shared by neighbouring windows of a long text; default 32. */
@@ -117,6 +126,7 @@ export class OnnxEmbedder implements Embedder {
       // Fair in model work: a window costs its tokens, and each tenant may add a full window's worth per round.
       cost: (ids) => ids.length,
       quantum: this.layout.maxTokens,
+      maxBatchCost: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_WINDOWS_OF_TOKENS * this.layout.maxTokens,
     });
   }
 
@@ -243,6 +253,7 @@ function validateOptions(options: OnnxEmbedderOptions): void {
   };
   positiveInt("threads", options.threads, 1);
   positiveInt("maxBatchSize", options.maxBatchSize, 1);
+  positiveInt("maxBatchTokens", options.maxBatchTokens, 1);
   positiveInt("maxTokens", options.maxTokens, 3);
   positiveInt("windowOverlap", options.windowOverlap, 0);
   positiveInt("maxWindows", options.maxWindows, 1);

@@ -71,12 +71,16 @@ export class FairQueue<T> {
     this.count++;
   }
 
-  /** Takes the next item in fair order; undefined when empty. */
-  shift(): T | undefined {
+  /**
+   * Takes the next item in fair order; undefined when empty, or when the
+   * next item costs more than `maxCost` (it stays first in line).
+   */
+  shift(maxCost = Number.POSITIVE_INFINITY): T | undefined {
     while (this.active.length > 0) {
       const flow = this.active[0]!;
       const head = flow.entries[0]!;
       if (head.cost <= flow.deficit) {
+        if (head.cost > maxCost) return undefined;
         flow.deficit -= head.cost;
         flow.entries.shift();
         this.count--;

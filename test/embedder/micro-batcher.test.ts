@@ -88,4 +88,18 @@ describe("MicroBatcher", () => {
     expect(batches[0]).toEqual(["L0", ...shorts(0), "L1", ...shorts(10), "L2", "L3", "L4", "L5"]);
     expect(batcher.stats.items).toBe(26);
   });
+
+  it("keeps a batch within its cost budget, but always takes one item", async () => {
+    const batches: string[][] = [];
+    const batcher = new MicroBatcher<string, string>(
+      async (items) => {
+        batches.push([...items]);
+        return items;
+      },
+      { maxBatchSize: 100, maxWaitMs: 0, cost: (item) => Number(item.split(":")[1]), quantum: 256, maxBatchCost: 512 },
+    );
+    const items = ["a:256", "b:256", "c:256", "d:600", "e:10"];
+    await Promise.all(items.map((item) => batcher.submit(item)));
+    expect(batches).toEqual([["a:256", "b:256"], ["c:256"], ["d:600"], ["e:10"]]);
+  });
 });

@@ -49,6 +49,16 @@ describe("FairQueue", () => {
     expect(drain(queue)).toEqual(["L", "a1", "a2", "a3", "a4"]);
   });
 
+  it("leaves an item dearer than the cost asked for first in line", () => {
+    const queue = new FairQueue<string>(10);
+    queue.push("a", "a0", 8);
+    queue.push("a", "a1", 2);
+    expect(queue.shift(5)).toBeUndefined();
+    expect(queue.shift(8)).toBe("a0");
+    expect(queue.shift(1)).toBeUndefined();
+    expect(queue.shift()).toBe("a1");
+  });
+
   it("removes a given item, and the newest item of the busiest tenant", () => {
     const queue = new FairQueue<string>();
     ["a0", "a1", "a2"].forEach((item) => queue.push("a", item));

@@ -14,8 +14,10 @@
  *
  * Embedder: a key sends BIG_PROMPTS Lookups of a 64 KB prompt each (about
  * 50 model windows of 256 tokens apiece); meanwhile the probe's small Lookup (another
- * key) must keep answering within SMALL_LOOKUP_BOUND_MS. Before, it waited
- * behind every window in FIFO order (39 s measured).
+ * key) must keep answering within SMALL_LOOKUP_BOUND_MS, or, on a machine so
+ * busy that one embedding batch takes longer, within 1/20 of the time the
+ * big prompts took (fair sharing makes it wait for about two batches; first
+ * come, first served made it wait for nearly all of it: 39 s measured).
  *
  * Memory: RSS after the attack (bursts cancelled) at most RSS_BOUND_BYTES
  * above the start.
@@ -200,9 +202,10 @@ export const attack: Attack = {
       const bigOk = bigDone.results.filter((r) => r.status === 200).length;
       facts.push(
         `embedder: ${bigOk}/${BIG_PROMPTS} 64 KB Lookups answered in ${(bigDone.ms / 1000).toFixed(1)} s; ` +
-          `meanwhile ${duringBig.probes} small Lookups, slowest ${Math.round(duringBig.lookupMs)} ms (bound ${SMALL_LOOKUP_BOUND_MS} ms), /healthz ${Math.round(duringBig.healthzMs)} ms`,
+          `meanwhile ${duringBig.probes} small Lookups, slowest ${Math.round(duringBig.lookupMs)} ms (bound max(${SMALL_LOOKUP_BOUND_MS} ms, 1/20 of the big ones' time)), /healthz ${Math.round(duringBig.healthzMs)} ms`,
       );
-      const embedderHeld = bigOk === BIG_PROMPTS && duringBig.probes >= 2 && duringBig.lookupMs <= SMALL_LOOKUP_BOUND_MS && duringBig.healthzMs <= PROBE_BOUND_MS;
+      const smallBoundMs = Math.max(SMALL_LOOKUP_BOUND_MS, bigDone.ms / 20);
+      const embedderHeld = bigOk === BIG_PROMPTS && duringBig.probes >= 2 && duringBig.lookupMs <= smallBoundMs && duringBig.healthzMs <= PROBE_BOUND_MS;
 
       const after = await target.probe(5_000);
       const rssAfter = await target.rssBytes();
