@@ -14,9 +14,10 @@
  *
  * Embedder: a key sends BIG_PROMPTS Lookups of a 64 KB prompt each (about
  * 50 model windows of 256 tokens apiece); meanwhile the probe's small Lookup (another
- * key) must keep answering within SMALL_LOOKUP_BOUND_MS, or, on a machine so
- * busy that one embedding batch takes longer, within 1/20 of the time the
- * big prompts took (fair sharing makes it wait for about two batches; first
+ * key) and /healthz must keep answering within SMALL_LOOKUP_BOUND_MS, or, on
+ * a machine so busy that one embedding batch (or tokenising one 64 KB prompt
+ * on the main thread) takes longer, within 1/20 of the time the big prompts
+ * took (fair sharing makes the Lookup wait for about two batches; first
  * come, first served made it wait for nearly all of it: 39 s measured).
  *
  * Memory: RSS after the attack (bursts cancelled) at most RSS_BOUND_BYTES
@@ -200,12 +201,12 @@ export const attack: Attack = {
       const duringBig = await probeWhile(target, big);
       const bigDone = await big;
       const bigOk = bigDone.results.filter((r) => r.status === 200).length;
+      const smallBoundMs = Math.max(SMALL_LOOKUP_BOUND_MS, bigDone.ms / 20);
       facts.push(
         `embedder: ${bigOk}/${BIG_PROMPTS} 64 KB Lookups answered in ${(bigDone.ms / 1000).toFixed(1)} s; ` +
-          `meanwhile ${duringBig.probes} small Lookups, slowest ${Math.round(duringBig.lookupMs)} ms (bound max(${SMALL_LOOKUP_BOUND_MS} ms, 1/20 of the big ones' time)), /healthz ${Math.round(duringBig.healthzMs)} ms`,
+          `meanwhile ${duringBig.probes} small Lookups, slowest ${Math.round(duringBig.lookupMs)} ms, /healthz ${Math.round(duringBig.healthzMs)} ms (bound for both: max(${SMALL_LOOKUP_BOUND_MS} ms, 1/20 of the big ones' time) = ${Math.round(smallBoundMs)} ms)`,
       );
-      const smallBoundMs = Math.max(SMALL_LOOKUP_BOUND_MS, bigDone.ms / 20);
-      const embedderHeld = bigOk === BIG_PROMPTS && duringBig.probes >= 2 && duringBig.lookupMs <= smallBoundMs && duringBig.healthzMs <= PROBE_BOUND_MS;
+      const embedderHeld = bigOk === BIG_PROMPTS && duringBig.probes >= 2 && duringBig.lookupMs <= smallBoundMs && duringBig.healthzMs <= smallBoundMs;
 
       const after = await target.probe(5_000);
       const rssAfter = await target.rssBytes();
