@@ -56,6 +56,6 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
     logger.warn(`no LLM configured (${SETTINGS.llmBaseUrl.env} / ${SETTINGS.llmApiKey.env}): Ask serves cache hits only`);
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
-  const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });
+  const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue, maxQueuedPerTenant: config.llmMaxQueuePerTenant });
   return createAskLayer({ llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger });
 }
