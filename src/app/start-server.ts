@@ -12,6 +12,7 @@ import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js"
 import type { Logger } from "../server/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
+import { tenantInterceptor } from "../tenancy/tenant-interceptor.js";
 import { loadSemanticCache } from "./load-cache.js";
 import { LoadProgress } from "./load-progress.js";
 import type { StoreOpener } from "./open-store.js";
@@ -55,7 +56,7 @@ export async function startServerFromConfig(
     logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE); only loopback names, this address and SEMCACHE_ALLOWED_HOSTS are answered");
   }
   // Metrics, the per-RPC log line, and the dashboard at /.
-  const telemetry = createObservability({ ...observability, logger, logPrompts: config.logPrompts });
+  const telemetry = createObservability({ namespaceLabelLimit: config.metricsNamespaceLabels, ...observability, logger, logPrompts: config.logPrompts });
   const routes = (req: AnyRequest, res: AnyResponse): boolean => {
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     // Metrics carry every namespace's name and counts: operators' eyes only.
@@ -90,8 +91,8 @@ export async function startServerFromConfig(
     loadCache: () =>
       telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver }, progress)),
     loadingStatus: () => progress.status,
-    // Logging first, so calls the access check refuses are logged and counted too.
-    interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
+    // Logging first, so calls the access check refuses are logged and counted too; tenancy last: reaching it means admitted.
+    interceptors: [...telemetry.interceptors, ...(access === undefined ? [] : [access.interceptor]), tenantInterceptor()],
     extraRoutes: (req, res) => openai(req, res) || routes(req, res),
     edge: {
       limits: {

@@ -65,7 +65,7 @@ export function askPartsFromConfig(config: ServerConfig, logger: Logger): { read
     logger.warn(`no LLM configured (${SETTINGS.llmBaseUrl.env} / ${SETTINGS.llmApiKey.env}): Ask serves cache hits only`);
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
-  const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue });
+  const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue, maxQueuedPerTenant: config.llmMaxQueuePerTenant });
   const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger };
   return { options, engine: askEngineOf(options), slots };
 }

@@ -66,6 +66,7 @@ export const SETTINGS = {
   llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", 2, integer(0, 10), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
   llmMaxConcurrency: setting("SEMCACHE_LLM_MAX_CONCURRENCY", 32, integer(1, 10_000), "Most LLM calls in flight at once (identical prompts share one); more wait in a queue."),
   llmMaxQueue: setting("SEMCACHE_LLM_MAX_QUEUE", 256, integer(0, 1_000_000), "Most LLM calls waiting for a slot; beyond it, Ask answers RESOURCE_EXHAUSTED."),
+  llmMaxQueuePerTenant: setting("SEMCACHE_LLM_MAX_QUEUE_PER_TENANT", 128, integer(0, 1_000_000), "Most LLM calls one tenant (API key; without keys, namespace) may have waiting; beyond it that tenant gets RESOURCE_EXHAUSTED while others still get in. At most SEMCACHE_LLM_MAX_QUEUE."),
   failOpen: setting("SEMCACHE_FAIL_OPEN", true, boolean, "When the store or embedder fails, Ask still answers from the LLM (cache_unavailable=true); false: Ask fails with the store's error."),
   apiKeysFile: optional("SEMCACHE_API_KEYS_FILE", text, "JSON file of API keys (hashed) with their roles and namespaces; reloaded on change and SIGHUP. Unset: no authentication (local use only)."),
   rateLimitRps: setting("SEMCACHE_RATE_LIMIT_RPS", 100, numberFrom(0, 1_000_000), "Requests per second per API key (token bucket), unless the key file sets the key's own; 0: unlimited. Needs API keys."),
@@ -75,6 +76,7 @@ export const SETTINGS = {
   shutdownTimeoutMs: setting("SEMCACHE_SHUTDOWN_TIMEOUT_MS", 10_000, integer(0, 600_000), "How long SIGTERM waits for in-flight calls."),
   logLevel: setting("SEMCACHE_LOG_LEVEL", "info", oneOf("debug", "info", "warn", "error", "silent"), "Log level."),
   logPrompts: setting("SEMCACHE_LOG_PROMPTS", false, boolean, "Log prompt and response text instead of hashes (debugging only)."),
+  metricsNamespaceLabels: setting("SEMCACHE_METRICS_NAMESPACE_LABELS", 20, integer(0, 1000), "Namespaces with a metrics label of their own (the busiest first); every other one is counted under namespace=\"other\"."),
 } as const;
 
 /** The settings' names. */

@@ -2,12 +2,14 @@
  * Coalesces concurrent requests into batches for one expensive call, such as
  * a single `session.run` over many sequences.
  */
+import { FairQueue } from "../tenancy/fair-queue.js";
+import { NO_TENANT } from "../tenancy/tenant-context.js";
 
 /** Runs one batch; must return one result per item, in order. */
 export type BatchRunner<I, O> = (items: readonly I[]) => Promise<readonly O[]>;
 
 /** Limits of a {@link MicroBatcher}. */
-export interface MicroBatcherOptions {
+export interface MicroBatcherOptions<I = unknown> {
   /** Most items in one run. */
   readonly maxBatchSize: number;
   /**
@@ -15,6 +17,19 @@ export interface MicroBatcherOptions {
    * yields one event-loop turn, so calls made in the same tick share a run.
    */
   readonly maxWaitMs: number;
+  /**
+   * What an item costs to run, for fairness between tenants (e.g. its
+   * tokens); default 1 per item. Must be a finite number > 0.
+   */
+  readonly cost?: (item: I) => number;
+  /** Cost each tenant with work may put into the batches per round; default 1 (items then alternate). */
+  readonly quantum?: number;
+  /**
+   * Most cost in one run (one item is always taken, whatever it costs), so
+   * that a run of dear items, which everyone queued behind it waits for,
+   * stays short; default unbounded.
+   */
+  readonly maxBatchCost?: number;
 }
 
 /** Counters of a {@link MicroBatcher}, for tests and metrics. */
@@ -41,9 +56,14 @@ interface Pending<I, O> {
  * while a run is in flight wait for the next one, which starts as soon as the
  * current one ends. So under load batches fill up by themselves, and a lone
  * request pays almost no extra latency.
+ *
+ * Batches are filled fairly between tenants (deficit round robin by cost,
+ * see tenancy/fair-queue.ts), not first come, first served: a tenant that
+ * queued thousands of items shares each batch with one that queued a single
+ * item, so that item waits for at most the batch running now.
  */
 export class MicroBatcher<I, O> {
-  private readonly queue: Pending<I, O>[] = [];
+  private readonly queue: FairQueue<Pending<I, O>>;
   private readonly idleWaiters: (() => void)[] = [];
   private timer: { readonly cancel: () => void } | undefined;
   private busy = false;
@@ -53,33 +73,35 @@ export class MicroBatcher<I, O> {
 
   constructor(
     private readonly runner: BatchRunner<I, O>,
-    private readonly options: MicroBatcherOptions,
+    private readonly options: MicroBatcherOptions<I>,
   ) {
     if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1) {
       throw new RangeError(`maxBatchSize must be a positive integer, got ${options.maxBatchSize}.`);
     }
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0, got ${options.maxWaitMs}.`);
+    this.queue = new FairQueue(options.quantum ?? 1);
   }
 
-  /** Queues one item; settles with its result, or with its batch's error. */
-  submit(item: I): Promise<O> {
+  /** Queues one item of `tenant`; settles with its result, or with its batch's error. */
+  submit(item: I, tenant: string = NO_TENANT): Promise<O> {
+    const cost = this.options.cost?.(item) ?? 1;
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push(tenant, { item, resolve, reject }, cost);
       if (this.busy) return;
-      if (this.queue.length >= this.options.maxBatchSize) this.startRun();
+      if (this.queue.size >= this.options.maxBatchSize) this.startRun();
       else this.schedule();
     });
   }
 
   /** Resolves once nothing is queued or running. */
   drain(): Promise<void> {
-    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    if (!this.busy && this.queue.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Current counters. */
   get stats(): MicroBatcherStats {
-    return { runs: this.runCount, items: this.itemCount, largestBatch: this.largest, queued: this.queue.length };
+    return { runs: this.runCount, items: this.itemCount, largestBatch: this.largest, queued: this.queue.size };
   }
 
   private schedule(): void {
@@ -105,11 +127,18 @@ export class MicroBatcher<I, O> {
   private startRun(): void {
     this.cancelTimer();
     if (this.busy) return;
-    if (this.queue.length === 0) {
+    if (this.queue.size === 0) {
       this.notifyIdle();
       return;
     }
-    const batch = this.queue.splice(0, this.options.maxBatchSize);
+    const batch: Pending<I, O>[] = [];
+    let budget = this.options.maxBatchCost ?? Number.POSITIVE_INFINITY;
+    while (batch.length < this.options.maxBatchSize) {
+      const next = this.queue.shift(batch.length === 0 ? Number.POSITIVE_INFINITY : budget);
+      if (next === undefined) break;
+      budget -= this.options.cost?.(next.item) ?? 1;
+      batch.push(next);
+    }
     this.busy = true;
     this.runCount++;
     this.itemCount += batch.length;

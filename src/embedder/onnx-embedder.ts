@@ -4,6 +4,7 @@
  * `token_type_ids`) in, float32 `last_hidden_state` [batch, seq, dim] out.
  */
 import { availableParallelism } from "node:os";
+import { currentTenant } from "../tenancy/tenant-context.js";
 import type { Embedder, EmbedderObserver } from "./embedder.js";
 import { EmbedderClosedError, ModelLoadError } from "./errors.js";
 import { MicroBatcher } from "./micro-batcher.js";
@@ -19,6 +20,13 @@ export const DEFAULT_MAX_BATCH_SIZE = 32;
 export const DEFAULT_MAX_BATCH_WAIT_MS = 0;
 /** Default {@link OnnxEmbedderOptions.maxTokens}: MiniLM's training window. */
 export const DEFAULT_MAX_TOKENS = 256;
+/**
+ * Default {@link OnnxEmbedderOptions.maxBatchTokens}, in full windows: a batch
+ * of long windows takes about a second on two cores rather than four, which
+ * is what a short prompt queued behind it waits; short prompts (a few dozen
+ * tokens) still batch by the full SEMCACHE_EMBED_MAX_BATCH.
+ */
+export const DEFAULT_MAX_BATCH_WINDOWS_OF_TOKENS = 8;
 /** Default {@link OnnxEmbedderOptions.windowOverlap}. */
 export const DEFAULT_WINDOW_OVERLAP = 32;
 /**
@@ -51,6 +59,8 @@ export interface OnnxEmbedderOptions {
   readonly maxBatchSize?: number;
   /** Longest wait of an idle embedder for more requests before running; default 0. */
   readonly maxBatchWaitMs?: number;
+  /** Most word pieces in one batch (one window is always taken); default 8 full windows. */
+  readonly maxBatchTokens?: number;
   /** Model window in word pieces, [CLS] and [SEP] included; default 256. */
   readonly maxTokens?: number;
   /** Word pieces shared by neighbouring windows of a long text; default 32. */
@@ -113,6 +123,10 @@ export class OnnxEmbedder implements Embedder {
     this.batcher = new MicroBatcher((windows) => this.runBatch(windows), {
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
       maxWaitMs: options.maxBatchWaitMs ?? DEFAULT_MAX_BATCH_WAIT_MS,
+      // Fair in model work: a window costs its tokens, and each tenant may add a full window's worth per round.
+      cost: (ids) => ids.length,
+      quantum: this.layout.maxTokens,
+      maxBatchCost: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_WINDOWS_OF_TOKENS * this.layout.maxTokens,
     });
   }
 
@@ -162,7 +176,9 @@ export class OnnxEmbedder implements Embedder {
   }
 
   /**
-   * Embeds `text` over its whole length.
+   * Embeds `text` over its whole length. Its windows queue as the current
+   * RPC's tenant (tenancy/tenant-context.ts), so one tenant's long texts
+   * cannot hold up another's short one by more than about one batch.
    *
    * @throws TextTooLongError when the text needs more than `maxWindows` windows.
    * @throws EmbedderClosedError after {@link close}, and its subclass
@@ -172,8 +188,9 @@ export class OnnxEmbedder implements Embedder {
     if (this.closing !== undefined) throw new EmbedderClosedError();
     const windows = splitIntoWindows(this.tokenizer.encode(text), this.layout);
     this.texts++;
+    const tenant = currentTenant();
     // All windows are queued synchronously, so close() sees them in the batcher.
-    const vectors = await Promise.all(windows.map((w) => this.batcher.submit(w.ids)));
+    const vectors = await Promise.all(windows.map((w) => this.batcher.submit(w.ids, tenant)));
     return combineWeighted(
       vectors,
       windows.map((w) => w.weight),
@@ -242,6 +259,7 @@ function validateOptions(options: OnnxEmbedderOptions): void {
   };
   positiveInt("threads", options.threads, 1);
   positiveInt("maxBatchSize", options.maxBatchSize, 1);
+  positiveInt("maxBatchTokens", options.maxBatchTokens, 1);
   positiveInt("maxTokens", options.maxTokens, 3);
   positiveInt("windowOverlap", options.windowOverlap, 0);
   positiveInt("maxWindows", options.maxWindows, 1);

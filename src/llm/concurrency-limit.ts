@@ -1,12 +1,16 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { SemcacheError } from "../errors/index.js";
+import { FairQueue } from "../tenancy/fair-queue.js";
+import { currentTenant, NO_TENANT } from "../tenancy/tenant-context.js";
 import type { LlmClient, LlmCompletion, LlmRequest, LlmStreamEvent } from "./types.js";
 
 /** How many upstream calls may run, and how many may wait for a slot. */
 export interface ConcurrencyLimits {
   /** Calls in flight at once; at least 1. */
   readonly maxInFlight: number;
-  /** Calls waiting for a slot; beyond it a call fails at once with RESOURCE_EXHAUSTED. */
+  /** Calls waiting for a slot, all tenants together; beyond it a call fails at once with RESOURCE_EXHAUSTED. */
   readonly maxQueued: number;
+  /** Calls one tenant may have waiting; default (and at most) `maxQueued`. */
+  readonly maxQueuedPerTenant?: number;
 }
 
 /** Counts of an LLM slot pool, for metrics and tests. */
@@ -15,56 +19,107 @@ export interface SlotCounts {
   readonly queued: number;
 }
 
+interface Waiter {
+  readonly grant: () => void;
+  readonly fail: (error: unknown) => void;
+}
+
 /**
- * A fixed number of slots with a bounded FIFO queue. A waiter whose signal
- * aborts leaves the queue at once, so a caller that gave up never takes a
- * slot from one still waiting.
+ * A fixed number of slots with a bounded queue that is fair between tenants:
+ * a freed slot goes to the tenants with waiting calls in turn (round robin),
+ * first-come, first-served within each. A tenant may hold at most
+ * `maxQueuedPerTenant` waiting calls; and when the whole queue is full, a
+ * call of a tenant holding fewer than the busiest one takes the place of
+ * that tenant's newest waiting call, which fails with RESOURCE_EXHAUSTED. So
+ * however hard some tenants push, another one's calls are queued, not
+ * refused. A waiter whose signal aborts leaves the queue at once, so a
+ * caller that gave up never takes a slot from one still waiting.
  */
 export class SlotPool {
   private running = 0;
-  private readonly waiting: { grant: () => void; fail: (error: unknown) => void }[] = [];
+  private readonly waiting = new FairQueue<Waiter>();
+  private readonly perTenant: number;
 
   constructor(private readonly limits: ConcurrencyLimits) {
     if (!Number.isSafeInteger(limits.maxInFlight) || limits.maxInFlight < 1) throw new RangeError("maxInFlight must be a whole number >= 1");
     if (!Number.isSafeInteger(limits.maxQueued) || limits.maxQueued < 0) throw new RangeError("maxQueued must be a whole number >= 0");
+    const perTenant = limits.maxQueuedPerTenant ?? limits.maxQueued;
+    if (!Number.isSafeInteger(perTenant) || perTenant < 0) throw new RangeError("maxQueuedPerTenant must be a whole number >= 0");
+    this.perTenant = Math.min(perTenant, limits.maxQueued);
   }
 
   /** Calls running and waiting now. */
   counts(): SlotCounts {
-    return { inFlight: this.running, queued: this.waiting.length };
+    return { inFlight: this.running, queued: this.waiting.size };
   }
 
-  /** Resolves with a release function once a slot is free; RESOURCE_EXHAUSTED when the queue is full. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  /** Calls `tenant` has waiting now. */
+  queuedFor(tenant: string): number {
+    return this.waiting.sizeOf(tenant);
+  }
+
+  /**
+   * Resolves with a release function once a slot is free; RESOURCE_EXHAUSTED
+   * when `tenant` already has its share of the queue waiting, or the queue is
+   * full of calls of tenants holding no more than `tenant` does.
+   */
+  acquire(signal?: AbortSignal, tenant: string = NO_TENANT): Promise<() => void> {
     signal?.throwIfAborted();
     if (this.running < this.limits.maxInFlight) {
       this.running += 1;
       return Promise.resolve(this.releaser());
     }
-    if (this.waiting.length >= this.limits.maxQueued) {
+    const mine = this.waiting.sizeOf(tenant);
+    const queueFull = (): SemcacheError =>
+      new SemcacheError(
+        "resource_exhausted",
+        `too many LLM calls: ${this.running} in flight and ${this.waiting.size} queued (SEMCACHE_LLM_MAX_CONCURRENCY, SEMCACHE_LLM_MAX_QUEUE); retry later`,
+      );
+    if (mine >= this.perTenant) {
+      // A share as big as the queue is no share: then the queue is what is full.
+      if (this.perTenant >= this.limits.maxQueued) return Promise.reject(queueFull());
       return Promise.reject(
-        new ConnectError(
-          `too many LLM calls: ${this.running} in flight and ${this.waiting.length} queued (SEMCACHE_LLM_MAX_CONCURRENCY, SEMCACHE_LLM_MAX_QUEUE); retry later`,
-          Code.ResourceExhausted,
+        new SemcacheError(
+          "resource_exhausted",
+          `too many LLM calls: ${mine} of this caller's are already queued, its share (SEMCACHE_LLM_MAX_QUEUE_PER_TENANT=${this.perTenant}); retry later`,
         ),
       );
     }
+    if (this.waiting.size >= this.limits.maxQueued && !this.displaceForFairness(mine)) return Promise.reject(queueFull());
     return new Promise((resolve, reject) => {
-      const waiter = {
+      const onAbort = (): void => {
+        this.waiting.remove(tenant, waiter);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
         grant: () => {
           signal?.removeEventListener("abort", onAbort);
           resolve(this.releaser());
         },
-        fail: reject,
-      };
-      const onAbort = (): void => {
-        const at = this.waiting.indexOf(waiter);
-        if (at >= 0) this.waiting.splice(at, 1);
-        reject(signal?.reason);
+        fail: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiting.push(waiter);
+      this.waiting.push(tenant, waiter);
     });
+  }
+
+  /** Makes room in a full queue for a tenant holding `mine` waiting calls, at the busiest tenant's expense; false when none holds more. */
+  private displaceForFairness(mine: number): boolean {
+    const busiest = this.waiting.largest();
+    // Taking the place of a tenant with only one more would just swap who is short.
+    if (busiest === undefined || busiest.queued <= mine + 1) return false;
+    this.waiting
+      .popNewest(busiest.tenant)
+      ?.fail(
+        new SemcacheError(
+          "resource_exhausted",
+          "too many LLM calls: the queue is full (SEMCACHE_LLM_MAX_QUEUE) and this call gave its place to a caller with fewer calls queued; retry later",
+        ),
+      );
+    return true;
   }
 
   private releaser(): () => void {
@@ -82,14 +137,16 @@ export class SlotPool {
 
 /**
  * Wraps an LlmClient so that at most `maxInFlight` upstream calls run at
- * once; a stream holds its slot until it ends or its consumer stops.
- * Coalesced callers (single-flight) share their leader's slot, so this bounds
- * distinct upstream requests, which is what the upstream's own limits count.
+ * once, shared fairly between the tenants making them (the caller's tenant
+ * comes from the RPC's context, see tenancy/tenant-context.ts); a stream
+ * holds its slot until it ends or its consumer stops. Coalesced callers
+ * (single-flight) share their leader's slot, so this bounds distinct
+ * upstream requests, which is what the upstream's own limits count.
  */
 export function limitConcurrency(client: LlmClient, pool: SlotPool): LlmClient {
   return {
     async complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmCompletion> {
-      const release = await pool.acquire(signal);
+      const release = await pool.acquire(signal, currentTenant());
       try {
         return await client.complete(request, signal);
       } finally {
@@ -97,7 +154,7 @@ export function limitConcurrency(client: LlmClient, pool: SlotPool): LlmClient {
       }
     },
     async *stream(request: LlmRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent> {
-      const release = await pool.acquire(signal);
+      const release = await pool.acquire(signal, currentTenant());
       try {
         yield* client.stream(request, signal);
       } finally {

@@ -21,7 +21,7 @@ export { rpcRecordInterceptor, type RpcRecord } from "./rpc-interceptor.js";
 export { rpcLogFields, rpcLogSink, textHash } from "./rpc-log.js";
 export { staticFiles, defaultDashboardDir, CONTENT_TYPES } from "./static-files.js";
 
-/** Codes of calls the access check refused. */
+/** Codes of calls the access check refused (a stream's namespace is checked after the call was admitted). */
 const ACCESS_DENIALS = new Set(["unauthenticated", "permission_denied"]);
 
 /** The paths of the metrics endpoints (Prometheus text, and JSON for the dashboard). */
@@ -60,8 +60,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       method: record.method,
       code: record.code,
       seconds: record.ms / 1000,
-      // A refused call's namespace is only what the caller claimed: it gets no label of its own.
-      namespace: ACCESS_DENIALS.has(record.code) ? "" : metricNamespace(record.facts),
+      // A refused call's namespace is only what the caller claimed (a made-up one costs nothing to send): no label of its own.
+      namespace: record.admitted && !ACCESS_DENIALS.has(record.code) ? metricNamespace(record.facts) : "",
     });
     log(record);
   };

@@ -72,7 +72,7 @@ export class SemcacheMetrics {
   private modelState: ModelState = "loading";
   /** Counter values per namespace label, taken once per scrape. */
   private snapshot: Snapshot = new Map();
-  /** Failed RPCs per raw namespace and kind. */
+  /** Failed RPCs per namespace and kind: under the label once it is settled, bounded (NamespaceLabels.keyFor). */
   private readonly rpcErrors = new Map<string, Map<string, number>>();
   private readonly rpcDuration: Histogram<"service" | "method" | "code">;
   private readonly embedDuration: Histogram;
@@ -146,6 +146,7 @@ export class SemcacheMetrics {
       "Cosine similarity of the semantic layer's best candidate, by outcome (hit or miss): what thresholds are tuned with. Exact hits and empty scopes are not observed.",
       SIMILARITY_BUCKETS,
       (labels) => ({ ...labels, namespace: this.namespaces.label(labels["namespace"] ?? "") }),
+      (labels) => ({ ...labels, namespace: this.namespaces.keyFor(labels["namespace"] ?? "") }),
     );
     this.registry.registerMetric(this.similarity.asMetric());
 
@@ -211,14 +212,7 @@ export class SemcacheMetrics {
   recordRpc(outcome: RpcOutcome): void {
     this.rpcDuration.observe({ service: outcome.service, method: outcome.method, code: outcome.code }, outcome.seconds);
     // A call the client cancelled is not an error of the server: it shows only as code="canceled" above.
-    if (outcome.code !== "ok" && outcome.code !== "canceled") {
-      let byKind = this.rpcErrors.get(outcome.namespace);
-      if (byKind === undefined) {
-        byKind = new Map();
-        this.rpcErrors.set(outcome.namespace, byKind);
-      }
-      byKind.set(outcome.code, (byKind.get(outcome.code) ?? 0) + 1);
-    }
+    if (outcome.code !== "ok" && outcome.code !== "canceled") addErrors(this.rpcErrors, this.namespaces.keyFor(outcome.namespace), outcome.code, 1);
   }
 
   /** The Prometheus text exposition. (Scrape through this, not the registry: it takes the counters first.) */
@@ -319,6 +313,11 @@ export class SemcacheMetrics {
     for (const [namespace, byKind] of this.rpcErrors) add(namespace, [...byKind.values()].reduce((a, b) => a + b, 0));
     for (const labels of this.similarity.rawLabels()) add(labels["namespace"] ?? "", 0);
     this.namespaces.assign(traffic);
+    // Every namespace's label is settled now: keep the figures under it, so they take no more room than the labels.
+    const errors = new Map(this.rpcErrors);
+    this.rpcErrors.clear();
+    for (const [namespace, byKind] of errors) for (const [kind, value] of byKind) addErrors(this.rpcErrors, this.namespaces.label(namespace), kind, value);
+    this.similarity.fold();
 
     const snapshot: Snapshot = new Map();
     for (const [namespace, values] of raw) {
@@ -336,18 +335,9 @@ export class SemcacheMetrics {
   /** Errors per namespace label and kind: failed RPCs, and the core's cache errors. */
   private errorsByLabel(): Map<string, Map<string, number>> {
     const out = new Map<string, Map<string, number>>();
-    const add = (label: string, kind: string, value: number) => {
-      if (value === 0) return;
-      let byKind = out.get(label);
-      if (byKind === undefined) {
-        byKind = new Map();
-        out.set(label, byKind);
-      }
-      byKind.set(kind, (byKind.get(kind) ?? 0) + value);
-    };
-    for (const [label, values] of this.snapshot) add(label, CACHE_ERROR_KIND, values.cacheErrors);
+    for (const [label, values] of this.snapshot) addErrors(out, label, CACHE_ERROR_KIND, values.cacheErrors);
     for (const [namespace, byKind] of this.rpcErrors) {
-      for (const [kind, value] of byKind) add(this.namespaces.label(namespace), kind, value);
+      for (const [kind, value] of byKind) addErrors(out, this.namespaces.label(namespace), kind, value);
     }
     return out;
   }
@@ -361,6 +351,17 @@ export class SemcacheMetrics {
       return null;
     }
   }
+}
+
+/** Adds `value` errors of `kind` under `namespace`. */
+function addErrors(into: Map<string, Map<string, number>>, namespace: string, kind: string, value: number): void {
+  if (value === 0) return;
+  let byKind = into.get(namespace);
+  if (byKind === undefined) {
+    byKind = new Map();
+    into.set(namespace, byKind);
+  }
+  byKind.set(kind, (byKind.get(kind) ?? 0) + value);
 }
 
 /** Regroups a histogram's flat values into series. */

@@ -20,7 +20,9 @@ interface RenderedValue {
  * summed into bounded labels only when scraped (see NamespaceLabels), so a
  * namespace's whole history follows its label. prom-client's Histogram fixes
  * labels at observe time, hence this small metric of its own; it plugs into
- * a prom-client Registry like any other metric.
+ * a prom-client Registry like any other metric. Its series stay bounded:
+ * `keep` picks what an observation is kept under, and {@link fold} merges
+ * series whose label is settled.
  */
 export class RelabelledHistogram {
   readonly type = "histogram";
@@ -33,20 +35,28 @@ export class RelabelledHistogram {
     private readonly buckets: readonly number[],
     /** Maps the raw labels to the exported ones, at scrape time. */
     private readonly relabel: (labels: Record<string, string>) => Record<string, string>,
+    /** Maps an observation's labels to those it is kept under until the scrape; default: as given. */
+    private readonly keep: (labels: Record<string, string>) => Record<string, string> = (labels) => labels,
   ) {}
 
   observe(labels: Record<string, string>, value: number): void {
     if (!Number.isFinite(value)) return;
-    const key = JSON.stringify(labels);
+    const kept = this.keep(labels);
+    const key = JSON.stringify(kept);
     let series = this.series.get(key);
     if (series === undefined) {
-      series = { labels: { ...labels }, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      series = { labels: { ...kept }, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, series);
     }
     const bucket = this.buckets.findIndex((bound) => value <= bound);
     if (bucket >= 0) series.counts[bucket]! += 1;
     series.sum += value;
     series.count += 1;
+  }
+
+  /** Keeps each series under its exported labels from now on, merging those that share them (call once labels are settled). */
+  fold(): void {
+    this.series = this.merged();
   }
 
   /** The raw label sets observed so far. */
@@ -56,6 +66,23 @@ export class RelabelledHistogram {
 
   /** What prom-client's Registry asks every metric for. */
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: RenderedValue[] }> {
+    const merged = this.merged();
+    const values: RenderedValue[] = [];
+    for (const { labels, counts, sum, count } of [...merged.values()].sort(byLabels)) {
+      let cumulative = 0;
+      this.buckets.forEach((bound, i) => {
+        cumulative += counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: "+Inf" }, value: count });
+      values.push({ metricName: `${this.name}_sum`, labels, value: sum });
+      values.push({ metricName: `${this.name}_count`, labels, value: count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The series summed under their exported labels. */
+  private merged(): Map<string, Series> {
     const merged = new Map<string, Series>();
     for (const raw of this.series.values()) {
       const labels = this.relabel(raw.labels);
@@ -69,18 +96,7 @@ export class RelabelledHistogram {
       into.sum += raw.sum;
       into.count += raw.count;
     }
-    const values: RenderedValue[] = [];
-    for (const { labels, counts, sum, count } of [...merged.values()].sort(byLabels)) {
-      let cumulative = 0;
-      this.buckets.forEach((bound, i) => {
-        cumulative += counts[i]!;
-        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
-      });
-      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: "+Inf" }, value: count });
-      values.push({ metricName: `${this.name}_sum`, labels, value: sum });
-      values.push({ metricName: `${this.name}_count`, labels, value: count });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return merged;
   }
 
   reset(): void {

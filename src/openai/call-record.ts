@@ -22,6 +22,8 @@ export interface OpenAiCallRecord {
   readonly model?: string;
   readonly source?: AnswerSource;
   readonly keyId?: string;
+  /** True once the caller passed the access checks: a refused call's namespace is only a claim, never a label. */
+  readonly admitted?: boolean;
 }
 
 /** The call as an RPC record (service "openai.v1", protocol "http"). */
@@ -35,6 +37,7 @@ export function openAiRpcRecord(call: OpenAiCallRecord): RpcRecord {
     ms: call.ms,
     ...(call.error === undefined ? {} : { error: call.error }),
     ...(call.keyId === undefined ? {} : { keyId: call.keyId }),
+    admitted: call.admitted === true,
     facts: {
       ...(call.namespace === undefined ? {} : { namespace: call.namespace }),
       ...(call.model === undefined ? {} : { model: call.model }),

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { SlotPool } from "../llm/index.js";
+import { runAsTenant } from "../tenancy/tenant-context.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { asSemcacheError } from "./as-semcache-error.js";
 import type { OpenAiCallRecord } from "./call-record.js";
@@ -58,9 +59,9 @@ function write(res: AnyResponse, chunk: string | Uint8Array, signal: AbortSignal
   });
 }
 
-async function passThrough(options: OpenAiRouteOptions, request: ChatRequest, reason: string, res: AnyResponse, signal: AbortSignal): Promise<void> {
+async function passThrough(options: OpenAiRouteOptions, request: ChatRequest, reason: string, res: AnyResponse, signal: AbortSignal, tenant: string): Promise<void> {
   // Held until the relay ends: a streamed answer occupies the upstream as long as it streams.
-  const release = await options.slots.acquire(signal);
+  const release = await options.slots.acquire(signal, tenant);
   try {
     const relayed = await options.upstream.chat(request.body, request.model, signal);
     writeHead(res, relayed.status, { ...relayed.headers, ...bypassHeaders(reason) });
@@ -111,18 +112,18 @@ export async function handleChatCompletions(options: OpenAiRouteOptions, req: An
   try {
     const controls = readControls(req.headers);
     const caller = callerOf(options.access, req, controls.namespace);
-    facts = { ...facts, namespace: caller.namespace, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) };
-    const request = parseChatRequest(await readJsonBody(req, options.body, signal));
-    bodyRead = true;
-    facts = { ...facts, model: request.model, stream: request.stream };
-    const reason = bypassReason(request);
-    let source: AnswerSource;
-    if (reason !== undefined) {
-      await passThrough(options, request, reason, res, signal);
-      source = "bypass";
-    } else {
-      source = await (request.stream ? answerStream : answerWhole)(options, request, controls, caller.namespace, res, signal);
-    }
+    facts = { ...facts, admitted: true, namespace: caller.namespace, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) };
+    // Shared queues (LLM slots, the embedder's batches) are fair between tenants: this call is its key's, else its namespace's, as an RPC is.
+    const tenant = caller.principal?.keyId ?? caller.namespace;
+    const source = await runAsTenant(tenant, async (): Promise<AnswerSource> => {
+      const request = parseChatRequest(await readJsonBody(req, options.body, signal));
+      bodyRead = true;
+      facts = { ...facts, model: request.model, stream: request.stream };
+      const reason = bypassReason(request);
+      if (reason === undefined) return (request.stream ? answerStream : answerWhole)(options, request, controls, caller.namespace, res, signal);
+      await passThrough(options, request, reason, res, signal, tenant);
+      return "bypass";
+    });
     options.onCall?.({ method: "ChatCompletions", code: "ok", ms: performance.now() - started, ...facts, source });
   } catch (error) {
     const failure = asSemcacheError(error, options.logError);

@@ -18,7 +18,7 @@ async function handleModels(options: OpenAiRouteOptions, req: AnyRequest, res: A
     const caller = callerOf(options.access, req, undefined);
     const list = await options.upstream.models(clientGone(res));
     writeJson(res, 200, list);
-    options.onCall?.({ method: "ListModels", code: "ok", ms: performance.now() - started, stream: false, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) });
+    options.onCall?.({ method: "ListModels", code: "ok", ms: performance.now() - started, stream: false, admitted: true, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) });
   } catch (error) {
     const failure = asSemcacheError(error, options.logError);
     options.onCall?.({ method: "ListModels", code: failure.code, error: failure.message, ms: performance.now() - started, stream: false });

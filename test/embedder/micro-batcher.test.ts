@@ -48,4 +48,58 @@ describe("MicroBatcher", () => {
     await batcher.drain();
     expect(finished).toBe(2);
   });
+
+  it("fills batches fairly between tenants: one tenant's backlog does not hold up another's item", async () => {
+    const batches: string[][] = [];
+    const batcher = new MicroBatcher<string, string>(
+      async (items) => {
+        batches.push([...items]);
+        await new Promise((r) => setTimeout(r, 2));
+        return items;
+      },
+      { maxBatchSize: 4, maxWaitMs: 0 },
+    );
+    const big = Array.from({ length: 12 }, (_, i) => batcher.submit(`big${i}`, "bulk"));
+    const small = batcher.submit("small", "interactive");
+    await Promise.all([...big, small]);
+    // The first batch started as "bulk" filled it; "small" goes in the next one, where
+    // first come, first served would have put it behind two more batches of "bulk".
+    expect(batches[0]).toEqual(["big0", "big1", "big2", "big3"]);
+    expect(batches[1]).toContain("small");
+    expect(batches.flat()).toHaveLength(13);
+    expect(batches.every((b) => b.length <= 4)).toBe(true);
+  });
+
+  it("weights turns by cost, so a tenant of long items cannot crowd out short ones", async () => {
+    const batches: string[][] = [];
+    const batcher = new MicroBatcher<string, string>(
+      async (items) => {
+        batches.push([...items]);
+        return items;
+      },
+      // A long item costs as much as ten short ones; each tenant may put 10 per round.
+      { maxBatchSize: 100, maxWaitMs: 0, cost: (item) => (item.startsWith("L") ? 10 : 1), quantum: 10 },
+    );
+    const long = Array.from({ length: 6 }, (_, i) => batcher.submit(`L${i}`, "a"));
+    const short = Array.from({ length: 20 }, (_, i) => batcher.submit(`s${i}`, "b"));
+    await Promise.all([...long, ...short]);
+    // Each round: one long item against ten short ones.
+    const shorts = (from: number) => Array.from({ length: 10 }, (_, i) => `s${from + i}`);
+    expect(batches[0]).toEqual(["L0", ...shorts(0), "L1", ...shorts(10), "L2", "L3", "L4", "L5"]);
+    expect(batcher.stats.items).toBe(26);
+  });
+
+  it("keeps a batch within its cost budget, but always takes one item", async () => {
+    const batches: string[][] = [];
+    const batcher = new MicroBatcher<string, string>(
+      async (items) => {
+        batches.push([...items]);
+        return items;
+      },
+      { maxBatchSize: 100, maxWaitMs: 0, cost: (item) => Number(item.split(":")[1]), quantum: 256, maxBatchCost: 512 },
+    );
+    const items = ["a:256", "b:256", "c:256", "d:600", "e:10"];
+    await Promise.all(items.map((item) => batcher.submit(item)));
+    expect(batches).toEqual([["a:256", "b:256"], ["c:256"], ["d:600"], ["e:10"]]);
+  });
 });

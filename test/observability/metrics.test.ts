@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MatchKind, type StatsResponse } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { COUNTER_METRICS, NamespaceLabels, quantile, type MetricsJson } from "../../src/observability/index.js";
+import { COUNTER_METRICS, NamespaceLabels, quantile, SemcacheMetrics, type MetricsJson } from "../../src/observability/index.js";
 import { SIMILARITY_BUCKETS } from "../../src/observability/metrics.js";
+import { testKey, writeKeyFile } from "../auth/support.js";
 import { clientFor } from "../support/clients.js";
 import { startObservedServer, type ObservedServer } from "./observed-server.js";
 import { parsePrometheusText, sampleValue, samplesOf, sumOf, type Family } from "./prometheus-text.js";
@@ -18,8 +22,8 @@ async function scrape(url: string): Promise<{ families: Map<string, Family>; con
   return { families: parsePrometheusText(await response.text()), contentType: response.headers.get("content-type") };
 }
 
-async function scrapeJson(url: string): Promise<MetricsJson> {
-  const response = await fetch(`${url}/metrics/json`);
+async function scrapeJson(url: string, key?: string): Promise<MetricsJson> {
+  const response = await fetch(`${url}/metrics/json`, key === undefined ? {} : { headers: { authorization: `Bearer ${key}` } });
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^application\/json/);
   return (await response.json()) as MetricsJson;
@@ -240,7 +244,77 @@ describe("namespace label cardinality", () => {
   });
 });
 
+describe("namespace labels of refused calls (API keys on)", () => {
+  const user = testKey({ id: "team-a", role: "user", namespaces: ["team-a"] });
+  const admin = testKey({ id: "ops", role: "admin" });
+  let work: string;
+  let s: ObservedServer;
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "semcache-metrics-keys-"));
+    const keyFile = writeKeyFile(work, [user, admin]);
+    // The user key may make one call; the admin key is unlimited (its own rate), for scraping.
+    s = await startObservedServer({ env: { SEMCACHE_LOG_LEVEL: "error", SEMCACHE_API_KEYS_FILE: keyFile, SEMCACHE_RATE_LIMIT_RPS: "0.001", SEMCACHE_RATE_LIMIT_BURST: "1" } });
+  });
+  afterAll(async () => {
+    await s?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("counts calls refused before authorization (401, 429) under no namespace, and labels none of theirs", async () => {
+    const asUser = clientFor("connect-h1", s.url, { apiKey: user.key });
+    const noKey = clientFor("connect-h1", s.url);
+    const wrongKey = clientFor("grpc", s.url, { apiKey: "sck_not-a-key" });
+    await asUser.lookup({ prompt: FRANCE, scope: { namespace: "team-a" } });
+    const refused: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      refused.push(asUser.lookup({ prompt: FRANCE, scope: { namespace: `fake-rate-${i}` } }).catch((e: unknown) => e));
+      refused.push(noKey.lookup({ prompt: FRANCE, scope: { namespace: `fake-nokey-${i}` } }).catch((e: unknown) => e));
+      refused.push(wrongKey.store({ prompt: FRANCE, response: "x", scope: { namespace: `fake-badkey-${i}` } }).catch((e: unknown) => e));
+    }
+    const codes = (await Promise.all(refused)).map((e) => (e as { code?: Code }).code);
+    expect(codes.filter((c) => c === Code.ResourceExhausted)).toHaveLength(30);
+    expect(codes.filter((c) => c === Code.Unauthenticated)).toHaveLength(60);
+
+    const json = await scrapeJson(s.url, admin.key);
+    expect(json.namespaceLabels.labelled).toEqual(["team-a"]);
+    expect(json.errors.byNamespace).toEqual({ "": { resource_exhausted: 30, unauthenticated: 60 } });
+    const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${admin.key}` } })).text();
+    expect(text).not.toMatch(/fake-/);
+  });
+});
+
 describe("NamespaceLabels", () => {
+  it("keeps figures under a bounded set of names, however many namespaces are seen", () => {
+    const labels = new NamespaceLabels(2);
+    const keys = new Set<string>();
+    for (let i = 0; i < 10_000; i++) keys.add(labels.keyFor(`ns-${i}`));
+    // 64 namespaces may wait for a scrape under their own name; the rest go to "other" at once.
+    expect(keys.size).toBe(65);
+    expect(keys.has("other")).toBe(true);
+    expect(labels.keyFor("ns-3")).toBe("ns-3");
+    labels.assign(new Map([["ns-3", 5], ["ns-7", 4], ["ns-9", 1]]));
+    expect(labels.labelled()).toEqual(["ns-3", "ns-7"]);
+    // Slots full: a new name is "other" from the start, a labelled one keeps its name.
+    expect(labels.keyFor("brand-new")).toBe("other");
+    expect(labels.keyFor("ns-7")).toBe("ns-7");
+    expect(labels.keyFor("")).toBe("");
+  });
+
+  it("SemcacheMetrics folds the errors of thousands of namespaces into the bounded labels at each scrape", async () => {
+    const metrics = new SemcacheMetrics({ namespaceLabelLimit: 3, processMetrics: false });
+    const record = (namespace: string) => metrics.recordRpc({ service: "s", method: "Lookup", code: "invalid_argument", seconds: 0.001, namespace });
+    for (let i = 0; i < 5; i++) record("busy");
+    for (let i = 0; i < 5_000; i++) record(`flood-${i}`);
+    let json = await metrics.json();
+    expect(json.errors.total).toBe(5_005);
+    expect(Object.keys(json.errors.byNamespace).sort()).toEqual(["busy", "flood-0", "flood-1", "other"]);
+    for (let i = 0; i < 5_000; i++) record(`second-flood-${i}`);
+    json = await metrics.json();
+    expect(json.errors.total).toBe(10_005);
+    expect(json.errors.byNamespace["other"]).toEqual({ invalid_argument: 10_005 - 5 - 2 });
+  });
+
+
   it("hands out slots busiest first, ties by name, and keeps them", () => {
     const labels = new NamespaceLabels(2);
     labels.assign(new Map([["b", 5], ["a", 5], ["c", 9], ["d", 1]]));

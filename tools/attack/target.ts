@@ -24,6 +24,20 @@ export interface TargetOptions {
   readonly keys?: boolean;
   /** How long to wait for SERVING; default 120 s. */
   readonly readyTimeoutMs?: number;
+  /** More keys in the key file besides the admin and user keys; their secrets are in `AttackTarget.extraKeys`. */
+  readonly extraKeys?: readonly ExtraKey[];
+  /** Writes the key file's JSON and returns its path (e.g. as a symlinked Secret volume); default: keys.json in a temporary directory. */
+  readonly writeKeyFile?: (json: string) => Promise<string>;
+}
+
+/** A key file entry for {@link TargetOptions.extraKeys}. */
+export interface ExtraKey {
+  readonly id: string;
+  readonly role: "user" | "admin";
+  /** Namespaces of a user key. */
+  readonly namespaces?: readonly string[];
+  /** The key's own rate limit (requestsPerSecond 0: unlimited). */
+  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
 }
 
 /** How long one probe took, in ms; Infinity when it got no answer in time. */
@@ -44,6 +58,8 @@ export interface AttackTarget {
   /** An admin key (every namespace) and a user key limited to namespace "tenant-a". */
   readonly adminKey: string;
   readonly userKey: string;
+  /** The secrets of `TargetOptions.extraKeys`, by id. */
+  readonly extraKeys: Readonly<Record<string, string>>;
   /** Times a valid-key Lookup (Connect JSON, namespace tenant-a) and GET /healthz, each bounded by `timeoutMs` (default 5 s). */
   probe(timeoutMs?: number): Promise<ProbeTimes>;
   /** The child's resident memory, in bytes (from /proc). */
@@ -75,14 +91,16 @@ export async function launchTarget(options: TargetOptions = {}): Promise<AttackT
     SEMCACHE_HOST: "127.0.0.1",
     SEMCACHE_LOG_LEVEL: "info",
   };
+  const extraKeys = Object.fromEntries((options.extraKeys ?? []).map((key) => [key.id, generateApiKey()]));
   if (options.keys !== false) {
-    const keyFile = join(dataDir, "keys.json");
     const keys = [
       { id: "attack-admin", sha256: hashApiKey(adminKey).toString("hex"), role: "admin" },
       { id: "attack-user", sha256: hashApiKey(userKey).toString("hex"), role: "user", namespaces: ["tenant-a"] },
+      ...(options.extraKeys ?? []).map(({ id, ...entry }) => ({ id, sha256: hashApiKey(extraKeys[id]!).toString("hex"), ...entry })),
     ];
-    await writeFile(keyFile, JSON.stringify({ keys }));
-    env["SEMCACHE_API_KEYS_FILE"] = keyFile;
+    const json = JSON.stringify({ keys });
+    const write = options.writeKeyFile ?? (async (text: string) => (await writeFile(join(dataDir, "keys.json"), text), join(dataDir, "keys.json")));
+    env["SEMCACHE_API_KEYS_FILE"] = await write(json);
   }
   Object.assign(env, options.env);
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", CLI, "serve"], { cwd: REPO, env, stdio: ["ignore", "ignore", "pipe"] });
@@ -125,6 +143,7 @@ export async function launchTarget(options: TargetOptions = {}): Promise<AttackT
       dataDir: join(dataDir, "store"),
       adminKey,
       userKey,
+      extraKeys,
       async probe(ms = 5_000) {
         const [lookupMs, healthzMs] = await Promise.all([
           timed(
