@@ -25,6 +25,7 @@ import { markdownReport } from "./lib/report.js";
 import { DIST_CLI, REPO, startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { measureRecall, recallMarkdown, recallTarget, type RecallResult } from "./recall.js";
+import { parseCommandLine, UsageError, wholeNumber, wholeNumbers } from "../tools/lib/command-line.js";
 
 type CacheClient = Client<typeof SemanticCacheService>;
 
@@ -78,36 +79,32 @@ const QUICK: Plan = {
   sizeSamples: 40,
 };
 
+const USAGE = "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--dist] [--out DIR]; npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]\n";
+
 function parseArgs(argv: readonly string[]): Options {
-  let quick = false;
-  let dist = false;
-  let redisUrl: string | undefined;
-  let threads = availableParallelism();
-  let out = join(REPO, "bench", "results");
-  let sizes: number[] | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const [flag = "", inline] = argv[i]!.split(/=(.*)/s, 2);
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--quick") quick = true;
-    else if (flag === "--dist") dist = true;
-    else if (flag === "--redis-url") redisUrl = value();
-    else if (flag === "--threads") threads = Number(value());
-    else if (flag === "--out") out = resolve(value());
-    else if (flag === "--sizes") sizes = value().split(",").map(Number);
-    else if (flag === "--help" || flag === "-h") {
-      process.stdout.write("npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--dist] [--out DIR]\n");
-      process.exit(0);
-    } else throw new Error(`unknown option ${flag}`);
+  const values = parseCommandLine(argv, {
+    quick: { type: "boolean" },
+    dist: { type: "boolean" },
+    "redis-url": { type: "string" },
+    threads: { type: "string" },
+    out: { type: "string" },
+    sizes: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    process.exit(0);
   }
-  if (!Number.isInteger(threads) || threads < 1) throw new Error("--threads must be a whole number ≥ 1");
-  if (sizes !== undefined && sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) throw new Error("--sizes must be whole numbers from 1 to 1000000");
-  const base = quick ? QUICK : FULL;
-  if (dist && !existsSync(DIST_CLI)) throw new Error(`--dist needs ${DIST_CLI}: run npm run build first`);
-  return { plan: sizes === undefined ? base : { ...base, sizes }, threads, redisUrl, out, dist };
+  const base = values.quick === true ? QUICK : FULL;
+  const dist = values.dist === true;
+  if (dist && !existsSync(DIST_CLI)) throw new UsageError(`--dist needs ${DIST_CLI}: run npm run build first`);
+  return {
+    plan: values.sizes === undefined ? base : { ...base, sizes: wholeNumbers("sizes", values.sizes, 1, 1_000_000, base.sizes) },
+    threads: wholeNumber("threads", values.threads, 1, availableParallelism()),
+    redisUrl: values["redis-url"],
+    out: values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out),
+    dist,
+  };
 }
 
 const log = (message: string): void => {
@@ -434,7 +431,7 @@ const run = process.argv.includes("--openai") ? () => runOpenAiBench(process.arg
 run().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`bench: ${error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -25,6 +25,7 @@ import { machineInfo } from "./lib/machine.js";
 import { spreadPrompts } from "./lib/prompts.js";
 import { REPO, startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 
 const SCOPE = { namespace: "bench-openai", model: "bench-model" } as const;
 
@@ -35,24 +36,17 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  let blocks = 10;
-  let perBlock = 100;
-  let out = join(REPO, "bench", "results");
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--openai") continue;
-    else if (flag === "--blocks") blocks = Number(value());
-    else if (flag === "--per-block") perBlock = Number(value());
-    else if (flag === "--out") out = resolve(value());
-    else throw new Error(`unknown option ${flag} (npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR])`);
-  }
-  if (!Number.isInteger(blocks) || blocks < 1 || !Number.isInteger(perBlock) || perBlock < 1) throw new Error("--blocks and --per-block must be whole numbers ≥ 1");
-  return { blocks, perBlock, out };
+  const values = parseCommandLine(argv, {
+    openai: { type: "boolean" },
+    blocks: { type: "string" },
+    "per-block": { type: "string" },
+    out: { type: "string" },
+  });
+  return {
+    blocks: wholeNumber("blocks", values.blocks, 1, 10),
+    perBlock: wholeNumber("per-block", values["per-block"], 1, 100),
+    out: values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out),
+  };
 }
 
 const log = (message: string): void => {

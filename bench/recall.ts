@@ -26,6 +26,7 @@ import { DEFAULT_INDEX_PARAMS, openEmbeddedStore } from "../src/store/embedded/i
 import { openRedisStore } from "../src/store/redis/index.js";
 import { gaussian, rng } from "./lib/prompts.js";
 import { round, summarize } from "./lib/stats.js";
+import { parseCommandLine, UsageError, wholeNumber, wholeNumbers } from "../tools/lib/command-line.js";
 
 /** Vector length (all-MiniLM-L6-v2's). */
 const DIMENSION = 384;
@@ -220,25 +221,16 @@ export function recallMarkdown(kind: string, results: readonly RecallResult[]): 
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  let sizes = [1000, 10_000, 100_000];
-  let queries = 300;
-  let redisUrl: string | undefined;
-  let out = resolve("bench/results");
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--sizes") sizes = value().split(",").map(Number);
-    else if (flag === "--queries") queries = Number(value());
-    else if (flag === "--redis-url") redisUrl = value();
-    else if (flag === "--out") out = resolve(value());
-    else throw new Error(`unknown flag ${flag} (npm run bench:recall [-- --sizes 1000,10000,100000] [--queries 300] [--redis-url URL] [--out DIR])`);
-  }
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) throw new Error("--sizes must be whole numbers from 1 to 1000000");
-  if (!Number.isInteger(queries) || queries < 1) throw new Error("--queries must be a whole number ≥ 1");
+  const values = parseCommandLine(argv, {
+    sizes: { type: "string" },
+    queries: { type: "string" },
+    "redis-url": { type: "string" },
+    out: { type: "string" },
+  });
+  const sizes = wholeNumbers("sizes", values.sizes, 1, 1_000_000, [1000, 10_000, 100_000]);
+  const queries = wholeNumber("queries", values.queries, 1, 300);
+  const redisUrl = values["redis-url"];
+  const out = resolve(values.out ?? "bench/results");
   const target = recallTarget(redisUrl === undefined ? {} : { redisUrl });
   const results = await measureRecall(target, sizes, queries, (line) => process.stderr.write(`${line}\n`));
   const stamp = new Date().toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
@@ -254,7 +246,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   main(process.argv.slice(2)).then(
     () => process.exit(0),
     (error: unknown) => {
-      process.stderr.write(`bench:recall: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(`bench:recall: ${error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(1);
     },
   );

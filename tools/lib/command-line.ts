@@ -40,3 +40,11 @@ export function numberAtLeast(flag: string, value: string | undefined, min: numb
   if (value.trim() === "" || !Number.isFinite(parsed) || parsed < min) throw new UsageError(`--${flag} must be a number ≥ ${min}, not ${JSON.stringify(value)}`);
   return parsed;
 }
+
+/** `value` as a comma-separated list of whole numbers from `min` to `max`, or `fallback` when not given. */
+export function wholeNumbers(flag: string, value: string | undefined, min: number, max: number, fallback: readonly number[]): number[] {
+  if (value === undefined) return [...fallback];
+  const numbers = value.split(",").map((part) => wholeNumber(flag, part.trim(), min, 0));
+  if (numbers.some((n) => n > max)) throw new UsageError(`--${flag} must be whole numbers from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  return numbers;
+}
