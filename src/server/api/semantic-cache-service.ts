@@ -23,8 +23,8 @@ const LIST_MAX_LIMIT = 100;
 export type CacheProvider = () => SemanticCache;
 
 /** The implementation of SemanticCacheService over the cache core. */
-export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream"> &
-  Partial<Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream">>;
+export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream" | "feedback"> &
+  Partial<Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream" | "feedback">>;
 
 /**
  * Implements Lookup, Store, Stats, Flush and ListEntries. Ask and AskStream are added by
