@@ -11,11 +11,9 @@ WORKDIR /build
 # ships inside the npm package. Native addons (better-sqlite3, usearch) build
 # against the headers the node image carries.
 ENV ONNXRUNTIME_NODE_INSTALL=skip \
-    npm_config_onnxruntime_node_install=skip \
     npm_config_nodedir=/usr/local
-COPY package.json package-lock.json .npmrc ./
-# `npm install`, not `npm ci`: the lockfile lists only linux-x64's optional binaries (see .ci/run).
-RUN npm install --no-audit --no-fund
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY dashboard ./dashboard

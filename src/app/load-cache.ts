@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
+import { tokensSavedOnHit } from "../ask/answer-metadata.js";
 import { guardFromSetting } from "../cache/guard/index.js";
-import { SemanticCache } from "../cache/semantic-cache.js";
+import { SemanticCache, type CacheObserver } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
+import type { EmbedderObserver } from "../embedder/embedder.js";
 import { loadOnnxEmbedder, type LoadOnnxEmbedderOptions } from "../embedder/load.js";
 import type { Logger } from "../server/logger.js";
 import { openStore, type StoreOpener } from "./open-store.js";
@@ -18,13 +20,26 @@ export function embedderOptionsOf(config: ServerConfig): LoadOnnxEmbedderOptions
   };
 }
 
+/** Hooks (metrics) the loaded parts report to. */
+export interface CacheObservers {
+  readonly cache?: CacheObserver;
+  readonly embedder?: EmbedderObserver;
+}
+
 /**
  * Loads the embedding model (downloading it on first use when no model
- * directory is set), opens the store, and assembles the cache core.
+ * directory is set), opens the store, and assembles the cache core, which
+ * owns both from then on (its `close` releases them).
  */
-export async function loadSemanticCache(config: ServerConfig, logger: Logger, open: StoreOpener = openStore): Promise<SemanticCache> {
+export async function loadSemanticCache(
+  config: ServerConfig,
+  logger: Logger,
+  open: StoreOpener = openStore,
+  observers: CacheObservers = {},
+): Promise<SemanticCache> {
   const started = Date.now();
   const embedder = await loadOnnxEmbedder(embedderOptionsOf(config));
+  embedder.observer = observers.embedder;
   logger.info({ model: embedder.modelId, dimension: embedder.dimension, ms: Date.now() - started }, "model loaded");
   try {
     const store = await open(config, embedder, logger);
@@ -37,6 +52,9 @@ export async function loadSemanticCache(config: ServerConfig, logger: Logger, op
       maxMetadataEntries: config.maxMetadataEntries,
       maxMetadataBytes: config.maxMetadataBytes,
       guard: guardFromSetting(config.guard),
+      observer: observers.cache,
+      // What a hit saved is Ask's knowledge (its answer metadata), not the core's.
+      tokensSavedOnHit,
     });
   } catch (error) {
     await embedder.close();

@@ -2,11 +2,7 @@ import { accessSync, constants, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { findModelInDirectory } from "../embedder/model-source.js";
 import type { ServerConfig } from "../config/settings.js";
-
-/** A problem that must stop the server before it listens; the message names the path or setting. */
-export class StartupError extends Error {
-  override readonly name = "StartupError";
-}
+import { StartupError } from "../errors/index.js";
 
 /**
  * Checks, before the server listens, what can be checked quickly: the model

@@ -64,7 +64,8 @@ export async function startServerFromConfig(
     maxMessageBytes: config.maxMessageBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
-    loadCache: () => telemetry.track(loadSemanticCache(config, logger, openStore)),
+    loadCache: () =>
+      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver })),
     // Logging first, so calls the access check refuses are logged and counted too.
     interceptors: access === undefined ? telemetry.interceptors : [...telemetry.interceptors, access.interceptor],
     extraRoutes: routes,

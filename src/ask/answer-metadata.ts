@@ -7,7 +7,7 @@
 import { checkMetadata, type InputLimits } from "../cache/limits.js";
 import type { StoredEntry } from "../store/cache-store.js";
 
-/** Metadata keys Ask writes. `completion_tokens` is also what the core counts as tokens saved on a hit. */
+/** Metadata keys Ask writes. `completion_tokens` is also what a hit counts as tokens saved ({@link tokensSavedOnHit}). */
 export const ANSWER_METADATA = {
   completionTokens: "completion_tokens",
   promptTokens: "prompt_tokens",
@@ -60,4 +60,14 @@ export function answerFactsOf(entry: StoredEntry): AnswerFacts {
     promptTokens: count(entry.metadata[ANSWER_METADATA.promptTokens]),
     completionTokens: count(entry.metadata[ANSWER_METADATA.completionTokens]),
   };
+}
+
+/**
+ * The tokens a cache hit on `entry` saved: what producing its answer cost,
+ * as Ask recorded it. The composition root gives this to the cache core
+ * (SemanticCacheOptions.tokensSavedOnHit), which counts it for every hit,
+ * Lookup's included, without knowing Ask's metadata keys.
+ */
+export function tokensSavedOnHit(entry: StoredEntry): number {
+  return answerFactsOf(entry).completionTokens;
 }

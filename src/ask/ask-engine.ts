@@ -85,7 +85,7 @@ export class AskEngine {
 
   constructor(private readonly options: AskEngineOptions) {}
 
-  /** Validates a request; throws InvalidInputError. */
+  /** Validates a request (once: the plan carries the prepared prompt); throws InvalidInputError. */
   plan(cache: SemanticCache, input: AskInput): AskPlan {
     return planAsk(input, cache, this.options.defaultModel);
   }
@@ -100,11 +100,12 @@ export class AskEngine {
     const identical = this.inFlight.join(plan.flightKey, signal);
     if (identical !== undefined) return this.flight(cache, plan, identical, 1, false);
 
+    const { prepared } = plan;
     let vector: Float32Array | undefined;
     let lookupFailed = false;
     if (!plan.noCache) {
-      const lookup = await this.options.policy.attempt(cache.counters, plan.scope.namespace, "lookup", () =>
-        cache.lookup({ prompt: plan.prompt, scope: plan.scopeInput, minSimilarity: plan.minSimilarity }),
+      const lookup = await this.options.policy.attempt(cache, prepared.scope.namespace, "lookup", () =>
+        cache.lookupPrepared(prepared, { threshold: plan.threshold }),
       );
       if (!lookup.ok) lookupFailed = true;
       else if (lookup.value.hit) return { kind: "hit", plan, entry: lookup.value.entry, similarity: lookup.value.similarity };
@@ -112,7 +113,9 @@ export class AskEngine {
     }
 
     if (vector !== undefined) {
-      const near = this.inFlight.findNear(plan.scope.scopeKey, { vector, normalized: plan.normalized }, plan.threshold, plan.noStore, cache.options.guard);
+      const near = this.inFlight.findNear(prepared.scope.scopeKey, { vector, normalized: prepared.normalized }, plan.threshold, plan.noStore, (query, inFlight) =>
+        cache.passesGuard(query, inFlight),
+      );
       const joined = near === undefined ? undefined : this.inFlight.join(near.key, signal);
       if (near !== undefined && joined !== undefined) return this.flight(cache, plan, joined, near.similarity, lookupFailed);
     }
@@ -120,7 +123,7 @@ export class AskEngine {
     const recheck = !plan.noCache && !lookupFailed;
     const participation = this.inFlight.run(
       plan.flightKey,
-      { scopeKey: plan.scope.scopeKey, normalized: plan.normalized, prompt: plan.prompt, vector, noStore: plan.noStore },
+      { scopeKey: prepared.scope.scopeKey, normalized: prepared.normalized, prompt: prepared.prompt, vector, noStore: plan.noStore },
       (flightSignal) => this.lead(cache, plan, flightSignal, call, vector, recheck),
       signal,
     );
@@ -128,13 +131,13 @@ export class AskEngine {
   }
 
   private flight(cache: SemanticCache, plan: AskPlan, participation: Participation<AskOutcome>, similarity: number, lookupFailed: boolean): FlightStart {
-    const namespace = plan.scope.namespace;
+    const namespace = plan.prepared.scope.namespace;
     const result = participation.result.then(({ value, leader }) => {
       const source: OutcomeSource = leader && value.fromLlm ? "llm" : "coalesced";
       if (source === "coalesced") {
-        cache.counters.add(namespace, "coalescedCalls");
+        cache.count(namespace, "coalescedCalls");
         // Tokens this Ask did not spend because another one did.
-        if (value.completionTokens > 0) cache.counters.add(namespace, "tokensSaved", value.completionTokens);
+        if (value.completionTokens > 0) cache.count(namespace, "tokensSaved", value.completionTokens);
       }
       return { outcome: value, source };
     });
@@ -156,21 +159,21 @@ export class AskEngine {
       const fresh = await this.storedSinceLookup(cache, plan);
       if (fresh !== undefined) return fresh;
     }
+    const { prepared } = plan;
+    const namespace = prepared.scope.namespace;
     if (this.options.llmConfigured && (plan.llm.model !== "" || this.options.defaultModel !== undefined)) {
-      cache.counters.add(plan.scope.namespace, "llmCalls");
+      cache.count(namespace, "llmCalls");
     }
     const completion = await call(signal);
     const facts = { finishReason: completion.finishReason, model: completion.model, promptTokens: completion.promptTokens, completionTokens: completion.completionTokens };
-    const outcome = { ...facts, text: completion.text, entryId: "", storeFailed: false, fromLlm: true, prompt: plan.prompt };
+    const outcome = { ...facts, text: completion.text, entryId: "", storeFailed: false, fromLlm: true, prompt: prepared.prompt };
     if (plan.noStore) return outcome;
     try {
-      const stored = await this.options.policy.attempt(cache.counters, plan.scope.namespace, "store", () =>
-        cache.store({
-          prompt: plan.prompt,
+      const stored = await this.options.policy.attempt(cache, namespace, "store", () =>
+        cache.storePrepared(prepared, {
           response: completion.text,
-          scope: plan.scopeInput,
           ttlSeconds: plan.ttlSeconds,
-          metadata: answerMetadata(facts, cache.options),
+          metadata: answerMetadata(facts, cache.limits),
           ...(vector === undefined ? {} : { vector }),
         }),
       );
@@ -179,7 +182,7 @@ export class AskEngine {
       // The request was valid; the answer is not cacheable (empty, or above
       // SEMCACHE_MAX_RESPONSE_BYTES). The caller still gets it.
       if (!(error instanceof InvalidInputError)) throw error;
-      this.options.logger.info({ namespace: plan.scope.namespace, reason: error.message }, "LLM answer not cached");
+      this.options.logger.info({ namespace, reason: error.message }, "LLM answer not cached");
       return outcome;
     }
   }
@@ -193,7 +196,7 @@ export class AskEngine {
   private async storedSinceLookup(cache: SemanticCache, plan: AskPlan): Promise<AskOutcome | undefined> {
     let entry: StoredEntry | undefined;
     try {
-      entry = await cache.backend.get(plan.entryId, (cache.options.now ?? Date.now)());
+      entry = await cache.getFresh(plan.prepared.entryId);
     } catch {
       // Only an optimisation, and the lookup just worked: a failure here is not worth failing over.
       return undefined;

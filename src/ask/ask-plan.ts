@@ -6,12 +6,9 @@
  * never reaches fail-open handling or the LLM.
  */
 import { InvalidInputError } from "../cache/errors.js";
-import { checkThreshold, normalizedPrompt } from "../cache/limits.js";
-import { entryId } from "../cache/scope.js";
-import type { SemanticCache } from "../cache/semantic-cache.js";
 import type { ScopeInput } from "../cache/scope.js";
+import type { PreparedPrompt, SemanticCache } from "../cache/semantic-cache.js";
 import type { LlmRequest } from "../llm/index.js";
-import type { EntryScope } from "../store/cache-store.js";
 import { CONVERSATION_PARAM, readConversation, type ChatTurn } from "./conversation.js";
 
 /** The fields AskRequest and AskStreamRequest share, as the generated code has them. */
@@ -27,25 +24,19 @@ export interface AskInput {
 
 /** A validated Ask. */
 export interface AskPlan {
-  /** The text looked up and stored (the prompt, or the last user turn), as sent. */
-  readonly prompt: string;
-  /** `prompt` normalised: what the exact layer and single-flight compare. */
-  readonly normalized: string;
-  /** The scope the answer is looked up and stored in (model resolved, conversation hash added). */
-  readonly scopeInput: ScopeInput;
-  /** `scopeInput`, validated, with its scope key. */
-  readonly scope: EntryScope;
+  /**
+   * The text looked up and stored (the prompt, or the last user turn), in
+   * the scope the answer is cached under (model resolved, conversation hash
+   * added): validated once, here.
+   */
+  readonly prepared: PreparedPrompt;
   /** What the LLM is asked on a miss. */
   readonly llm: LlmRequest;
-  /** The similarity a semantic match needs. */
+  /** The similarity a semantic match (or a near-duplicate call in flight) needs. */
   readonly threshold: number;
-  /** The caller's threshold, if it gave one (the core applies its default otherwise). */
-  readonly minSimilarity: number | undefined;
   readonly ttlSeconds: number | undefined;
   readonly noCache: boolean;
   readonly noStore: boolean;
-  /** The id the answer is stored under. */
-  readonly entryId: string;
   /**
    * Identical Asks share one LLM call under this key. no_store is part of it:
    * a caller that wants the answer stored must not ride on a call that will
@@ -67,35 +58,26 @@ export function cacheModel(requested: string, defaultModel: string | undefined):
 
 /** Validates an Ask against the cache's limits and builds its plan; throws InvalidInputError. */
 export function planAsk(input: AskInput, cache: SemanticCache, defaultModel: string | undefined): AskPlan {
-  const conversation = readConversation(input.prompt, input.messages, cache.options);
-  const promptField = input.messages.length === 0 ? "prompt" : `messages[${input.messages.length - 1}].content`;
-  const normalized = normalizedPrompt(promptField, conversation.prompt, cache.options.maxPromptBytes);
-
+  const conversation = readConversation(input.prompt, input.messages, cache.limits);
   const requested = input.scope ?? { namespace: "", model: "", params: {} };
   if (Object.hasOwn(requested.params, CONVERSATION_PARAM)) {
     throw new InvalidInputError("scope.params", `${JSON.stringify(CONVERSATION_PARAM)} is reserved for the hash of the conversation (send messages instead)`);
   }
   const params: Record<string, string> = { ...requested.params };
   if (conversation.conversationKey !== undefined) params[CONVERSATION_PARAM] = conversation.conversationKey;
-  const scopeInput: ScopeInput = { namespace: requested.namespace, model: cacheModel(requested.model, defaultModel), params };
-  const scope = cache.resolveScope(scopeInput);
-
-  if (input.minSimilarity !== undefined) checkThreshold("min_similarity", input.minSimilarity);
-  const id = entryId(scope.scopeKey, normalized);
+  const scope: ScopeInput = { namespace: requested.namespace, model: cacheModel(requested.model, defaultModel), params };
+  const field = input.messages.length === 0 ? "prompt" : `messages[${input.messages.length - 1}].content`;
+  const prepared = cache.prepare({ prompt: conversation.prompt, scope, field });
+  const threshold = cache.resolveThreshold(input.minSimilarity);
   return {
-    prompt: conversation.prompt,
-    normalized,
-    scopeInput,
-    scope,
+    prepared,
     // The request's own model, not the resolved one: the LLM layer reports a
     // missing default model differently from a missing requested one.
     llm: { model: requested.model, messages: conversation.messages, params: requested.params },
-    threshold: input.minSimilarity ?? cache.options.defaultThreshold,
-    minSimilarity: input.minSimilarity,
+    threshold,
     ttlSeconds: input.ttlSeconds,
     noCache: input.noCache,
     noStore: input.noStore,
-    entryId: id,
-    flightKey: input.noStore ? `${id}/no-store` : id,
+    flightKey: input.noStore ? `${prepared.entryId}/no-store` : prepared.entryId,
   };
 }

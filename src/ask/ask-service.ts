@@ -4,7 +4,6 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { AskResponseSchema, UsageSchema, type AskRequest, type AskResponse } from "../gen/semcache/v1/semantic_cache_pb.js";
 import type { LlmClient } from "../llm/index.js";
 import type { CacheProvider } from "../server/api/semantic-cache-service.js";
-import { toConnectError } from "../server/api/errors.js";
 import type { AskEngine } from "./ask-engine.js";
 import { hitView, outcomeView, type AnswerView } from "./answer-view.js";
 
@@ -16,24 +15,20 @@ export function toAskResponse(view: AnswerView): AskResponse {
 /**
  * Ask: a hit is served from the cache; a miss is answered by one whole
  * (non-streamed) completion shared by every identical Ask in flight, stored
- * before any of them is answered.
+ * before any of them is answered. Errors are SemcacheErrors, mapped at the
+ * API edge.
  */
 export function askHandler(
   cache: CacheProvider,
   engine: AskEngine,
   llm: LlmClient,
-  logError: (error: unknown) => void,
 ): (request: AskRequest, context: HandlerContext) => Promise<AskResponse> {
   return async (request, context) => {
-    try {
-      const current = cache();
-      const plan = engine.plan(current, request);
-      const start = await engine.start(current, plan, context.signal, (signal) => llm.complete(plan.llm, signal));
-      if (start.kind === "hit") return toAskResponse(hitView(start));
-      const { outcome, source } = await start.result;
-      return toAskResponse(outcomeView(outcome, source, start.similarity, start.lookupFailed));
-    } catch (error) {
-      throw toConnectError(error, logError);
-    }
+    const current = cache();
+    const plan = engine.plan(current, request);
+    const start = await engine.start(current, plan, context.signal, (signal) => llm.complete(plan.llm, signal));
+    if (start.kind === "hit") return toAskResponse(hitView(start));
+    const { outcome, source } = await start.result;
+    return toAskResponse(outcomeView(outcome, source, start.similarity, start.lookupFailed));
   };
 }

@@ -9,11 +9,10 @@
  * caller's own mistakes are never cache failures: InvalidInputError always
  * propagates, so an invalid request is INVALID_ARGUMENT in both modes.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
 import { InvalidInputError, NotReadyError } from "../cache/errors.js";
-import type { Counters } from "../cache/counters.js";
+import type { SemanticCache } from "../cache/semantic-cache.js";
 import { EmbedderClosedError } from "../embedder/errors.js";
-import { toConnectError } from "../server/api/errors.js";
+import { SemcacheError } from "../errors/index.js";
 import type { Logger } from "../server/logger.js";
 
 /** The cache operations Ask performs. */
@@ -22,16 +21,20 @@ export type CacheOperation = "lookup" | "store";
 /** The outcome of a guarded cache operation. */
 export type CacheAttempt<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
-/** Whether an error is the cache failing, as opposed to the request being wrong. */
+/** Whether an error is the cache failing, as opposed to the request being wrong or the server not ready yet. */
 export function isCacheFailure(error: unknown): boolean {
-  return !(error instanceof InvalidInputError || error instanceof ConnectError || error instanceof NotReadyError);
+  return !(error instanceof InvalidInputError || error instanceof NotReadyError);
 }
 
-/** The error a fail-closed Ask reports for a cache failure. */
-export function cacheFailureError(error: unknown, log: (error: unknown) => void): ConnectError {
-  // Shutting down closes the embedder under in-flight calls: retryable, like a store outage.
-  if (error instanceof EmbedderClosedError) return new ConnectError(`cache unavailable: ${error.message}`, Code.Unavailable);
-  return toConnectError(error, log);
+/**
+ * The error a fail-closed Ask reports for a cache failure: the failure
+ * itself (a store outage is UNAVAILABLE as it is), except that a closed
+ * embedder says it is the cache that is unavailable. Shutting down closes
+ * the embedder under in-flight calls: retryable, like a store outage.
+ */
+export function cacheFailureError(error: unknown): unknown {
+  if (error instanceof EmbedderClosedError) return new SemcacheError("unavailable", `cache unavailable: ${error.message}`, { cause: error });
+  return error;
 }
 
 /** Applies the fail-open setting to cache operations; see the module comment. */
@@ -43,21 +46,22 @@ export class FailOpenPolicy {
   ) {}
 
   /**
-   * Runs a cache operation. A cache failure is counted under `namespace`,
-   * then either reported as `{ ok: false }` (fail-open) or thrown as a
-   * ConnectError (fail-closed). Anything else propagates unchanged.
+   * Runs a cache operation. A cache failure is counted under `namespace`
+   * (cacheErrors), then either reported as `{ ok: false }` (fail-open) or
+   * thrown (fail-closed; see {@link cacheFailureError}). Anything else
+   * propagates unchanged.
    */
-  async attempt<T>(counters: Counters, namespace: string, operation: CacheOperation, work: () => Promise<T>): Promise<CacheAttempt<T>> {
+  async attempt<T>(cache: Pick<SemanticCache, "count">, namespace: string, operation: CacheOperation, work: () => Promise<T>): Promise<CacheAttempt<T>> {
     try {
       return { ok: true, value: await work() };
     } catch (error) {
       if (!isCacheFailure(error)) throw error;
-      counters.add(namespace, "cacheErrors");
+      cache.count(namespace, "cacheErrors");
       this.logger.warn(
         { err: error, namespace, operation, failOpen: this.failOpen },
         this.failOpen ? `cache ${operation} failed; answering without the cache` : `cache ${operation} failed; failing the Ask`,
       );
-      if (!this.failOpen) throw cacheFailureError(error, (e) => this.logger.error({ err: e }, "unexpected cache error in Ask"));
+      if (!this.failOpen) throw cacheFailureError(error);
       return { ok: false, error };
     }
   }

@@ -11,6 +11,7 @@
  * call. Only calls of the same scope are compared, so this is as safe as a
  * semantic cache hit.
  */
+import { meetsThreshold } from "../cache/threshold.js";
 import { SingleFlight, type SingleFlightResult } from "../llm/index.js";
 
 /** What is known about the prompt a call in flight answers. */
@@ -38,9 +39,6 @@ export interface Participation<T> {
   readonly leader: boolean;
   readonly result: Promise<SingleFlightResult<T>>;
 }
-
-// As in the cache core: float32 rounding must not put an identical embedding below a threshold of 1.
-const SIMILARITY_EPSILON = 1e-6;
 
 function dot(a: Float32Array, b: Float32Array): number {
   let sum = 0;
@@ -97,7 +95,7 @@ export class InFlightAsks<T> {
       if (candidate.vector === undefined || candidate.noStore !== noStore || !this.flights.has(key)) continue;
       if (candidate.vector.length !== vector.length) continue;
       const similarity = dot(vector, candidate.vector);
-      if (similarity + SIMILARITY_EPSILON < threshold || (best !== undefined && similarity <= best.similarity)) continue;
+      if (!meetsThreshold(similarity, threshold) || (best !== undefined && similarity <= best.similarity)) continue;
       if (accept !== undefined && !accept(query.normalized, candidate.normalized)) continue;
       best = { key, similarity: Math.min(1, similarity), prompt: candidate.prompt };
     }

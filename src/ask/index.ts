@@ -12,7 +12,7 @@ import { askHandler } from "./ask-service.js";
 import { FailOpenPolicy } from "./fail-open.js";
 import { askStreamHandler } from "./stream-service.js";
 
-export { ANSWER_METADATA } from "./answer-metadata.js";
+export { ANSWER_METADATA, tokensSavedOnHit } from "./answer-metadata.js";
 export { cacheModel } from "./ask-plan.js";
 export { CONVERSATION_PARAM, conversationKey } from "./conversation.js";
 export { CACHE_UNAVAILABLE_TRAILER } from "./stream-service.js";
@@ -41,10 +41,9 @@ export function createAskLayer(options: AskLayerOptions): AskLayer {
     policy: new FailOpenPolicy(options.failOpen, logger),
     logger,
   });
-  const logError = (error: unknown) => logger.error({ err: error }, "unexpected error in Ask");
   return (cache) => ({
-    ask: askHandler(cache, engine, options.llm, logError),
-    askStream: askStreamHandler(cache, engine, options.llm, logError),
+    ask: askHandler(cache, engine, options.llm),
+    askStream: askStreamHandler(cache, engine, options.llm),
   });
 }
 

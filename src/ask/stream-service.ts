@@ -14,7 +14,7 @@
  * the upstream call is aborted only if nobody else waits for it.
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import {
   AskStreamEndSchema,
   AskStreamResponseSchema,
@@ -24,9 +24,9 @@ import {
   type AskStreamRequest,
   type AskStreamResponse,
 } from "../gen/semcache/v1/semantic_cache_pb.js";
+import { SemcacheError } from "../errors/index.js";
 import type { LlmClient, LlmCompletion, LlmEndEvent } from "../llm/index.js";
 import type { CacheProvider } from "../server/api/semantic-cache-service.js";
-import { toConnectError } from "../server/api/errors.js";
 import type { AskEngine } from "./ask-engine.js";
 import { hitView, outcomeView, type AnswerView } from "./answer-view.js";
 import { AsyncQueue } from "./async-queue.js";
@@ -103,53 +103,48 @@ async function streamCompletion(llm: LlmClient, request: Parameters<LlmClient["s
     events.close();
   }
   // The client guarantees an end event for a stream that did not throw; never store without one.
-  if (end === undefined) throw new ConnectError("the LLM stream ended without its final event", Code.Unavailable);
+  if (end === undefined) throw new SemcacheError("unavailable", "the LLM stream ended without its final event");
   return { text, finishReason: end.finishReason, model: end.model, promptTokens: end.promptTokens, completionTokens: end.completionTokens };
 }
 
-/** Builds the AskStream handler; see the module comment. */
+/** Builds the AskStream handler; see the module comment. Errors are SemcacheErrors, mapped at the API edge. */
 export function askStreamHandler(
   cache: CacheProvider,
   engine: AskEngine,
   llm: LlmClient,
-  logError: (error: unknown) => void,
 ): (request: AskStreamRequest, context: HandlerContext) => AsyncGenerator<AskStreamResponse> {
   return async function* askStream(request, context) {
-    try {
-      const current = cache();
-      const plan = engine.plan(current, request);
-      const events = new AsyncQueue<Event>();
-      const start = await engine.start(current, plan, context.signal, (signal) => streamCompletion(llm, plan.llm, signal, events));
-      if (start.kind === "hit") {
-        yield* replay(hitView(start));
-        return;
-      }
-      // The queue only ever closes itself when this stream's own call ran; any other ending must release the loop below.
-      void start.result.finally(() => events.close()).catch(() => undefined);
+    const current = cache();
+    const plan = engine.plan(current, request);
+    const events = new AsyncQueue<Event>();
+    const start = await engine.start(current, plan, context.signal, (signal) => streamCompletion(llm, plan.llm, signal, events));
+    if (start.kind === "hit") {
+      yield* replay(hitView(start));
+      return;
+    }
+    // The queue only ever closes itself when this stream's own call ran; any other ending must release the loop below.
+    void start.result.finally(() => events.close()).catch(() => undefined);
 
-      let started = false;
-      if (start.leader) {
-        for await (const event of events.drain(context.signal)) {
-          if (event.type === "started") {
-            started = true;
-            yield startMessage({ source: Source.LLM, similarity: 0, matchedPrompt: "", cacheUnavailable: start.lookupFailed, model: plan.scopeInput.model ?? "" });
-          } else {
-            yield deltaMessage(event.text);
-          }
+    let started = false;
+    if (start.leader) {
+      for await (const event of events.drain(context.signal)) {
+        if (event.type === "started") {
+          started = true;
+          yield startMessage({ source: Source.LLM, similarity: 0, matchedPrompt: "", cacheUnavailable: start.lookupFailed, model: plan.prepared.scope.model });
+        } else {
+          yield deltaMessage(event.text);
         }
       }
-      // Rejects with CANCELED when this client left, or with the call's error.
-      const { outcome, source } = await start.result;
-      const view = outcomeView(outcome, source, start.similarity, start.lookupFailed);
-      if (view.cacheUnavailable) context.responseTrailer.set(CACHE_UNAVAILABLE_TRAILER, "true");
-      if (started) {
-        yield endMessage(view);
-      } else {
-        // A shared call, or a leader that found an identical call's answer already stored.
-        yield* replay(view);
-      }
-    } catch (error) {
-      throw toConnectError(error, logError);
+    }
+    // Rejects with CANCELED when this client left, or with the call's error.
+    const { outcome, source } = await start.result;
+    const view = outcomeView(outcome, source, start.similarity, start.lookupFailed);
+    if (view.cacheUnavailable) context.responseTrailer.set(CACHE_UNAVAILABLE_TRAILER, "true");
+    if (started) {
+      yield endMessage(view);
+    } else {
+      // A shared call, or a leader that found an identical call's answer already stored.
+      yield* replay(view);
     }
   };
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { StartupError } from "../errors/index.js";
 import { KEY_HASH_PATTERN } from "./key-hash.js";
 import { NamespaceGrants } from "./namespace-grants.js";
 import { ROLES, type Principal, type RateLimit, type Role } from "./principal.js";
@@ -32,7 +33,7 @@ export interface CompiledKey {
 }
 
 /** A key file that cannot be used; the message names the file, the key and the field. */
-export class KeyFileError extends Error {
+export class KeyFileError extends StartupError {
   override readonly name = "KeyFileError";
 }
 

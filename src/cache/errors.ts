@@ -1,21 +1,25 @@
 /**
- * Errors of the cache core. The API layer maps each to a status code; the
- * core itself stays independent of any wire protocol.
+ * Errors of the cache core: {@link SemcacheError}s, so every wire edge maps
+ * them through its one table and the core stays free of any protocol.
  */
+import { SemcacheError } from "../errors/index.js";
 
-/** The caller sent a value the cache cannot accept (maps to INVALID_ARGUMENT). */
-export class InvalidInputError extends Error {
-  override readonly name = "InvalidInputError";
+/** The caller sent a value the cache cannot accept (INVALID_ARGUMENT). Its message starts with the field. */
+export class InvalidInputError extends SemcacheError {
+  override readonly name: string = "InvalidInputError";
   /** The request field at fault, in the API's snake_case, such as "scope.namespace". */
-  readonly field: string;
+  declare readonly field: string;
 
   constructor(field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.field = field;
+    super("invalid_argument", `${field}: ${message}`, { field });
   }
 }
 
-/** The cache is still loading its model or store (maps to UNAVAILABLE). */
-export class NotReadyError extends Error {
-  override readonly name = "NotReadyError";
+/** The cache is still loading its model or store (UNAVAILABLE: retry shortly). */
+export class NotReadyError extends SemcacheError {
+  override readonly name: string = "NotReadyError";
+
+  constructor(message: string) {
+    super("unavailable", message);
+  }
 }

@@ -53,10 +53,3 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>, limits
     throw new InvalidInputError("metadata", `is ${bytes} bytes, above the limit of ${limits.maxMetadataBytes} bytes`);
   }
 }
-
-/** Checks a similarity threshold: a number in (0, 1]. */
-export function checkThreshold(field: string, value: number): void {
-  if (!Number.isFinite(value) || value <= 0 || value > 1) {
-    throw new InvalidInputError(field, `must be a number in (0, 1] (got ${value})`);
-  }
-}

@@ -1,18 +1,44 @@
 import type { Embedder } from "../embedder/embedder.js";
-import type { CacheStore, EntryScope, StoredEntry } from "../store/cache-store.js";
-import { Counters, type CounterValues } from "./counters.js";
+import type { CacheStore, EntryScope, IndexParams, StoredEntry } from "../store/cache-store.js";
+import { Counters, type CounterName, type CounterValues } from "./counters.js";
 import { InvalidInputError } from "./errors.js";
-import { checkMetadata, checkText, checkThreshold, normalizedPrompt, type InputLimits } from "./limits.js";
+import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./limits.js";
 import { normalizePrompt } from "./normalize.js";
 import { entryId, resolveNamespace, resolveScope, type ScopeInput } from "./scope.js";
+import { checkThreshold, meetsThreshold } from "./threshold.js";
 
 /** How a lookup matched. */
 export type MatchKind = "exact" | "semantic";
 
-/** A lookup request, in the core's terms. */
-export interface LookupInput {
+/** A prompt in a scope as a request sends it, not yet validated. */
+export interface PromptInput {
   readonly prompt: string;
   readonly scope?: ScopeInput;
+  /** The request field that holds the prompt, as errors name it; default "prompt". */
+  readonly field?: string;
+}
+
+declare const preparedBrand: unique symbol;
+
+/**
+ * A prompt validated in its scope, which can be looked up and stored any
+ * number of times without checking it again. Only
+ * {@link SemanticCache.prepare} makes one.
+ */
+export interface PreparedPrompt {
+  /** The prompt as sent (what is stored and reported as matched_prompt). */
+  readonly prompt: string;
+  /** The prompt normalised: what the exact layer compares and the model embeds. */
+  readonly normalized: string;
+  /** The validated scope, with its scope key. */
+  readonly scope: EntryScope;
+  /** The id an answer to this prompt is stored under. */
+  readonly entryId: string;
+  readonly [preparedBrand]: true;
+}
+
+/** A lookup request, in the core's terms. */
+export interface LookupInput extends PromptInput {
   /** Overrides the default threshold; must be in (0, 1]. */
   readonly minSimilarity?: number;
 }
@@ -25,15 +51,13 @@ export type LookupResult =
       readonly similarity: number;
       readonly threshold: number;
       readonly rejectedByGuard: boolean;
-      /** The normalised prompt's embedding, computed for the search; pass it to `store` so it is not computed twice. */
+      /** The normalised prompt's embedding, computed for the search; pass it to `storePrepared` so it is not computed twice. */
       readonly vector: Float32Array;
     };
 
-/** A store request, in the core's terms. */
-export interface StoreInput {
-  readonly prompt: string;
+/** What is stored for a prepared prompt. */
+export interface AnswerInput {
   readonly response: string;
-  readonly scope?: ScopeInput;
   /** Seconds to live; undefined: the default TTL; 0: never expires. */
   readonly ttlSeconds?: number;
   readonly metadata?: Readonly<Record<string, string>>;
@@ -42,6 +66,12 @@ export interface StoreInput {
    * miss's `vector`); computed here when unset.
    */
   readonly vector?: Float32Array;
+}
+
+/** A store request, in the core's terms. */
+export interface StoreInput extends AnswerInput {
+  readonly prompt: string;
+  readonly scope?: ScopeInput;
 }
 
 /** The result of a store. */
@@ -57,6 +87,23 @@ export interface CacheStats extends CounterValues {
   readonly entries: number;
   readonly hitRate: number;
 }
+
+/** What a cache is made of and set to, for Stats, metrics and logs. */
+export interface CacheDescription {
+  readonly modelId: string;
+  readonly dimension: number;
+  /** The store's kind: "embedded" or "redis". */
+  readonly storeKind: string;
+  readonly indexParams: IndexParams;
+  readonly defaultThreshold: number;
+}
+
+/**
+ * Counters that the core's callers keep, because only they know the event:
+ * Ask's LLM calls, the Asks that shared one, the tokens a shared call saved,
+ * and the cache failures Ask answered around.
+ */
+export type CallerCounter = Extract<CounterName, "llmCalls" | "coalescedCalls" | "tokensSaved" | "cacheErrors">;
 
 /**
  * Decides whether a semantic match may be served. Returning false rejects a
@@ -86,126 +133,218 @@ export interface SemanticCacheOptions extends InputLimits {
   readonly searchK?: number;
   /** Optional hard-negative guard. */
   readonly guard?: MatchGuard;
+  /** Told search timings and match similarities (metrics). */
+  readonly observer?: CacheObserver;
+  /**
+   * The tokens a hit on `entry` saved, added to tokensSaved. The core does
+   * not know what an entry's metadata means; the layer that writes it does
+   * (Ask's answer metadata: `tokensSavedOnHit` in src/ask). Unset: hits are
+   * not counted as saving tokens.
+   */
+  readonly tokensSavedOnHit?: (entry: StoredEntry) => number;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
 
-// float32 on the wire turns 0.9 into 0.899999976; a hair of slack keeps a
-// threshold of exactly 1 reachable for identical embeddings.
-const SIMILARITY_EPSILON = 1e-6;
-
 /**
  * The cache core: validates requests, runs the exact layer, then the
  * semantic layer over the store's per-scope index, and keeps the counters.
+ * It owns its store and embedder: every use of them goes through here, and
+ * `close` releases both.
+ *
+ * Ask and other callers that look a prompt up and then store an answer for
+ * it `prepare` the prompt once, then `lookupPrepared` and `storePrepared`
+ * it, so it is validated and normalised once; Lookup and Store do the same
+ * in one call through `lookup` and `store`.
  */
 export class SemanticCache {
-  /** Counters since start, per namespace. */
-  readonly counters = new Counters();
-  /** Told search timings and match similarities, for metrics. */
-  observer: CacheObserver | undefined;
-  private readonly now: () => number;
+  readonly #store: CacheStore;
+  readonly #embedder: Embedder;
+  readonly #options: SemanticCacheOptions;
+  readonly #counters = new Counters();
+  readonly #now: () => number;
 
-  constructor(
-    readonly backend: CacheStore,
-    readonly embedder: Embedder,
-    readonly options: SemanticCacheOptions,
-  ) {
-    this.now = options.now ?? Date.now;
+  constructor(store: CacheStore, embedder: Embedder, options: SemanticCacheOptions) {
+    this.#store = store;
+    this.#embedder = embedder;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
   }
 
-  /** Validates a scope and returns it with its scope key. */
-  resolveScope(scope: ScopeInput | undefined): EntryScope {
-    return resolveScope(scope);
+  /**
+   * The store, for the health probe only, which asks it directly whether it
+   * answers. Requests go through the methods of the cache.
+   */
+  get backend(): CacheStore {
+    return this.#store;
+  }
+
+  /**
+   * The size limits, for callers that validate parts of a request the core
+   * never sees (Ask's earlier conversation turns, its answer metadata).
+   */
+  get limits(): InputLimits {
+    const { maxPromptBytes, maxResponseBytes, maxMetadataEntries, maxMetadataBytes } = this.#options;
+    return { maxPromptBytes, maxResponseBytes, maxMetadataEntries, maxMetadataBytes };
+  }
+
+  /** The model, store and default threshold. */
+  describe(): CacheDescription {
+    return {
+      modelId: this.#embedder.modelId,
+      dimension: this.#embedder.dimension,
+      storeKind: this.#store.kind,
+      indexParams: this.#store.indexParams,
+      defaultThreshold: this.#options.defaultThreshold,
+    };
+  }
+
+  /** Validates a scope, then a prompt (size, then not blank once normalised); throws InvalidInputError. */
+  prepare(input: PromptInput): PreparedPrompt {
+    const scope = resolveScope(input.scope);
+    const normalized = normalizedPrompt(input.field ?? "prompt", input.prompt, this.#options.maxPromptBytes);
+    return { prompt: input.prompt, normalized, scope, entryId: entryId(scope.scopeKey, normalized) } as PreparedPrompt;
+  }
+
+  /** The threshold a request asks for (validated, as `min_similarity`), or the default when it asks for none. */
+  resolveThreshold(minSimilarity: number | undefined): number {
+    if (minSimilarity === undefined) return this.#options.defaultThreshold;
+    checkThreshold("min_similarity", minSimilarity);
+    return minSimilarity;
   }
 
   /** Looks a prompt up: exact layer first, then the semantic layer within the scope. */
   async lookup(input: LookupInput): Promise<LookupResult> {
-    const scope = resolveScope(input.scope);
-    const normalized = normalizedPrompt("prompt", input.prompt, this.options.maxPromptBytes);
-    const threshold = input.minSimilarity ?? this.options.defaultThreshold;
-    if (input.minSimilarity !== undefined) {
-      checkThreshold("min_similarity", input.minSimilarity);
-    }
-    const result = await this.lookupNormalized(scope, normalized, threshold);
-    this.countLookup(scope.namespace, result);
+    const prepared = this.prepare(input);
+    return this.lookupPrepared(prepared, { threshold: this.resolveThreshold(input.minSimilarity) });
+  }
+
+  /**
+   * Looks a prepared prompt up, and counts the lookup. `threshold` is one
+   * {@link resolveThreshold} returned; default: the default threshold.
+   */
+  async lookupPrepared(prepared: PreparedPrompt, options: { readonly threshold?: number } = {}): Promise<LookupResult> {
+    const result = await this.#search(prepared, options.threshold ?? this.#options.defaultThreshold);
+    this.#countLookup(prepared.scope.namespace, result);
     return result;
   }
 
-  private async lookupNormalized(scope: EntryScope, normalized: string, threshold: number): Promise<LookupResult> {
-    const now = this.now();
-    const exact = await this.backend.get(entryId(scope.scopeKey, normalized), now);
+  /** Whether the hard-negative guard lets a match between two normalised prompts be served (true without a guard). */
+  passesGuard(normalizedQuery: string, normalizedStored: string): boolean {
+    return this.#options.guard === undefined || this.#options.guard(normalizedQuery, normalizedStored);
+  }
+
+  /**
+   * The unexpired entry stored under `id`, if any, by the cache's clock. Not
+   * a lookup: nothing is counted and no hit is recorded.
+   */
+  getFresh(id: string): Promise<StoredEntry | undefined> {
+    return this.#store.get(id, this.#now());
+  }
+
+  async #search(prepared: PreparedPrompt, threshold: number): Promise<LookupResult> {
+    const { scope, normalized } = prepared;
+    const now = this.#now();
+    const exact = await this.#store.get(prepared.entryId, now);
     if (exact !== undefined) {
-      return { hit: true, kind: "exact", similarity: 1, entry: await this.withHit(exact), threshold };
+      return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold };
     }
-    const vector = await this.embedder.embed(normalized);
+    const vector = await this.#embedder.embed(normalized);
     const searchStarted = performance.now();
-    const neighbours = await this.backend.search(scope, vector, this.options.searchK ?? 4, now);
-    this.observer?.onSearch?.(performance.now() - searchStarted);
+    const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
+    const observer = this.#options.observer;
+    observer?.onSearch?.(performance.now() - searchStarted);
     const best = neighbours[0]?.similarity ?? 0;
     let rejectedByGuard = false;
     for (const { entry, similarity } of neighbours) {
-      if (similarity + SIMILARITY_EPSILON < threshold) break;
-      if (this.options.guard !== undefined && !this.options.guard(normalized, normalizePrompt(entry.prompt))) {
+      if (!meetsThreshold(similarity, threshold)) break;
+      if (!this.passesGuard(normalized, normalizePrompt(entry.prompt))) {
         rejectedByGuard = true;
         continue;
       }
-      const served = await this.withHit(entry);
-      this.observer?.onMatch?.(scope.namespace, similarity, true);
+      const served = await this.#withHit(entry);
+      observer?.onMatch?.(scope.namespace, similarity, true);
       return { hit: true, kind: "semantic", similarity, entry: served, threshold };
     }
-    if (neighbours.length > 0) this.observer?.onMatch?.(scope.namespace, best, false);
+    if (neighbours.length > 0) observer?.onMatch?.(scope.namespace, best, false);
     return { hit: false, similarity: Math.max(0, best), threshold, rejectedByGuard, vector };
   }
 
-  private async withHit(entry: StoredEntry): Promise<StoredEntry> {
-    const hits = await this.backend.recordHit(entry.id);
+  async #withHit(entry: StoredEntry): Promise<StoredEntry> {
+    const hits = await this.#store.recordHit(entry.id);
     return { ...entry, hits: Math.max(hits, entry.hits + 1) };
   }
 
-  private countLookup(namespace: string, result: LookupResult): void {
-    this.counters.add(namespace, "lookups");
+  #countLookup(namespace: string, result: LookupResult): void {
+    this.#counters.add(namespace, "lookups");
     if (result.hit) {
-      this.counters.add(namespace, result.kind === "exact" ? "exactHits" : "semanticHits");
-      const saved = Number(result.entry.metadata["completion_tokens"] ?? 0);
-      if (Number.isFinite(saved) && saved > 0) this.counters.add(namespace, "tokensSaved", saved);
+      this.#counters.add(namespace, result.kind === "exact" ? "exactHits" : "semanticHits");
+      const saved = this.#options.tokensSavedOnHit?.(result.entry) ?? 0;
+      if (Number.isFinite(saved) && saved > 0) this.#counters.add(namespace, "tokensSaved", saved);
     } else {
-      this.counters.add(namespace, "misses");
-      if (result.rejectedByGuard) this.counters.add(namespace, "guardRejections");
+      this.#counters.add(namespace, "misses");
+      if (result.rejectedByGuard) this.#counters.add(namespace, "guardRejections");
     }
   }
 
   /** Stores an answer; resolves once it is durable. */
   async store(input: StoreInput): Promise<StoreResult> {
-    const scope = resolveScope(input.scope);
-    const normalized = normalizedPrompt("prompt", input.prompt, this.options.maxPromptBytes);
-    checkText("response", input.response, this.options.maxResponseBytes);
-    const metadata = input.metadata ?? {};
-    checkMetadata(metadata, this.options);
-    const ttl = input.ttlSeconds ?? this.options.defaultTtlSeconds;
+    return this.storePrepared(this.prepare(input), input);
+  }
+
+  /** Stores an answer to a prepared prompt (validating the answer); resolves once it is durable. */
+  async storePrepared(prepared: PreparedPrompt, answer: AnswerInput): Promise<StoreResult> {
+    const { scope } = prepared;
+    checkText("response", answer.response, this.#options.maxResponseBytes);
+    const metadata = answer.metadata ?? {};
+    checkMetadata(metadata, this.#options);
+    const ttl = answer.ttlSeconds ?? this.#options.defaultTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 0) {
       throw new InvalidInputError("ttl_seconds", `must be a whole number of seconds, 0 or more (got ${ttl})`);
     }
-    if (input.vector !== undefined && input.vector.length !== this.embedder.dimension) {
-      throw new RangeError(`vector must have ${this.embedder.dimension} components (got ${input.vector.length})`);
+    if (answer.vector !== undefined && answer.vector.length !== this.#embedder.dimension) {
+      throw new RangeError(`vector must have ${this.#embedder.dimension} components (got ${answer.vector.length})`);
     }
-    const vector = input.vector ?? (await this.embedder.embed(normalized));
-    const createdAtMs = this.now();
+    const vector = answer.vector ?? (await this.#embedder.embed(prepared.normalized));
+    const createdAtMs = this.#now();
     const expiresAtMs = ttl === 0 ? 0 : createdAtMs + ttl * 1000;
-    const id = entryId(scope.scopeKey, normalized);
-    const [replaced = false] = await this.backend.put([
-      { id, scope, prompt: input.prompt, response: input.response, createdAtMs, expiresAtMs, metadata: { ...metadata }, vector },
+    const [replaced = false] = await this.#store.put([
+      { id: prepared.entryId, scope, prompt: prepared.prompt, response: answer.response, createdAtMs, expiresAtMs, metadata: { ...metadata }, vector },
     ]);
-    this.counters.add(scope.namespace, "stores");
-    return { id, replaced, expiresAtMs };
+    this.#counters.add(scope.namespace, "stores");
+    return { id: prepared.entryId, replaced, expiresAtMs };
+  }
+
+  /** Adds `by` (default 1) to one of the counters callers keep, for a namespace. */
+  count(namespace: string, counter: CallerCounter, by = 1): void {
+    this.#counters.add(namespace, counter, by);
+  }
+
+  /**
+   * The counters of one namespace, or their sum over all, without touching
+   * the store (unlike {@link stats}, which also counts entries).
+   */
+  readCounters(namespace?: string): CounterValues {
+    return this.#counters.read(namespace);
+  }
+
+  /** The namespaces that have counters. */
+  counterNamespaces(): string[] {
+    return this.#counters.namespaces();
   }
 
   /** Counters and entry count for one namespace, or for all. */
   async stats(namespace?: string): Promise<CacheStats> {
     const ns = namespace === undefined ? undefined : resolveNamespace(namespace, "namespace");
-    const counters = this.counters.read(ns);
-    const entries = await this.backend.count(ns);
+    const counters = this.#counters.read(ns);
+    const entries = await this.#store.count(ns);
     const hits = counters.exactHits + counters.semanticHits;
     return { ...counters, entries, hitRate: counters.lookups === 0 ? 0 : hits / counters.lookups };
+  }
+
+  /** The most recently stored unexpired entries of a namespace ("" is the default one), newest first. */
+  listRecent(namespace: string, limit: number): Promise<StoredEntry[]> {
+    return this.#store.listRecent(resolveNamespace(namespace, "namespace"), limit, this.#now());
   }
 
   /** Deletes one namespace's entries, or all entries; exactly one must be asked for. */
@@ -217,14 +356,23 @@ export class SemanticCache {
       throw new InvalidInputError("namespace", "set a namespace to flush, or all=true to flush everything");
     }
     if (input.all) {
-      const deleted = await this.backend.flushAll();
+      const deleted = await this.#store.flushAll();
       // Not any one namespace's flush: counted under "*", which only the all-namespace total includes.
-      this.counters.add("*", "flushes");
+      this.#counters.add("*", "flushes");
       return deleted;
     }
     const namespace = resolveNamespace(input.namespace, "namespace");
-    const deleted = await this.backend.flushNamespace(namespace);
-    this.counters.add(namespace, "flushes");
+    const deleted = await this.#store.flushNamespace(namespace);
+    this.#counters.add(namespace, "flushes");
     return deleted;
+  }
+
+  /** Closes the store (flushing pending writes), then the embedder. */
+  async close(): Promise<void> {
+    try {
+      await this.#store.close();
+    } finally {
+      await this.#embedder.close();
+    }
   }
 }

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from "../config/load-config.js";
+import { loadConfig } from "../config/load-config.js";
+import { StartupError } from "../errors/index.js";
 import { helpText } from "./help.js";
 import { serve } from "./serve.js";
 
@@ -23,8 +24,9 @@ main(process.argv.slice(2)).then(
     process.exit(code);
   },
   (error: unknown) => {
-    // Startup problems (bad settings, missing model, unwritable data dir) are the operator's to fix: say what, not a stack.
-    const message = error instanceof ConfigError || (error instanceof Error && /Error$/.test(error.name)) ? error.message : String(error);
+    // Startup problems (bad settings, missing model, unwritable data dir) are the operator's to fix: say what, not a
+    // stack. Anything else is unexpected (a system error such as a port in use, or a bug): the stack helps there.
+    const message = error instanceof StartupError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`semcache: cannot start: ${message}\n`);
     process.exitCode = 1;
   },

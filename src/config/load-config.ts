@@ -2,10 +2,11 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { readFileSync } from "node:fs";
+import { StartupError } from "../errors/index.js";
 import { flagOf, SETTINGS, type ServerConfig, type SettingName } from "./settings.js";
 
 /** A configuration with one or more bad settings; the message lists each. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   override readonly name = "ConfigError";
 }
 

@@ -1,7 +1,9 @@
 /**
- * Errors of the embedder. They carry the path, URL or hash at fault so that an
- * operator can act on the message alone, without reading a stack trace.
+ * Errors of the embedder. Loading failures are {@link StartupError}s that
+ * carry the path, URL or hash at fault, so an operator can act on the
+ * message alone; failures a request can meet are {@link SemcacheError}s.
  */
+import { SemcacheError, StartupError } from "../errors/index.js";
 
 /** The advice every model-loading failure ends with, since either fix works. */
 export const MODEL_LOAD_ADVICE =
@@ -37,7 +39,7 @@ export interface ModelLoadErrorDetails {
  * The model could not be found, fetched, verified or opened. The message
  * names what failed and always ends with {@link MODEL_LOAD_ADVICE}.
  */
-export class ModelLoadError extends Error {
+export class ModelLoadError extends StartupError {
   override readonly name: string = "ModelLoadError";
   /** What kind of failure this was. */
   readonly kind: ModelLoadFailure;
@@ -82,12 +84,13 @@ export class ChecksumMismatchError extends ModelLoadError {
 }
 
 /**
- * A text needs more windows than the embedder allows. Raised instead of
- * truncating, because a truncated embedding would make different prompts
- * collide in the cache.
+ * A text needs more windows than the embedder allows (INVALID_ARGUMENT).
+ * Raised instead of truncating, because a truncated embedding would make
+ * different prompts collide in the cache. Every text semcache embeds is a
+ * request's prompt, so the error names that field.
  */
-export class TextTooLongError extends Error {
-  override readonly name = "TextTooLongError";
+export class TextTooLongError extends SemcacheError {
+  override readonly name: string = "TextTooLongError";
   /** Word pieces in the text, special tokens excluded. */
   readonly tokens: number;
   /** Windows the text would need. */
@@ -97,7 +100,9 @@ export class TextTooLongError extends Error {
 
   constructor(tokens: number, windows: number, maxWindows: number) {
     super(
-      `Text has ${tokens} word pieces and would need ${windows} windows; the embedder allows at most ${maxWindows}.`,
+      "invalid_argument",
+      `prompt: Text has ${tokens} word pieces and would need ${windows} windows; the embedder allows at most ${maxWindows}.`,
+      { field: "prompt" },
     );
     this.tokens = tokens;
     this.windows = windows;
@@ -105,11 +110,25 @@ export class TextTooLongError extends Error {
   }
 }
 
-/** `embed` was called after `close`. */
-export class EmbedderClosedError extends Error {
-  override readonly name = "EmbedderClosedError";
+/** `embed` was called after `close` (UNAVAILABLE: the server is shutting down, or see the subclass). */
+export class EmbedderClosedError extends SemcacheError {
+  override readonly name: string = "EmbedderClosedError";
 
-  constructor() {
-    super("The embedder is closed.");
+  constructor(message = "The embedder is closed.", options: { readonly cause?: unknown } = {}) {
+    super("unavailable", message, options);
+  }
+}
+
+/**
+ * The embedder's inference worker died, so the embedder cannot embed any
+ * more; it must be closed and a new one opened (or the process restarted).
+ * A subclass of {@link EmbedderClosedError}, so code that already treats a
+ * closed embedder as "cache unavailable, retry later" handles it too.
+ */
+export class EmbedderFailedError extends EmbedderClosedError {
+  override readonly name: string = "EmbedderFailedError";
+
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super(message, options);
   }
 }

@@ -35,9 +35,9 @@ export {
   ChecksumMismatchError,
   TextTooLongError,
   EmbedderClosedError,
+  EmbedderFailedError,
   MODEL_LOAD_ADVICE,
   type ModelLoadFailure,
   type ModelLoadErrorDetails,
 } from "./errors.js";
 export { cosineSimilarity } from "./pooling.js";
-export { EmbedderFailedError } from "./worker-session.js";

@@ -35,7 +35,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { InferenceSession } from "onnxruntime-node";
-import { EmbedderClosedError } from "./errors.js";
+import { EmbedderClosedError, EmbedderFailedError } from "./errors.js";
 import {
   deserializeError,
   STATE_IDLE,
@@ -45,22 +45,6 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from "./worker-protocol.js";
-
-/**
- * The embedder's inference worker died, so the embedder cannot embed any
- * more; it must be closed and a new one opened (or the process restarted).
- * A subclass of {@link EmbedderClosedError}, so code that already treats a
- * closed embedder as "cache unavailable, retry later" handles it too.
- */
-export class EmbedderFailedError extends EmbedderClosedError {
-  constructor(message: string, options: { readonly cause?: unknown } = {}) {
-    super();
-    // EmbedderClosedError types its name as a literal; the runtime value is what logs show.
-    Object.defineProperty(this, "name", { value: "EmbedderFailedError", enumerable: true, configurable: true });
-    this.message = message;
-    if (options.cause !== undefined) this.cause = options.cause;
-  }
-}
 
 /** What one run returns: a unit vector per window and the model's width. */
 export interface SessionRun {

@@ -4,6 +4,7 @@
  * call is closed early, plus the error each of those means.
  */
 import type { ConnectError } from "@connectrpc/connect";
+import type { SemcacheError } from "../errors/index.js";
 import { canceledError, deadlineError, type UpstreamFailure } from "./errors.js";
 
 type Ending = { kind: "canceled"; reason: unknown } | { kind: "deadline" } | { kind: "closed" };
@@ -42,7 +43,7 @@ export class CallScope {
    * deadline, else undefined. Checked before looking at an attempt's own
    * error, because an aborted attempt fails with a generic abort error.
    */
-  abortError(attempts: number, last?: UpstreamFailure): ConnectError | undefined {
+  abortError(attempts: number, last?: UpstreamFailure): SemcacheError | ConnectError | undefined {
     switch (this.ending?.kind) {
       case "canceled":
         return canceledError(this.ending.reason);

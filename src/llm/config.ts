@@ -3,6 +3,7 @@
  * reads it from the environment.
  */
 import { integer, text, url, type Parser } from "../config/parsers.js";
+import { StartupError } from "../errors/index.js";
 
 /** Settings of `createOpenAiLlmClient`. */
 export interface LlmClientConfig {
@@ -51,7 +52,7 @@ export const LLM_MAX_RETRIES_RANGE = { min: 0, max: 10 } as const;
 export const LLM_BASE_URL_PROTOCOLS = ["http:", "https:"] as const;
 
 /** One or more LLM settings are invalid; the message names each variable. */
-export class LlmConfigError extends Error {
+export class LlmConfigError extends StartupError {
   override readonly name = "LlmConfigError";
 }
 

@@ -49,8 +49,10 @@ export interface LlmEndEvent extends Omit<LlmCompletion, "text"> {
 export type LlmStreamEvent = LlmDeltaEvent | LlmEndEvent;
 
 /**
- * Calls an LLM. Every failure is a ConnectError whose code is meant to be
- * returned to semcache's own caller as is (see errors.ts for the mapping).
+ * Calls an LLM. Every failure is a SemcacheError whose code is meant to be
+ * returned to semcache's own caller as is (see errors.ts for the mapping), or
+ * the caller's own abort reason when that already has a status (connect's
+ * deadline or shutdown ConnectError, passed through by the API edge).
  */
 export interface LlmClient {
   /** Asks for a whole answer. Aborting `signal` cancels the upstream request. */

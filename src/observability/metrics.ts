@@ -107,9 +107,9 @@ export class SemcacheMetrics {
   private readonly searchDuration: Histogram;
   private readonly similarity: RelabelledHistogram;
 
-  /** Hooks for the cache core. */
+  /** Hooks for the cache core, given to it when it is built (src/app/load-cache.ts). */
   readonly cacheObserver: CacheObserver;
-  /** Hooks for the embedder. */
+  /** Hooks for the embedder, given to it when it is loaded (src/app/load-cache.ts). */
   readonly embedderObserver: EmbedderObserver;
 
   constructor(options: MetricsOptions = {}) {
@@ -184,7 +184,7 @@ export class SemcacheMetrics {
       async collect(this: Gauge<"store">) {
         this.reset();
         const entries = await self.countEntries();
-        if (entries !== null && self.cache !== undefined) this.set({ store: self.cache.backend.kind }, entries);
+        if (entries !== null && self.cache !== undefined) this.set({ store: self.cache.describe().storeKind }, entries);
       },
     });
     new Gauge({
@@ -205,7 +205,8 @@ export class SemcacheMetrics {
         this.reset();
         const cache = self.cache;
         if (cache !== undefined) {
-          this.set({ model: cache.embedder.modelId, dimension: String(cache.embedder.dimension), store: cache.backend.kind }, 1);
+          const { modelId, dimension, storeKind } = cache.describe();
+          this.set({ model: modelId, dimension: String(dimension), store: storeKind }, 1);
         }
       },
     });
@@ -222,11 +223,9 @@ export class SemcacheMetrics {
     };
   }
 
-  /** Starts reading a loaded cache: its counters, and timings through its observer hooks. */
+  /** Starts reading a loaded cache's counters (built with this object's observers). */
   attach(cache: SemanticCache): void {
     this.cache = cache;
-    cache.observer = this.cacheObserver;
-    cache.embedder.observer = this.embedderObserver;
     this.modelState = "ready";
   }
 
@@ -315,13 +314,13 @@ export class SemcacheMetrics {
     }
 
     const entries = valuesOf("semcache_entries")[0]?.value ?? null;
-    const cache = this.cache;
+    const described = this.cache?.describe();
     return {
       model: {
         state: this.modelState,
-        id: cache?.embedder.modelId ?? null,
-        dimension: cache?.embedder.dimension ?? null,
-        store: cache?.backend.kind ?? null,
+        id: described?.modelId ?? null,
+        dimension: described?.dimension ?? null,
+        store: described?.storeKind ?? null,
       },
       entries,
       namespaceLabels: { limit: this.namespaces.limit, labelled: this.namespaces.labelled() },
@@ -334,12 +333,12 @@ export class SemcacheMetrics {
 
   /** Hands out namespace labels and takes the counters, once per scrape. */
   private refresh(): void {
-    const counters = this.cache?.counters;
+    const cache = this.cache;
     const traffic = new Map<string, number>();
     const add = (namespace: string, by: number) => traffic.set(namespace, (traffic.get(namespace) ?? 0) + by);
     const raw = new Map<string, CounterValues>();
-    for (const namespace of counters?.namespaces() ?? []) {
-      const values = counters!.read(namespace);
+    for (const namespace of cache?.counterNamespaces() ?? []) {
+      const values = cache!.readCounters(namespace);
       raw.set(namespace, values);
       add(namespace, values.lookups + values.stores + values.flushes + values.llmCalls + values.cacheErrors);
     }
@@ -382,7 +381,7 @@ export class SemcacheMetrics {
   private async countEntries(): Promise<number | null> {
     if (this.cache === undefined) return null;
     try {
-      return await this.cache.backend.count();
+      return (await this.cache.stats()).entries;
     } catch {
       // A failing store must not fail the scrape; the gauge is left out instead.
       return null;

@@ -3,6 +3,7 @@ import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@conne
 import type { UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
+import { errorMappingInterceptor } from "./api/errors.js";
 import {
   registerSemanticCacheService,
   semanticCacheService,
@@ -29,7 +30,11 @@ export interface SemcacheServerOptions {
   readonly extendRoutes?: (router: ConnectRouter, service: SemanticCacheServiceImpl, cache: () => SemanticCache) => void;
   /** Plain-HTTP routes tried before the RPC routes; return true when handled. */
   readonly extraRoutes?: (req: AnyRequest, res: AnyResponse) => boolean;
-  /** Wrap every RPC of every service on the router (logging, metrics), first one outermost. */
+  /**
+   * Wrap every RPC of every service on the router (logging, metrics), first
+   * one outermost. Each sees what the calls inside it throw already mapped
+   * to ConnectErrors, and may throw SemcacheErrors itself.
+   */
   readonly interceptors?: readonly Interceptor[];
 }
 
@@ -58,13 +63,11 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
   const shutdown = new AbortController();
   // connect-node adds one listener per in-flight call to this signal; hundreds in flight is normal load, not a leak.
   setMaxListeners(0, shutdown.signal);
-  const service: SemanticCacheServiceImpl = {
-    ...semanticCacheService(current, (error) => logger.error({ err: error }, "unexpected error in an RPC")),
-    ...options.ask?.(current),
-  };
+  const service: SemanticCacheServiceImpl = { ...semanticCacheService(current), ...options.ask?.(current) };
+  const mapErrors = errorMappingInterceptor((error) => logger.error({ err: error }, "unexpected error in an RPC"));
   const handler = createRequestHandler({
     routes: (plainRouter) => {
-      const router = withInterceptors(plainRouter, options.interceptors ?? []);
+      const router = withInterceptors(plainRouter, options.interceptors ?? [], mapErrors);
       options.extendRoutes?.(router, service, current);
       registerSemanticCacheService(router, service);
     },
@@ -81,7 +84,8 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
 
   const ready = options.loadCache().then((loaded) => {
     cache = loaded;
-    logger.info({ model: loaded.embedder.modelId, store: loaded.backend.kind }, "ready");
+    const { modelId, storeKind } = loaded.describe();
+    logger.info({ model: modelId, store: storeKind }, "ready");
     return loaded;
   });
   // The caller decides what a failed load means; this only keeps it from being unhandled.
@@ -102,10 +106,7 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
         // Only now: in-flight calls, streams included, had their chance to finish.
         shutdown.abort();
         const loaded = await ready.catch(() => undefined);
-        if (loaded !== undefined) {
-          await loaded.backend.close();
-          await loaded.embedder.close();
-        }
+        await loaded?.close();
         logger.info("stopped");
       })();
       return closing;
@@ -113,12 +114,17 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
   };
 }
 
-/** A router that adds `interceptors` to every service and method registered through it. */
-function withInterceptors(router: ConnectRouter, interceptors: readonly Interceptor[]): ConnectRouter {
-  if (interceptors.length === 0) return router;
+/**
+ * A router that adds `interceptors` to every service and method registered
+ * through it, with `mapErrors` inside each of them and innermost: whatever a
+ * handler or an interceptor throws is mapped once, in one place, before the
+ * interceptor outside it (the RPC log and metrics) sees it.
+ */
+function withInterceptors(router: ConnectRouter, interceptors: readonly Interceptor[], mapErrors: Interceptor): ConnectRouter {
+  const chain = interceptors.length === 0 ? [mapErrors] : interceptors.flatMap((interceptor) => [interceptor, mapErrors]);
   const merge = (options: Partial<UniversalHandlerOptions> | undefined): Partial<UniversalHandlerOptions> => ({
     ...options,
-    interceptors: [...interceptors, ...(options?.interceptors ?? [])],
+    interceptors: [...chain, ...(options?.interceptors ?? [])],
   });
   const wrapped: ConnectRouter = {
     handlers: router.handlers,

@@ -5,6 +5,7 @@
  * store persists entries, answers exact look-ups by id and nearest-neighbour
  * searches restricted to one scope, and never returns an expired entry.
  */
+import { SemcacheError } from "../errors/index.js";
 
 /** The scope an entry belongs to, already validated and canonicalised. */
 export interface EntryScope {
@@ -33,6 +34,13 @@ export interface StoredEntry {
   /** Lookups answered by this entry. */
   readonly hits: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * What was learned about this entry's answer, oldest first, at most
+   * {@link MAX_OBSERVATIONS_PER_ENTRY}; `[]` for a new entry. A `put` that
+   * replaces the entry starts it again at `[]`: the evidence was about the
+   * old answer, not the new one.
+   */
+  readonly observations: readonly Observation[];
 }
 
 /**
@@ -53,8 +61,8 @@ export interface Observation {
 /** Most observations a store keeps per entry; older ones are dropped first. */
 export const MAX_OBSERVATIONS_PER_ENTRY = 64;
 
-/** An entry to write, with its embedding. */
-export interface NewEntry extends Omit<StoredEntry, "hits"> {
+/** An entry to write, with its embedding (a new entry has no hits and no observations). */
+export interface NewEntry extends Omit<StoredEntry, "hits" | "observations"> {
   /** The prompt's embedding, unit length, `dimension` long. */
   readonly vector: Float32Array;
 }
@@ -95,6 +103,15 @@ export interface CacheStore {
   put(entries: readonly NewEntry[]): Promise<boolean[]>;
   /** Adds one to an entry's hit count; resolves to the new count (0 if it is gone). */
   recordHit(id: string): Promise<number>;
+  /**
+   * Appends one observation to an unexpired entry, keeping its newest
+   * {@link MAX_OBSERVATIONS_PER_ENTRY}. Atomic: concurrent calls all land.
+   * Resolves true once durable, false when the entry is gone or expired at
+   * `nowMs` (it is never recreated). The similarity is kept to six decimals.
+   * Throws RangeError for an observation out of range (similarity outside
+   * [-1, 1], a time that is not a whole non-negative number of ms).
+   */
+  addObservation(id: string, observation: Observation, nowMs: number): Promise<boolean>;
   /** Number of unexpired entries, in one namespace or in all. */
   count(namespace?: string): Promise<number>;
   /** Deletes the entries of one namespace; resolves to how many. */
@@ -103,11 +120,22 @@ export interface CacheStore {
   flushAll(): Promise<number>;
   /** Lists the most recently stored unexpired entries of a namespace, newest first. */
   listRecent(namespace: string, limit: number, nowMs: number): Promise<StoredEntry[]>;
+  /**
+   * Resolves when the store can serve reads and writes right now; rejects
+   * (StoreUnavailableError, naming what is wrong) when it cannot: Redis
+   * unreachable, or the embedded store's data directory deleted or replaced.
+   * Cheap enough for every health check.
+   */
+  ping(): Promise<void>;
   /** Flushes pending writes and releases resources. */
   close(): Promise<void>;
 }
 
-/** Thrown by a store when its backend is unreachable or failing; maps to UNAVAILABLE. */
-export class StoreUnavailableError extends Error {
-  override readonly name = "StoreUnavailableError";
+/** Thrown by a store when its backend is unreachable or failing (UNAVAILABLE); the message says so to callers. */
+export class StoreUnavailableError extends SemcacheError {
+  override readonly name: string = "StoreUnavailableError";
+
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super("unavailable", `cache store unavailable: ${message}`, options);
+  }
 }

@@ -35,11 +35,14 @@ const embedder: Embedder = {
   async close() {},
 };
 
+const OPTIONS = { defaultThreshold: 0.9, defaultTtlSeconds: 0, maxPromptBytes: 65536, maxResponseBytes: 65536, maxMetadataEntries: 8, maxMetadataBytes: 4096 };
+
 const completion = (text: string): LlmCompletion => ({ text, finishReason: "stop", model: "m", promptTokens: 3, completionTokens: 5 });
 
 let dir: string;
 let store: EmbeddedStore;
 let searchGate: Promise<void> | undefined;
+let gated: CacheStore;
 let cache: SemanticCache;
 let engine: AskEngine;
 
@@ -47,7 +50,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "semcache-engine-"));
   store = await openEmbeddedStore({ dataDir: dir, modelId: embedder.modelId, dimension: DIMENSION });
   // The real store, except that a search can be held back after it ran.
-  const gated: CacheStore = {
+  gated = {
     kind: store.kind,
     indexParams: store.indexParams,
     get: (id, now) => store.get(id, now),
@@ -60,13 +63,15 @@ beforeEach(async () => {
     },
     put: (entries) => store.put(entries),
     recordHit: (id) => store.recordHit(id),
+    addObservation: (id, observation, now) => store.addObservation(id, observation, now),
+    ping: () => store.ping(),
     count: (ns) => store.count(ns),
     flushNamespace: (ns) => store.flushNamespace(ns),
     flushAll: () => store.flushAll(),
     listRecent: (ns, limit, now) => store.listRecent(ns, limit, now),
     close: () => store.close(),
   };
-  cache = new SemanticCache(gated, embedder, { defaultThreshold: 0.9, defaultTtlSeconds: 0, maxPromptBytes: 65536, maxResponseBytes: 65536, maxMetadataEntries: 8, maxMetadataBytes: 4096 });
+  cache = new SemanticCache(gated, embedder, OPTIONS);
   const logger = pino({ level: "silent" });
   engine = new AskEngine({ defaultModel: "m", llmConfigured: true, policy: new FailOpenPolicy(true, logger), logger });
 });
@@ -107,13 +112,13 @@ describe("AskEngine", () => {
     expect(source).toBe("coalesced");
     expect(outcome.text).toBe("A's answer");
     expect(outcome.entryId).toBe(aResult?.outcome.entryId);
-    expect(cache.counters.read("e")).toMatchObject({ llmCalls: 1, coalescedCalls: 1, tokensSaved: 5, stores: 1 });
+    expect(cache.readCounters("e")).toMatchObject({ llmCalls: 1, coalescedCalls: 1, tokensSaved: 5, stores: 1 });
   });
 
   it("stores with the lookup's embedding instead of computing it again", async () => {
     let embeds = 0;
     const counting = { ...embedder, embed: (text: string) => (embeds++, embedder.embed(text)) };
-    const countingCache = new SemanticCache(cache.backend, counting, cache.options);
+    const countingCache = new SemanticCache(gated, counting, OPTIONS);
     const started = await engine.start(countingCache, engine.plan(countingCache, input("How tall is Everest?")), new AbortController().signal, async () => completion("8849 m"));
     if (started.kind !== "flight") throw new Error("expected a miss");
     await started.result;

@@ -6,11 +6,15 @@
  */
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openStore } from "../../src/app/open-store.js";
+import type { ServerParts } from "../../src/app/start-server.js";
 import { CACHE_UNAVAILABLE_TRAILER } from "../../src/ask/index.js";
 import type { SemanticCache } from "../../src/cache/semantic-cache.js";
+import type { Embedder } from "../../src/embedder/embedder.js";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { clientFor, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
+import type { CacheStore } from "../../src/store/cache-store.js";
 import type { TestServer } from "../support/test-server.js";
 import { codeOf, collect, expectCode, MODEL, startAskServer } from "./helpers.js";
 
@@ -18,6 +22,16 @@ import { codeOf, collect, expectCode, MODEL, startAskServer } from "./helpers.js
 const QUIET = { SEMCACHE_LOG_LEVEL: "error" };
 
 let llm: OpenAiTestServer;
+
+/** The parts the server under test loads, kept so a test can break them under it. */
+let parts: { embedder: Embedder; store: CacheStore };
+const capturingParts: ServerParts = {
+  openStore: async (config, embedder, logger) => {
+    const store = await openStore(config, embedder, logger);
+    parts = { embedder, store };
+    return store;
+  },
+};
 
 beforeAll(async () => {
   llm = await startOpenAiServer();
@@ -37,7 +51,7 @@ describe("fail-open (the default)", () => {
 
   // A fresh server per case: each breaks a different part of its cache for good.
   beforeEach(async () => {
-    server = await startAskServer(llm, QUIET);
+    server = await startAskServer(llm, QUIET, capturingParts);
     cache = await server.server.ready;
     client = clientFor("connect-h2", server.url);
   });
@@ -48,7 +62,7 @@ describe("fail-open (the default)", () => {
   it("answers from the LLM when the embedder fails, and Stats counts the errors", async () => {
     const seeded = await client.ask({ prompt: "What is the capital of Italy?", scope });
     expect(seeded.source).toBe(Source.LLM);
-    await cache.embedder.close();
+    await parts.embedder.close();
 
     // The exact layer needs no embedding: still a hit.
     expect((await client.ask({ prompt: "What is the capital of Italy?", scope })).source).toBe(Source.CACHE);
@@ -80,7 +94,7 @@ describe("fail-open (the default)", () => {
   });
 
   it("answers from the LLM when the store is closed under it", async () => {
-    await cache.backend.close();
+    await parts.store.close();
     await expectCode(client.lookup({ prompt: "Anything?", scope: { namespace: "open-store" } }), Code.Unavailable, /closed/);
 
     const answer = await client.ask({ prompt: "What is the capital of Greece?", scope: { namespace: "open-store", model: MODEL } });
@@ -101,7 +115,7 @@ describe("fail-open (the default)", () => {
 
     // Stats needs the store to count entries, so it is UNAVAILABLE now; read what it would show.
     await expectCode(client.stats({ namespace: "open-store" }), Code.Unavailable);
-    const counters = cache.counters.read("open-store");
+    const counters = cache.readCounters("open-store");
     // 2 for the first Ask, 1 for no_cache, 2 for the burst's leader.
     expect(counters.cacheErrors).toBe(5);
     expect(counters.llmCalls).toBe(3);
@@ -117,7 +131,7 @@ describe("fail-closed (SEMCACHE_FAIL_OPEN=false)", () => {
   const scope = { namespace: "closed", model: MODEL };
 
   beforeEach(async () => {
-    server = await startAskServer(llm, { ...QUIET, SEMCACHE_FAIL_OPEN: "false" });
+    server = await startAskServer(llm, { ...QUIET, SEMCACHE_FAIL_OPEN: "false" }, capturingParts);
     cache = await server.server.ready;
     client = clientFor("grpc", server.url);
   });
@@ -127,7 +141,7 @@ describe("fail-closed (SEMCACHE_FAIL_OPEN=false)", () => {
 
   it("fails the Ask with the cache's error instead of calling the LLM", async () => {
     expect((await client.ask({ prompt: "What is the capital of Peru?", scope })).source).toBe(Source.LLM);
-    await cache.embedder.close();
+    await parts.embedder.close();
     await expectCode(client.ask({ prompt: "What is the capital of Chile?", scope }), Code.Unavailable, /cache unavailable: The embedder is closed/);
     const stream = await collect(client.askStream({ prompt: "What is the capital of Chile?", scope }));
     expect(codeOf(stream.error)).toBe("Unavailable");
@@ -143,7 +157,7 @@ describe("fail-closed (SEMCACHE_FAIL_OPEN=false)", () => {
   });
 
   it("reports a store failure, even after the LLM answered, with the store's status", async () => {
-    await cache.backend.close();
+    await parts.store.close();
     await expectCode(client.ask({ prompt: "What is the capital of Kenya?", scope }), Code.Unavailable, /cache store unavailable: .*closed/);
     expect(llm.counts().total).toBe(0);
     // no_cache: the LLM answers, then storing fails, and the Ask fails with it.
@@ -153,6 +167,6 @@ describe("fail-closed (SEMCACHE_FAIL_OPEN=false)", () => {
     const unstored = await client.ask({ prompt: "What is the capital of Kenya?", scope, noCache: true, noStore: true });
     expect(unstored.source).toBe(Source.LLM);
     expect(unstored.cacheUnavailable).toBe(false);
-    expect(cache.counters.read("closed").cacheErrors).toBe(2);
+    expect(cache.readCounters("closed").cacheErrors).toBe(2);
   });
 });

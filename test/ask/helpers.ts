@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { expect } from "vitest";
 import type { AskStreamResponse, AskStreamStart, AskStreamEnd } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import type { OpenAiTestServer } from "../support/openai-server.js";
+import type { ServerParts } from "../../src/app/start-server.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 /** The model the fake LLM serves by default in these tests. */
@@ -10,9 +11,9 @@ export const MODEL = "test-model";
 
 /**
  * A semcache server whose LLM is `llm`, with a short deadline so failure
- * tests stay fast. `env` overrides anything.
+ * tests stay fast. `env` overrides anything; `parts` replace production ones.
  */
-export function startAskServer(llm: OpenAiTestServer | undefined, env: Record<string, string> = {}): Promise<TestServer> {
+export function startAskServer(llm: OpenAiTestServer | undefined, env: Record<string, string> = {}, parts?: ServerParts): Promise<TestServer> {
   return startTestServer({
     env: {
       ...(llm === undefined ? {} : { SEMCACHE_LLM_BASE_URL: llm.url, SEMCACHE_LLM_MODEL: MODEL }),
@@ -20,6 +21,7 @@ export function startAskServer(llm: OpenAiTestServer | undefined, env: Record<st
       SEMCACHE_LLM_MAX_RETRIES: "2",
       ...env,
     },
+    ...(parts === undefined ? {} : { parts }),
   });
 }
 

@@ -65,4 +65,11 @@ describe.skipIf(gate.skip)("the Python client (generated stubs, grpcio)", () => 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^call failed: UNAVAILABLE: /mu);
   });
+
+  it("says what to install when the gRPC or protobuf runtime is missing", async () => {
+    // -S leaves out site-packages, where Debian's python3-grpcio lives: the state of a machine without it.
+    const result = await run(SYSTEM_PYTHON, ["-S", EXAMPLE, hostPort(server.url)], { env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: "" }, timeoutMs: 60_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^semcache example: No module named '(grpc|google)'\. Install the gRPC and protobuf runtimes: on Debian\/Ubuntu `apt-get install python3-grpcio python3-protobuf`/u);
+  });
 });

@@ -17,11 +17,11 @@ import type { Worker } from "node:worker_threads";
 import { InferenceSession } from "onnxruntime-node";
 import { paddedFeeds } from "../support/onnx-feeds.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmbedderClosedError } from "../../src/embedder/errors.js";
+import { EmbedderClosedError, EmbedderFailedError } from "../../src/embedder/errors.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
-import { EmbedderFailedError, observeInferenceWorkers, WorkerSession } from "../../src/embedder/worker-session.js";
+import { observeInferenceWorkers, WorkerSession } from "../../src/embedder/worker-session.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { longText, promptSet } from "./texts.js";
 

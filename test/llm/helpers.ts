@@ -1,5 +1,6 @@
 /** Helpers shared by the LLM tests. */
 import { ConnectError } from "@connectrpc/connect";
+import { toConnectError } from "../../src/server/api/errors.js";
 import { createOpenAiLlmClient, type OpenAiLlmClient } from "../../src/llm/openai-client.js";
 import type { LlmClientConfig } from "../../src/llm/config.js";
 import type { LlmRequest, LlmStreamEvent } from "../../src/llm/types.js";
@@ -22,13 +23,23 @@ export function ask(prompt: string, extra: Partial<LlmRequest> = {}): LlmRequest
   return { model: "test-model", messages: [{ role: "user", content: prompt }], ...extra };
 }
 
-/** The ConnectError `promise` rejects with; fails when it resolves or rejects otherwise. */
+/**
+ * What a caller on the wire sees of an LLM-layer error: the error mapped by
+ * the API edge's one mapping. Anything it would answer as INTERNAL (not a
+ * SemcacheError) fails the test instead.
+ */
+export function asCallerSees(error: unknown): ConnectError {
+  return toConnectError(error, (unexpected) => {
+    throw new Error(`expected a SemcacheError or ConnectError, got ${String(unexpected)}`, { cause: unexpected });
+  });
+}
+
+/** The error `promise` rejects with, as a caller sees it; fails when it resolves or rejects with something unexpected. */
 export async function rejection(promise: Promise<unknown>): Promise<ConnectError> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof ConnectError) return error;
-    throw new Error(`expected a ConnectError, got ${String(error)}`, { cause: error });
+    return asCallerSees(error);
   }
   throw new Error("expected a rejection, but the promise resolved");
 }
@@ -40,8 +51,7 @@ export async function drain(stream: AsyncIterable<LlmStreamEvent>): Promise<{ ev
     for await (const event of stream) events.push(event);
     return { events };
   } catch (error) {
-    if (!(error instanceof ConnectError)) throw error;
-    return { events, error };
+    return { events, error: asCallerSees(error) };
   }
 }
 

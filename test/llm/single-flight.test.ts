@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SingleFlight } from "../../src/llm/single-flight.js";
 import type { LlmCompletion } from "../../src/llm/types.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
-import { ask, rejection, testClient } from "./helpers.js";
+import { ask, asCallerSees, rejection, testClient } from "./helpers.js";
 
 /** A promise settled from outside, to hold a shared call open. */
 function deferred<T>() {
@@ -190,8 +190,7 @@ describe("SingleFlight over the LLM client", () => {
     const reasons = new Set(outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined)));
     expect(reasons.size).toBe(1);
     const [reason] = reasons;
-    expect(reason).toBeInstanceOf(ConnectError);
-    expect((reason as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(asCallerSees(reason).code).toBe(Code.InvalidArgument);
     expect(flight.size).toBe(0);
   });
 

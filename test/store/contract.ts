@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CacheStore, NewEntry, StoredEntry } from "../../src/store/cache-store.js";
+import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type NewEntry, type Observation, type StoredEntry } from "../../src/store/cache-store.js";
 import { entryOf, randomUnit, rotated, scopeOf } from "./vectors.js";
 
 /** What a store implementation hands the contract suite for each test. */
@@ -251,18 +251,107 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       expect(found[0]?.entry.id).toBe(entries[17]!.id);
     });
 
+    const seen = (similarity: number, correct: boolean, atMs: number): Observation => ({ similarity, correct, atMs });
+
+    it("keeps observations with the entry, oldest first, and returns them from get, search and listRecent", async () => {
+      const entry = entryOf(a, "observed", rotated(0), { createdAtMs: T0 });
+      await store.put([entry]);
+      expect((await store.get(entry.id, LATER))?.observations).toEqual([]);
+      expect(await store.addObservation(entry.id, seen(0.93, true, T0 + 1), LATER)).toBe(true);
+      expect(await store.addObservation(entry.id, seen(0.871234567, false, T0 + 2), LATER)).toBe(true);
+      // Six decimals are kept, so every store round-trips the same value.
+      const expected = [seen(0.93, true, T0 + 1), seen(0.871235, false, T0 + 2)];
+      expect((await store.get(entry.id, LATER))?.observations).toEqual(expected);
+      expect((await store.search(a, rotated(0), 1, LATER))[0]?.entry.observations).toEqual(expected);
+      expect((await store.listRecent("ns-a", 1, LATER))[0]?.observations).toEqual(expected);
+      expect(await store.addObservation("f".repeat(64), seen(0.9, true, T0), LATER)).toBe(false);
+      expect(await store.get("f".repeat(64), LATER)).toBeUndefined();
+    });
+
+    it(`keeps the newest ${MAX_OBSERVATIONS_PER_ENTRY} observations of an entry`, async () => {
+      const entry = entryOf(a, "busy", rotated(0));
+      await store.put([entry]);
+      const total = MAX_OBSERVATIONS_PER_ENTRY + 6;
+      for (let i = 0; i < total; i++) expect(await store.addObservation(entry.id, seen(0.5, i % 2 === 0, T0 + i), LATER)).toBe(true);
+      const kept = (await store.get(entry.id, LATER))?.observations ?? [];
+      expect(kept).toHaveLength(MAX_OBSERVATIONS_PER_ENTRY);
+      expect(kept.map((o) => o.atMs)).toEqual(Array.from({ length: MAX_OBSERVATIONS_PER_ENTRY }, (_, i) => T0 + 6 + i));
+    });
+
+    it("lands every one of many concurrent observations", async () => {
+      const entry = entryOf(a, "contended", rotated(0));
+      await store.put([entry]);
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => store.addObservation(entry.id, seen(0.9, true, T0 + i), LATER)));
+      expect(results.every(Boolean)).toBe(true);
+      const atMs = ((await store.get(entry.id, LATER))?.observations ?? []).map((o) => o.atMs);
+      expect([...atMs].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => T0 + i));
+    });
+
+    it("never adds an observation to an expired or deleted entry, nor brings it back", async () => {
+      const now = Date.now();
+      const expiring = entryOf(a, "expiring", rotated(0), { createdAtMs: now - 2_000, expiresAtMs: now + 60_000 });
+      const flushed = entryOf(b, "flushed", rotated(0));
+      await store.put([expiring, flushed]);
+      // Expired for a caller whose clock is past the expiry.
+      expect(await store.addObservation(expiring.id, seen(0.9, true, now), now + 60_000)).toBe(false);
+      expect((await store.get(expiring.id, now))?.observations).toEqual([]);
+      expect(await store.flushNamespace("ns-b")).toBe(1);
+      expect(await store.addObservation(flushed.id, seen(0.9, true, now), now)).toBe(false);
+      expect(await store.get(flushed.id, now)).toBeUndefined();
+      expect(await store.count("ns-b")).toBe(0);
+      expect(await store.search(b, rotated(0), 5, now)).toEqual([]);
+    });
+
+    it("starts a replaced entry with no observations: the evidence was about the old answer", async () => {
+      const first = entryOf(a, "replaced", rotated(0), { response: "old" });
+      await store.put([first]);
+      expect(await store.addObservation(first.id, seen(0.95, false, T0), LATER)).toBe(true);
+      await store.put([entryOf(a, "replaced", rotated(0), { response: "new" })]);
+      const got = await store.get(first.id, LATER);
+      expect(got?.response).toBe("new");
+      expect(got?.observations).toEqual([]);
+    });
+
+    it("keeps observations across reopen, and drops them with a flush", async () => {
+      const entry = entryOf(a, "durable", rotated(0));
+      await store.put([entry]);
+      await store.addObservation(entry.id, seen(0.91, true, T0), LATER);
+      await store.addObservation(entry.id, seen(-0.25, false, T0 + 5), LATER);
+      await reopen();
+      expect((await store.get(entry.id, LATER))?.observations).toEqual([seen(0.91, true, T0), seen(-0.25, false, T0 + 5)]);
+      expect(await store.flushAll()).toBe(1);
+      expect(await store.addObservation(entry.id, seen(0.9, true, T0), LATER)).toBe(false);
+      await store.put([entry]);
+      expect((await store.get(entry.id, LATER))?.observations).toEqual([]);
+    });
+
+    it("refuses an observation out of range", async () => {
+      const entry = entryOf(a, "strict", rotated(0));
+      await store.put([entry]);
+      await expect(store.addObservation(entry.id, seen(Number.NaN, true, T0), LATER)).rejects.toThrow(RangeError);
+      await expect(store.addObservation(entry.id, seen(1.5, true, T0), LATER)).rejects.toThrow(/similarity/);
+      await expect(store.addObservation(entry.id, seen(0.5, true, -1), LATER)).rejects.toThrow(/atMs/);
+      expect((await store.get(entry.id, LATER))?.observations).toEqual([]);
+    });
+
+    it("answers ping while open", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     it("rejects operations after close", async () => {
       await store.close();
       await expect(store.get("x", LATER)).rejects.toThrow(/closed/i);
       await expect(store.put([entryOf(a, "late", rotated(0))])).rejects.toThrow(/closed/i);
       await expect(store.search(a, rotated(0), 1, LATER)).rejects.toThrow(/closed/i);
       await expect(store.count()).rejects.toThrow(/closed/i);
+      await expect(store.addObservation("x", { similarity: 0.9, correct: true, atMs: 1 }, LATER)).rejects.toThrow(/closed/i);
+      await expect(store.ping()).rejects.toThrow(/closed/i);
     });
   });
 }
 
-/** What a store should return for an entry it was given (hits start at 0). */
+/** What a store should return for an entry it was given (no hits, no observations yet). */
 export function stored(entry: NewEntry): StoredEntry {
   const { vector: _vector, ...rest } = entry;
-  return { ...rest, hits: 0 };
+  return { ...rest, hits: 0, observations: [] };
 }

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CacheStore } from "../../src/store/cache-store.js";
 import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "../../src/store/embedded/index.js";
@@ -85,6 +86,25 @@ describe("embedded store", () => {
     await store.close();
     const after = await open(dataDir);
     await after.close();
+  });
+
+  it("migrates a version 1 database (no observations) in place, keeping its entries", async () => {
+    const dataDir = tempDir();
+    const store = await open(dataDir);
+    const entry = entryOf(a, "from version 1", rotated(0));
+    await store.put([entry]);
+    await store.close();
+    const db = new Database(join(dataDir, "semcache.db"));
+    db.exec("ALTER TABLE entries DROP COLUMN observations; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    db.close();
+    const migrated = await open(dataDir);
+    expect((await migrated.get(entry.id, Date.now()))?.observations).toEqual([]);
+    expect(await migrated.addObservation(entry.id, { similarity: 0.9, correct: true, atMs: 5 }, Date.now())).toBe(true);
+    expect((await migrated.search(a, rotated(0), 1, Date.now()))[0]?.entry.observations).toEqual([{ similarity: 0.9, correct: true, atMs: 5 }]);
+    await migrated.close();
+    const check = new Database(join(dataDir, "semcache.db"), { readonly: true });
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe("2");
+    check.close();
   });
 
   it("rejects vectors of the wrong length", async () => {

@@ -243,7 +243,7 @@ describe("Redis store queries (canned replies)", () => {
       "FT.SEARCH", INDEX, "(@ns:{org\\/team} @scope:{5c0fe})=>[KNN 4 @vec $v AS dist]",
       "PARAMS", "2", "v", float32ToBuffer(query),
       "SORTBY", "dist", "ASC",
-      "RETURN", "11", ...READ_FIELDS, "dist",
+      "RETURN", "12", ...READ_FIELDS, "dist",
       "LIMIT", "0", "4",
       "DIALECT", "2",
     ]);
@@ -258,6 +258,7 @@ describe("Redis store queries (canned replies)", () => {
       createdAtMs: 1000,
       expiresAtMs: 0,
       hits: 2,
+      observations: [],
       metadata: { k: "v" },
     });
     await expect(store.search(SCOPE, new Float32Array(3), 2, NOW)).rejects.toThrow(RangeError);

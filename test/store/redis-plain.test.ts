@@ -6,7 +6,7 @@
  */
 import { createClient, RESP_TYPES } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { StoreUnavailableError, type NewEntry } from "../../src/store/cache-store.js";
+import { MAX_OBSERVATIONS_PER_ENTRY, StoreUnavailableError, type NewEntry } from "../../src/store/cache-store.js";
 import { bufferToFloat32 } from "../../src/store/redis/entry-codec.js";
 import {
   NO_QUERY_ENGINE_MESSAGE,
@@ -141,6 +141,7 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
       createdAtMs: now,
       expiresAtMs: 0,
       hits: 0,
+      observations: [],
       metadata: { k: "v" },
     });
     expect(await store.get("missing", now)).toBeUndefined();
@@ -210,6 +211,42 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
     expect(await raw.sendCommand(["EXISTS", `${store.keyPrefix}entry:h2`])).toBe(0);
     expect(await store.recordHit("never-existed")).toBe(0);
     expect(await raw.sendCommand(["EXISTS", `${store.keyPrefix}entry:never-existed`])).toBe(0);
+  });
+
+  it("appends observations atomically in the obs field, keeps the newest 64, resets them on replace, never resurrects", async () => {
+    const store = await openPlain();
+    const now = Date.now();
+    await store.put([makeEntry("o1", { createdAtMs: now }), makeEntry("o2", { expiresAtMs: now + 60_000 })]);
+    const key = `${store.keyPrefix}entry:o1`;
+    expect(await raw.sendCommand(["HEXISTS", key, "obs"])).toBe(0);
+    const adds = await Promise.all(
+      Array.from({ length: MAX_OBSERVATIONS_PER_ENTRY + 6 }, (_, i) =>
+        store.addObservation("o1", { similarity: 0.9 + i / 1000, correct: i % 3 !== 0, atMs: now + i }, now),
+      ),
+    );
+    expect(adds.every(Boolean)).toBe(true);
+    const kept = (await store.get("o1", now))?.observations ?? [];
+    expect(kept).toHaveLength(MAX_OBSERVATIONS_PER_ENTRY);
+    expect(kept[0]).toEqual({ similarity: 0.906, correct: false, atMs: now + 6 });
+    expect(kept.at(-1)).toEqual({ similarity: 0.969, correct: false, atMs: now + MAX_OBSERVATIONS_PER_ENTRY + 5 });
+    // The stored form: a JSON array of [similarity, correct, atMs].
+    expect(JSON.parse((await raw.sendCommand(["HGET", key, "obs"])) as string)[0]).toEqual([0.906, 0, now + 6]);
+
+    await store.put([makeEntry("o1", { response: "new answer" })]);
+    expect((await store.get("o1", now))?.observations).toEqual([]);
+    expect(await raw.sendCommand(["HEXISTS", key, "obs"])).toBe(0);
+
+    // Expired by the caller's clock (Redis still holds it), then deleted: never written, never recreated.
+    expect(await store.addObservation("o2", { similarity: 0.9, correct: true, atMs: now }, now + 60_000)).toBe(false);
+    expect(await raw.sendCommand(["HEXISTS", `${store.keyPrefix}entry:o2`, "obs"])).toBe(0);
+    await raw.sendCommand(["DEL", key]);
+    expect(await store.addObservation("o1", { similarity: 0.9, correct: true, atMs: now }, now)).toBe(false);
+    expect(await raw.sendCommand(["EXISTS", key])).toBe(0);
+  });
+
+  it("answers ping while Redis is up", async () => {
+    const store = await openPlain();
+    await expect(store.ping()).resolves.toBeUndefined();
   });
 
   it("flushes one namespace by paged SCAN + UNLINK, leaving the others", async () => {
@@ -290,6 +327,8 @@ describe("Redis store while Redis goes away (plain redis-server)", () => {
       () => s.count("team-a"),
       () => s.flushNamespace("team-a"),
       () => s.flushAll(),
+      () => s.addObservation("r1", { similarity: 0.9, correct: true, atMs: 1 }, Date.now()),
+      () => s.ping(),
     ];
     for (let round = 0; round < 3; round++) {
       for (const op of operations) expect(await timeFailure(op)).toBeLessThan(1000);

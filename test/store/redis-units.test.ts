@@ -153,7 +153,7 @@ describe("FT.SEARCH arguments", () => {
       "FT.SEARCH", "i", "(@ns:{org\\/team} @scope:{9f3a})=>[KNN 6 @vec $v AS dist]",
       "PARAMS", "2", "v", blob,
       "SORTBY", "dist", "ASC",
-      "RETURN", "11", ...READ_FIELDS, "dist",
+      "RETURN", "12", ...READ_FIELDS, "dist",
       "LIMIT", "0", "6",
       "DIALECT", "2",
     ]);
@@ -163,7 +163,7 @@ describe("FT.SEARCH arguments", () => {
 
   it("lists, counts and probes", () => {
     expect(buildRecentArgs("i", "a b", 5)).toEqual([
-      "FT.SEARCH", "i", "@ns:{a\\ b}", "SORTBY", "created", "DESC", "RETURN", "10", ...READ_FIELDS, "LIMIT", "0", "5", "DIALECT", "2",
+      "FT.SEARCH", "i", "@ns:{a\\ b}", "SORTBY", "created", "DESC", "RETURN", "11", ...READ_FIELDS, "LIMIT", "0", "5", "DIALECT", "2",
     ]);
     expect(buildNamespaceCountArgs("i", "gpt-4o")).toEqual(["FT.SEARCH", "i", "@ns:{gpt\\-4o}", "LIMIT", "0", "0", "DIALECT", "2"]);
     expect(buildDimensionProbeArgs("i", blob)).toEqual([
@@ -362,7 +362,7 @@ describe("entry codec", () => {
     expect(map.get("hits")).toBe("0");
     const decoded = decodeEntry("e1", map);
     const { vector: _vector, ...rest } = entry;
-    expect(decoded).toEqual({ ...rest, hits: 0 });
+    expect(decoded).toEqual({ ...rest, hits: 0, observations: [] });
     // The HMGET shape: values in READ_FIELDS order.
     expect(decodeEntry("e1", READ_FIELDS.map((f) => map.get(f) ?? null))).toEqual(decoded);
   });

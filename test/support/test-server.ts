@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServerFromConfig, type ConfiguredServer } from "../../src/app/start-server.js";
+import { startServerFromConfig, type ConfiguredServer, type ServerParts } from "../../src/app/start-server.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import type { ServerConfig } from "../../src/config/settings.js";
 import { createLogger } from "../../src/server/logger.js";
@@ -35,10 +35,10 @@ export function tempDir(prefix = "semcache-test-"): string {
 }
 
 /** Starts an in-process server the way `semcache serve` does, and waits until it is ready. */
-export async function startTestServer(options: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: Record<string, string>; dataDir?: string; parts?: ServerParts } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({ env: await testEnv(dataDir, options.env), argv: [], cwd: dataDir });
-  const server = await startServerFromConfig(config, createLogger(config.logLevel));
+  const server = await startServerFromConfig(config, createLogger(config.logLevel), options.parts);
   await server.ready;
   return {
     server,

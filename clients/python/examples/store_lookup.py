@@ -14,14 +14,23 @@ import os
 import sys
 
 try:
+    import grpc
+    import google.protobuf  # noqa: F401  (the generated code needs it)
+except ImportError as missing:
+    sys.stderr.write(
+        f"semcache example: {missing}. Install the gRPC and protobuf runtimes: on Debian/Ubuntu "
+        "`apt-get install python3-grpcio python3-protobuf` (then run this with /usr/bin/python3), "
+        "elsewhere `pip install grpcio protobuf`.\n"
+    )
+    sys.exit(2)
+
+try:
     from semcache.v1 import semantic_cache_pb2 as pb
     from semcache.v1 import semantic_cache_pb2_grpc as pb_grpc
 except ImportError:  # not installed: use the generated code next to this file
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
     from semcache.v1 import semantic_cache_pb2 as pb
     from semcache.v1 import semantic_cache_pb2_grpc as pb_grpc
-
-import grpc
 
 
 def main() -> int:

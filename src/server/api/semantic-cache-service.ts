@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import { resolveNamespace } from "../../cache/scope.js";
 import type { SemanticCache } from "../../cache/semantic-cache.js";
 import {
   FlushResponseSchema,
@@ -13,7 +12,6 @@ import {
   StoreResponseSchema,
 } from "../../gen/semcache/v1/semantic_cache_pb.js";
 import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
-import { toConnectError } from "./errors.js";
 
 /** ListEntries' page size when the request sets none, and its largest. */
 const LIST_DEFAULT_LIMIT = 20;
@@ -27,85 +25,75 @@ export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheServ
   Partial<Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream" | "feedback">>;
 
 /**
- * Implements Lookup, Store, Stats, Flush and ListEntries. Ask and AskStream are added by
- * the Ask layer when an LLM is configured; until then they answer
- * UNIMPLEMENTED.
+ * Implements Lookup, Store, Stats, Flush and ListEntries over the cache core.
+ * Ask and AskStream are added by the Ask layer when an LLM is configured;
+ * until then they answer UNIMPLEMENTED. Errors are left to the one mapping
+ * the server installs around every method (errors.ts).
  */
-export function semanticCacheService(cache: CacheProvider, logError: (error: unknown) => void): SemanticCacheServiceImpl {
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw toConnectError(error, logError);
-    }
-  };
+export function semanticCacheService(cache: CacheProvider): SemanticCacheServiceImpl {
   return {
-    lookup: (req) =>
-      guarded(async () => {
-        const result = await cache().lookup({ prompt: req.prompt, scope: scopeFromProto(req.scope), minSimilarity: req.minSimilarity });
-        if (!result.hit) {
-          return create(LookupResponseSchema, { hit: false, similarity: result.similarity, threshold: result.threshold });
-        }
-        return create(LookupResponseSchema, {
-          hit: true,
-          kind: result.kind === "exact" ? MatchKind.EXACT : MatchKind.SEMANTIC,
-          similarity: result.similarity,
-          entry: entryToProto(result.entry),
-          threshold: result.threshold,
-        });
-      }),
-    store: (req) =>
-      guarded(async () => {
-        const result = await cache().store({
-          prompt: req.prompt,
-          response: req.response,
-          scope: scopeFromProto(req.scope),
-          ttlSeconds: req.ttlSeconds,
-          metadata: req.metadata,
-        });
-        return create(StoreResponseSchema, { id: result.id, replaced: result.replaced, expiresAt: expiryToProto(result.expiresAtMs) });
-      }),
-    stats: (req) =>
-      guarded(async () => {
-        const c = cache();
-        const stats = await c.stats(req.namespace);
-        const index = c.backend.indexParams;
-        return create(StatsResponseSchema, {
-          entries: BigInt(stats.entries),
-          lookups: BigInt(stats.lookups),
-          exactHits: BigInt(stats.exactHits),
-          semanticHits: BigInt(stats.semanticHits),
-          misses: BigInt(stats.misses),
-          hitRate: stats.hitRate,
-          stores: BigInt(stats.stores),
-          flushes: BigInt(stats.flushes),
-          llmCalls: BigInt(stats.llmCalls),
-          coalescedCalls: BigInt(stats.coalescedCalls),
-          tokensSaved: BigInt(stats.tokensSaved),
-          cacheErrors: BigInt(stats.cacheErrors),
-          guardRejections: BigInt(stats.guardRejections),
-          modelId: c.embedder.modelId,
-          embeddingDimension: c.embedder.dimension,
-          storeKind: c.backend.kind,
-          defaultThreshold: c.options.defaultThreshold,
-          index: create(IndexParametersSchema, {
-            algorithm: "hnsw",
-            metric: "cosine",
-            m: index.m,
-            efConstruction: index.efConstruction,
-            efSearch: index.efSearch,
-          }),
-        });
-      }),
-    flush: (req) =>
-      guarded(async () => create(FlushResponseSchema, { deleted: BigInt(await cache().flush({ namespace: req.namespace, all: req.all })) })),
-    listEntries: (req) =>
-      guarded(async () => {
-        const namespace = resolveNamespace(req.namespace, "namespace");
-        const limit = req.limit === 0 ? LIST_DEFAULT_LIMIT : Math.min(req.limit, LIST_MAX_LIMIT);
-        const entries = await cache().backend.listRecent(namespace, limit, Date.now());
-        return create(ListEntriesResponseSchema, { entries: entries.map(entryToProto) });
-      }),
+    async lookup(req) {
+      const result = await cache().lookup({ prompt: req.prompt, scope: scopeFromProto(req.scope), minSimilarity: req.minSimilarity });
+      if (!result.hit) {
+        return create(LookupResponseSchema, { hit: false, similarity: result.similarity, threshold: result.threshold });
+      }
+      return create(LookupResponseSchema, {
+        hit: true,
+        kind: result.kind === "exact" ? MatchKind.EXACT : MatchKind.SEMANTIC,
+        similarity: result.similarity,
+        entry: entryToProto(result.entry),
+        threshold: result.threshold,
+      });
+    },
+    async store(req) {
+      const result = await cache().store({
+        prompt: req.prompt,
+        response: req.response,
+        scope: scopeFromProto(req.scope),
+        ttlSeconds: req.ttlSeconds,
+        metadata: req.metadata,
+      });
+      return create(StoreResponseSchema, { id: result.id, replaced: result.replaced, expiresAt: expiryToProto(result.expiresAtMs) });
+    },
+    async stats(req) {
+      const c = cache();
+      const stats = await c.stats(req.namespace);
+      const { modelId, dimension, storeKind, indexParams, defaultThreshold } = c.describe();
+      return create(StatsResponseSchema, {
+        entries: BigInt(stats.entries),
+        lookups: BigInt(stats.lookups),
+        exactHits: BigInt(stats.exactHits),
+        semanticHits: BigInt(stats.semanticHits),
+        misses: BigInt(stats.misses),
+        hitRate: stats.hitRate,
+        stores: BigInt(stats.stores),
+        flushes: BigInt(stats.flushes),
+        llmCalls: BigInt(stats.llmCalls),
+        coalescedCalls: BigInt(stats.coalescedCalls),
+        tokensSaved: BigInt(stats.tokensSaved),
+        cacheErrors: BigInt(stats.cacheErrors),
+        guardRejections: BigInt(stats.guardRejections),
+        modelId,
+        embeddingDimension: dimension,
+        storeKind,
+        defaultThreshold,
+        index: create(IndexParametersSchema, {
+          algorithm: "hnsw",
+          metric: "cosine",
+          m: indexParams.m,
+          efConstruction: indexParams.efConstruction,
+          efSearch: indexParams.efSearch,
+        }),
+      });
+    },
+    async flush(req) {
+      return create(FlushResponseSchema, { deleted: BigInt(await cache().flush({ namespace: req.namespace, all: req.all })) });
+    },
+    async listEntries(req) {
+      const limit = req.limit === 0 ? LIST_DEFAULT_LIMIT : Math.min(req.limit, LIST_MAX_LIMIT);
+      const entries = await cache().listRecent(req.namespace, limit);
+      return create(ListEntriesResponseSchema, { entries: entries.map(entryToProto) });
+    },
   };
 }
 

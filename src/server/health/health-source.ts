@@ -12,15 +12,6 @@ export interface HealthSource {
   probe?(): Promise<boolean>;
 }
 
-/** A store that can say cheaply whether it is reachable (a proposed CacheStore addition). */
-interface PingableStore {
-  ping(): Promise<unknown>;
-}
-
-function isPingable(store: CacheStore): store is CacheStore & PingableStore {
-  return typeof (store as Partial<PingableStore>).ping === "function";
-}
-
 /** Resolves with `work`, or rejects after `ms`. */
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -37,17 +28,11 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Probes a store: its `ping()` when it has one; otherwise nothing for the
- * embedded store (in-process: it cannot be unreachable) and a cheap
- * `count()` for remote ones (Redis: FT.INFO), each within `timeoutMs`.
+ * Probes a store with its `ping()` (Redis reachable; the embedded store's
+ * data directory still there), within `timeoutMs`.
  */
 export async function probeStore(store: CacheStore, timeoutMs: number): Promise<boolean> {
-  if (isPingable(store)) {
-    await withTimeout(store.ping(), timeoutMs);
-    return true;
-  }
-  if (store.kind === "embedded") return true;
-  await withTimeout(store.count(), timeoutMs);
+  await withTimeout(store.ping(), timeoutMs);
   return true;
 }
 

@@ -1,8 +1,9 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import { StartupError } from "../../errors/index.js";
 
 /** Raised when the data directory cannot be used; the message always names the path. */
-export class DataDirError extends Error {
+export class DataDirError extends StartupError {
   override readonly name = "DataDirError";
 
   constructor(

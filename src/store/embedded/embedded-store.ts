@@ -6,8 +6,10 @@ import {
   type IndexParams,
   type Neighbour,
   type NewEntry,
+  type Observation,
   type StoredEntry,
 } from "../cache-store.js";
+import { toObservationTuple, type ObservationTuple } from "../observations.js";
 import { GroupCommit } from "./group-commit.js";
 import { removeSnapshots, saveSnapshots, type SnapshotIdentity } from "./index-snapshots.js";
 import type { IndexLoadReport } from "./index-loader.js";
@@ -53,6 +55,10 @@ export class EmbeddedStore implements CacheStore {
   // id → hit increments not yet written: a hit is not worth an fsync.
   private pendingHits = new Map<string, number>();
   private readonly writes = new GroupCommit<NewEntry, boolean>((batch) => this.commit(batch));
+  // Observations get their own group commit: concurrent ones share one fsync.
+  private readonly observationWrites = new GroupCommit<{ id: string; tuple: ObservationTuple; nowMs: number }, boolean>((batch) =>
+    this.guard(() => this.entries.addObservations(batch)),
+  );
 
   constructor(
     private readonly entries: SqliteEntries,
@@ -106,6 +112,17 @@ export class EmbeddedStore implements CacheStore {
     return stored + pending;
   }
 
+  async addObservation(id: string, observation: Observation, nowMs: number): Promise<boolean> {
+    this.ensureOpen();
+    const tuple = toObservationTuple(observation);
+    const [stored] = await this.observationWrites.submit([{ id, tuple, nowMs }]);
+    return stored === true;
+  }
+
+  async ping(): Promise<void> {
+    this.ensureOpen();
+  }
+
   async count(namespace?: string): Promise<number> {
     this.ensureOpen();
     return this.guard(() => this.entries.count(namespace, this.runtime.now()));
@@ -113,8 +130,9 @@ export class EmbeddedStore implements CacheStore {
 
   async flushNamespace(namespace: string): Promise<number> {
     this.ensureOpen();
-    // Puts issued before the flush must not land after it.
+    // Writes issued before the flush must not land after it.
     this.writes.drain();
+    this.observationWrites.drain();
     const deleted = this.guard(() => this.entries.deleteNamespace(namespace, this.runtime.now()));
     this.indexes.dropNamespace(namespace);
     return deleted;
@@ -123,6 +141,7 @@ export class EmbeddedStore implements CacheStore {
   async flushAll(): Promise<number> {
     this.ensureOpen();
     this.writes.drain();
+    this.observationWrites.drain();
     const deleted = this.guard(() => this.entries.deleteAll(this.runtime.now()));
     this.indexes.clear();
     this.pendingHits.clear();
@@ -169,8 +188,9 @@ export class EmbeddedStore implements CacheStore {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.purging?.catch(() => undefined);
-    // Settles every put accepted before close (resolved, or rejected if the disk fails).
+    // Settles every write accepted before close (resolved, or rejected if the disk fails).
     this.writes.drain();
+    this.observationWrites.drain();
     try {
       this.entries.addHits(this.takePendingHits());
       try {

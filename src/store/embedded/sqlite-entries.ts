@@ -1,12 +1,14 @@
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import type { EntryScope, NewEntry, StoredEntry } from "../cache-store.js";
+import { appendObservation, decodeObservations, NO_OBSERVATIONS_JSON, type ObservationTuple } from "../observations.js";
 import { DataDirError } from "./data-dir.js";
 
 /** File name of the database inside the data directory. */
 export const DATABASE_FILE = "semcache.db";
 
-const SCHEMA_VERSION = "1";
+// Version 2 added `observations`; a version 1 database is migrated in place at open.
+const SCHEMA_VERSION = "2";
 
 /** What the vectors in a data directory were made with; a directory holds one kind only. */
 export interface EmbeddingIdentity {
@@ -60,10 +62,11 @@ interface EntryColumns {
   expires_at: number;
   hits: number;
   metadata: string;
+  observations: string;
 }
 
 const ENTRY_COLUMNS =
-  "label, id, namespace, model, params, scope_key, prompt, response, created_at, expires_at, hits, metadata";
+  "label, id, namespace, model, params, scope_key, prompt, response, created_at, expires_at, hits, metadata, observations";
 
 // Expiry is `expires_at > 0 AND expires_at <= now`: written that way (rather than
 // with OR) so SQLite can answer it from the (…, expires_at) indexes alone.
@@ -87,7 +90,9 @@ CREATE TABLE IF NOT EXISTS entries (
   expires_at INTEGER NOT NULL,
   hits       INTEGER NOT NULL DEFAULT 0,
   metadata   TEXT NOT NULL,
-  vector     BLOB NOT NULL
+  vector     BLOB NOT NULL,
+  -- JSON [[similarity, correct, atMs], ...], oldest first (see store/observations.ts).
+  observations TEXT NOT NULL DEFAULT '[]'
 ) STRICT;
 CREATE INDEX IF NOT EXISTS entries_namespace_created ON entries (namespace, created_at);
 CREATE INDEX IF NOT EXISTS entries_namespace_expires ON entries (namespace, expires_at);
@@ -120,6 +125,10 @@ export class SqliteEntries {
          VALUES (@id, @namespace, @model, @params, @scopeKey, @prompt, @response, @createdAt, @expiresAt, 0, @metadata, @vector)`,
       ),
       addHits: db.prepare<[number, string]>("UPDATE entries SET hits = hits + ? WHERE id = ?"),
+      liveObservations: db.prepare<[string, number], { observations: string }>(
+        "SELECT observations FROM entries WHERE id = ? AND (expires_at = 0 OR expires_at > ?)",
+      ),
+      setObservations: db.prepare<[string, string]>("UPDATE entries SET observations = ? WHERE id = ?"),
       byId: db.prepare<[string], EntryColumns>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE id = ?`),
       byLabel: db.prepare<[number], EntryColumns>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE label = ?`),
       hitsOf: db.prepare<[string], { hits: number }>("SELECT hits FROM entries WHERE id = ?"),
@@ -278,6 +287,23 @@ export class SqliteEntries {
       .immediate();
   }
 
+  /**
+   * Appends observations in one transaction, each only to an entry live at
+   * its `nowMs`; returns, per item, whether it was stored. An UPDATE cannot
+   * recreate a deleted row, and the liveness check shares the transaction.
+   */
+  addObservations(items: readonly { id: string; tuple: ObservationTuple; nowMs: number }[]): boolean[] {
+    const s = this.statements;
+    return this.db.transaction(() =>
+      items.map(({ id, tuple, nowMs }) => {
+        const row = s.liveObservations.get(id, nowMs);
+        if (row === undefined) return false;
+        s.setObservations.run(appendObservation(row.observations, tuple), id);
+        return true;
+      }),
+    ).immediate();
+  }
+
   /** Adds hit increments in one transaction. */
   addHits(hits: ReadonlyMap<string, number>): void {
     if (hits.size === 0) return;
@@ -321,8 +347,13 @@ function checkIdentity(db: Database.Database, dir: string, identity: EmbeddingId
     insert.run("dimension", String(identity.dimension));
     return;
   }
-  if (meta.get("schema_version") !== SCHEMA_VERSION) {
-    throw new DataDirError(dir, `has schema version ${meta.get("schema_version")}; this build reads version ${SCHEMA_VERSION}`);
+  let version = meta.get("schema_version");
+  if (version === "1") {
+    migrateFromVersion1(db);
+    version = SCHEMA_VERSION;
+  }
+  if (version !== SCHEMA_VERSION) {
+    throw new DataDirError(dir, `has schema version ${version}; this build reads version ${SCHEMA_VERSION}`);
   }
   const model = meta.get("embedding_model");
   const dimension = Number(meta.get("dimension"));
@@ -334,6 +365,15 @@ function checkIdentity(db: Database.Database, dir: string, identity: EmbeddingId
         "use another data directory, or delete this one to start an empty cache",
     );
   }
+}
+
+/** Version 1 → 2: entries gain `observations` (none yet). Runs inside the open's transaction. */
+function migrateFromVersion1(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('entries')").all();
+  if (!columns.some((c) => c.name === "observations")) {
+    db.exec(`ALTER TABLE entries ADD COLUMN observations TEXT NOT NULL DEFAULT '${NO_OBSERVATIONS_JSON}'`);
+  }
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
 }
 
 function toLabelled(row: EntryColumns): LabelledEntry {
@@ -354,6 +394,7 @@ function toLabelled(row: EntryColumns): LabelledEntry {
       expiresAtMs: row.expires_at,
       hits: row.hits,
       metadata: JSON.parse(row.metadata) as Record<string, string>,
+      observations: decodeObservations(row.observations),
     },
   };
 }

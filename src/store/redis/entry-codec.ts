@@ -7,6 +7,7 @@
  * text-only.
  */
 import type { EntryScope, NewEntry, StoredEntry } from "../cache-store.js";
+import { decodeObservations } from "../observations.js";
 
 /** Hash field names, in one place so writes, reads and the index agree. */
 export const FIELD = {
@@ -20,6 +21,8 @@ export const FIELD = {
   expires: "expires",
   hits: "hits",
   metadata: "meta",
+  /** Observations (JSON, see store/observations.ts); absent until the first one. */
+  observations: "obs",
   vector: "vec",
   embedding: "emb",
 } as const;
@@ -36,6 +39,7 @@ export const READ_FIELDS: readonly string[] = [
   FIELD.expires,
   FIELD.hits,
   FIELD.metadata,
+  FIELD.observations,
 ];
 
 /** Encodes a vector as the little-endian FLOAT32 blob the index reads, whatever the host's byte order. */
@@ -58,7 +62,8 @@ export function bufferToFloat32(blob: Uint8Array): Float32Array {
 
 /**
  * The field/value pairs of an entry's hash, ready for HSET. `hits` starts at
- * 0: a replaced entry is a new answer, so it does not inherit the old count.
+ * 0 and `obs` is absent: a replaced entry is a new answer, so it inherits
+ * neither the old count nor the evidence about the old answer.
  */
 export function encodeEntry(entry: NewEntry, embedding: string): (string | Buffer)[] {
   return [
@@ -137,7 +142,8 @@ export function decodeEntry(id: string, source: FieldSource): StoredEntry | unde
   const metadata = parseStringRecord(metaJson);
   if (params === undefined || metadata === undefined) return undefined;
   const scope: EntryScope = { namespace, model, params, scopeKey };
-  return { id, scope, prompt, response, createdAtMs: created, expiresAtMs: expires, hits, metadata };
+  const observations = decodeObservations(fieldAt(source, FIELD.observations));
+  return { id, scope, prompt, response, createdAtMs: created, expiresAtMs: expires, hits, metadata, observations };
 }
 
 /** True when an entry must no longer be served at `nowMs` (0 means it never expires). */

@@ -15,8 +15,10 @@
  * engine; only search, listRecent and counting need FT.*.
  */
 import { ErrorReply } from "redis";
-import type { CacheStore, EntryScope, IndexParams, Neighbour, NewEntry, StoredEntry } from "../cache-store.js";
-import { StoreUnavailableError } from "../cache-store.js";
+import { StartupError } from "../../errors/index.js";
+import type { CacheStore, EntryScope, IndexParams, Neighbour, NewEntry, Observation, StoredEntry } from "../cache-store.js";
+import { MAX_OBSERVATIONS_PER_ENTRY, StoreUnavailableError } from "../cache-store.js";
+import { toObservationTuple } from "../observations.js";
 import { RedisConnection, type StoreConnection } from "./connection.js";
 import { READ_FIELDS, decodeEntry, encodeEntry, float32ToBuffer, isExpired } from "./entry-codec.js";
 import { compareIndex, parseIndexInfo } from "./index-info.js";
@@ -30,7 +32,7 @@ import {
   idFromEntryKey,
   indexName,
 } from "./naming.js";
-import { COUNT_ENTRIES, PUT_ENTRY, RECORD_HIT, UNLINK_NAMESPACE } from "./scripts.js";
+import { ADD_OBSERVATION, COUNT_ENTRIES, PUT_ENTRY, RECORD_HIT, UNLINK_NAMESPACE } from "./scripts.js";
 import {
   DISTANCE_FIELD,
   buildDimensionProbeArgs,
@@ -83,7 +85,7 @@ export interface RedisStoreOptions {
 }
 
 /** Thrown by `openRedisStore` when Redis is reachable but unfit (no query engine, an incompatible index). */
-export class RedisStoreStartupError extends Error {
+export class RedisStoreStartupError extends StartupError {
   override readonly name = "RedisStoreStartupError";
 }
 
@@ -333,6 +335,21 @@ export class RedisStore implements CacheStore {
 
   async recordHit(id: string): Promise<number> {
     return this.connection.script<number>(RECORD_HIT, [entryKey(this.keyPrefix, id)], []);
+  }
+
+  async addObservation(id: string, observation: Observation, nowMs: number): Promise<boolean> {
+    const [similarity, correct, atMs] = toObservationTuple(observation);
+    const stored = await this.connection.script<number>(
+      ADD_OBSERVATION,
+      [entryKey(this.keyPrefix, id)],
+      [String(similarity), String(correct), String(atMs), String(Math.trunc(nowMs)), String(MAX_OBSERVATIONS_PER_ENTRY)],
+    );
+    return stored === 1;
+  }
+
+  /** PING through the store's connection (bounded by the command timeout; fails at once while disconnected). */
+  async ping(): Promise<void> {
+    await this.connection.command(["PING"]);
   }
 
   /**

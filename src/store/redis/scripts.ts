@@ -44,6 +44,35 @@ return redis.call('HINCRBY', KEYS[1], 'hits', 1)`,
 );
 
 /**
+ * Appends one observation to an entry's `obs` field (a JSON array of
+ * `[similarity, correct, atMs]`, see store/observations.ts), keeping the
+ * newest ARGV[5]. KEYS[1]: the entry key. ARGV: similarity, correct (0/1),
+ * atMs, the caller's now (ms), the most to keep. Returns 1 when stored, 0
+ * when the entry is gone or expired at ARGV[4]: like RECORD_HIT, it never
+ * recreates an entry. Read, append and write happen in one step, so
+ * concurrent observations all land. cjson prints 14 significant digits,
+ * enough for six-decimal similarities and millisecond times.
+ */
+export const ADD_OBSERVATION = script(
+  "add-observation",
+  `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local expires = tonumber(redis.call('HGET', KEYS[1], 'expires') or '0') or 0
+if expires ~= 0 and expires <= tonumber(ARGV[4]) then return 0 end
+local list = {}
+local raw = redis.call('HGET', KEYS[1], 'obs')
+if raw then
+  local ok, decoded = pcall(cjson.decode, raw)
+  if ok and type(decoded) == 'table' then list = decoded end
+end
+list[#list + 1] = {tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])}
+local keep = tonumber(ARGV[5])
+local kept = {}
+for i = math.max(1, #list - keep + 1), #list do kept[#kept + 1] = list[i] end
+redis.call('HSET', KEYS[1], 'obs', cjson.encode(kept))
+return 1`,
+);
+
+/**
  * Deletes those of KEYS (one SCAN page of entry keys) whose namespace is
  * ARGV[1]; returns how many. The check and the UNLINK happen together, so an
  * entry replaced into another namespace meanwhile is left alone.
