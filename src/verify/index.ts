@@ -13,3 +13,4 @@ export { ErrorBudgetLedger, SAVINGS_WINDOW } from "./error-budget.js";
 export { CENTER, boundaryFor, fitPosterior, probabilityRight, sigmoid, upperBoundWrong, type Gaussian2, type LabelledPoint } from "./logistic.js";
 export { CAUTIOUS_PRIOR, PooledPriors, type PooledPriorLimits } from "./pooled-prior.js";
 export { DEFAULT_EXPLORE_FLOOR, Verifier, type ExploreReason, type VerifiedChoice, type VerifierOptions, type VerifyCandidate } from "./verifier.js";
+export { ServedLog } from "./served-log.js";
