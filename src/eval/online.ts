@@ -227,7 +227,7 @@ export interface OnlineOptions {
   readonly url: string;
   readonly configs: readonly OnlineConfig[];
   readonly seeds: readonly number[];
-  /** Streams replayed at once (each one sequential); default 4. */
+  /** Streams replayed at once (each one sequential); default 8. */
   readonly concurrency?: number;
   readonly name: string;
   readonly model: string;
@@ -242,7 +242,7 @@ export async function evaluateOnline(options: OnlineOptions): Promise<OnlineRepo
   const client = createClient(SemanticCacheService, createGrpcTransport({ baseUrl: options.url }));
   const jobs = options.configs.flatMap((config, c) => options.seeds.map((seed) => ({ config, c, seed })));
   let done = 0;
-  const results = await mapLimit(jobs, options.concurrency ?? 4, async (job) => {
+  const results = await mapLimit(jobs, options.concurrency ?? 8, async (job) => {
     const stream = buildStream(options.dataset, job.seed);
     const counts = await replay(client, stream, job.config, `online-${job.c}-${job.seed}`);
     options.progress?.(++done, jobs.length, `${configLabel(job.config)} seed ${job.seed}`);

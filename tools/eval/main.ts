@@ -50,7 +50,7 @@ error (wrong cached answers / requests), hit rate and LLM calls, and writes
   --online           run the online evaluation
   --budgets LIST     max_error_rate values (default 0.01,0.02,0.05)
   --sweep A:B:S      static thresholds (default 0.8:0.99:0.01, plus 1.0)
-  --seeds N          shuffled streams per configuration (default 3)
+  --seeds N          shuffled streams per configuration (default 2)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let threads = availableParallelism();
   let online = false;
   let budgets = [0.01, 0.02, 0.05];
-  let seeds = 3;
+  let seeds = 2;
   for (let i = 0; i < flags.rest.length; i++) {
     if (flags.rest[i] === "--online") {
       online = true;
