@@ -1,7 +1,7 @@
 import type { Embedder } from "../embedder/embedder.js";
 import { SemcacheError } from "../errors/index.js";
 import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type EntryScope, type IndexParams, type Observation, type StoredEntry } from "../store/cache-store.js";
-import { checkErrorBudget, cosine, DEFAULT_ANSWER_MATCH, judgeAnswers, ServedLog, Verifier, type AnswerVerdict, type VerifyCandidate } from "../verify/index.js";
+import { checkErrorBudget, cosine, DEFAULT_ANSWER_MATCH, DEFAULT_EXPLORE_FLOOR, judgeAnswers, ServedLog, Verifier, type AnswerVerdict, type VerifyCandidate } from "../verify/index.js";
 import { Counters, type CounterName, type CounterValues } from "./counters.js";
 import { InvalidInputError } from "./errors.js";
 import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./limits.js";
@@ -350,7 +350,7 @@ export class SemanticCache {
     const exact = await this.#store.get(prepared.entryId, now);
     if (exact !== undefined) {
       this.#verifier.countRequest(scope.namespace, budget);
-      return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold: floor ?? 0 };
+      return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold: floor ?? DEFAULT_EXPLORE_FLOOR };
     }
     const vector = await this.#embedder.embed(normalized);
     const searchStarted = performance.now();
@@ -365,7 +365,7 @@ export class SemanticCache {
     }));
     const choice = this.#verifier.decide(scope.namespace, budget, candidates, floor);
     const best = neighbours[0]?.similarity ?? 0;
-    const threshold = floor ?? 0;
+    const threshold = floor ?? DEFAULT_EXPLORE_FLOOR;
     if (choice.kind === "serve") {
       const { entry, similarity } = neighbours[choice.index]!;
       observer?.onMatch?.(scope.namespace, similarity, true);

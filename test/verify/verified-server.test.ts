@@ -8,6 +8,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Source, type CacheEntry } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
+import { DEFAULT_EXPLORE_FLOOR } from "../../src/verify/index.js";
 import { collect } from "../ask/helpers.js";
 import { clientFor, type CacheClient, type Protocol } from "../support/clients.js";
 import { startOpenAiServer, type ChatRequestBody, type OpenAiTestServer } from "../support/openai-server.js";
@@ -124,6 +125,8 @@ describe.each<Protocol>(["connect-h1", "grpc", "grpc-web"])("verified answers ov
     expect(uncertain.candidate?.response).toBe("Paris.");
     expect(uncertain.candidateSimilarity).toBeGreaterThan(0.6);
     expect(uncertain.candidateSimilarity).toBeLessThan(1);
+    // The threshold reported under a budget is the least similarity a candidate needs to be considered.
+    expect(uncertain.threshold).toBeCloseTo(DEFAULT_EXPLORE_FLOOR, 5);
     // Without a budget the plain threshold applies, as before.
     const plain = await client.lookup({ prompt: FRANCE_PARA, scope: { namespace: ns }, minSimilarity: 0.5 });
     expect(plain).toMatchObject({ hit: true, uncertain: false });
