@@ -62,6 +62,8 @@ export async function loadSemanticCache(
       observer: observers.cache,
       // What a hit saved is Ask's knowledge (its answer metadata), not the core's.
       tokensSavedOnHit,
+      ...(config.maxErrorRate === undefined ? {} : { maxErrorRate: config.maxErrorRate }),
+      answerMatch: config.answerMatch,
     });
   } catch (error) {
     await embedder.close();

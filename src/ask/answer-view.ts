@@ -26,6 +26,8 @@ export interface AnswerView {
   readonly cacheUnavailable: boolean;
   readonly finishReason: string;
   readonly model: string;
+  /** The cached candidate this Ask's LLM answer was judged against (an exploration under an error budget); "" otherwise. */
+  readonly exploredEntryId: string;
 }
 
 /** A cache hit: the stored answer, with what it cost when it was produced as tokens saved. */
@@ -41,6 +43,7 @@ export function hitView(hit: HitStart): AnswerView {
     cacheUnavailable: false,
     finishReason: facts.finishReason,
     model: facts.model,
+    exploredEntryId: "",
   };
 }
 
@@ -63,5 +66,6 @@ export function outcomeView(outcome: AskOutcome, source: OutcomeSource, similari
     cacheUnavailable: lookupFailed || outcome.storeFailed,
     finishReason: outcome.finishReason,
     model: outcome.model,
+    exploredEntryId: own ? outcome.exploredEntryId : "",
   };
 }

@@ -11,6 +11,7 @@ import type { SemanticCache } from "../cache/semantic-cache.js";
 import type { LlmCompletion } from "../llm/index.js";
 import type { Logger } from "../server/logger.js";
 import type { StoredEntry } from "../store/cache-store.js";
+import type { UncertainCandidate } from "../cache/semantic-cache.js";
 import { answerFactsOf, answerMetadata } from "./answer-metadata.js";
 import { planAsk, type AskInput, type AskPlan } from "./ask-plan.js";
 import type { FailOpenPolicy } from "./fail-open.js";
@@ -35,6 +36,8 @@ export interface AskOutcome {
   readonly fromLlm: boolean;
   /** The prompt of the Ask that led the call, as sent. */
   readonly prompt: string;
+  /** Under an error budget: the cached candidate this call's answer was judged against (an exploration); "" otherwise. */
+  readonly exploredEntryId: string;
 }
 
 /** Where a participant's answer came from. */
@@ -103,17 +106,19 @@ export class AskEngine {
     const { prepared } = plan;
     let vector: Float32Array | undefined;
     let lookupFailed = false;
+    let explore: UncertainCandidate | undefined;
     if (!plan.noCache) {
-      const lookup = await this.options.policy.attempt(cache, prepared.scope.namespace, "lookup", () =>
-        cache.lookupPrepared(prepared, { threshold: plan.threshold }),
-      );
+      const lookup = await this.options.policy.attempt(cache, prepared.scope.namespace, "lookup", () => cache.lookupPrepared(prepared, plan.match));
       if (!lookup.ok) lookupFailed = true;
       else if (lookup.value.hit) return { kind: "hit", plan, entry: lookup.value.entry, similarity: lookup.value.similarity };
-      else vector = lookup.value.vector;
+      else {
+        vector = lookup.value.vector;
+        explore = lookup.value.uncertain;
+      }
     }
 
-    if (vector !== undefined) {
-      const near = this.inFlight.findNear(prepared.scope.scopeKey, { vector, normalized: prepared.normalized }, plan.threshold, plan.noStore, (query, inFlight) =>
+    if (vector !== undefined && plan.joinThreshold !== undefined) {
+      const near = this.inFlight.findNear(prepared.scope.scopeKey, { vector, normalized: prepared.normalized }, plan.joinThreshold, plan.noStore, (query, inFlight) =>
         cache.passesGuard(query, inFlight),
       );
       const joined = near === undefined ? undefined : this.inFlight.join(near.key, signal);
@@ -124,7 +129,7 @@ export class AskEngine {
     const participation = this.inFlight.run(
       plan.flightKey,
       { scopeKey: prepared.scope.scopeKey, normalized: prepared.normalized, prompt: prepared.prompt, vector, noStore: plan.noStore },
-      (flightSignal) => this.lead(cache, plan, flightSignal, call, vector, recheck),
+      (flightSignal) => this.lead(cache, plan, flightSignal, call, vector, recheck, explore),
       signal,
     );
     return this.flight(cache, plan, participation, 1, lookupFailed);
@@ -154,6 +159,7 @@ export class AskEngine {
     call: LlmCall,
     vector: Float32Array | undefined,
     recheck: boolean,
+    explore: UncertainCandidate | undefined,
   ): Promise<AskOutcome> {
     if (recheck) {
       const fresh = await this.storedSinceLookup(cache, plan);
@@ -166,7 +172,8 @@ export class AskEngine {
     }
     const completion = await call(signal);
     const facts = { finishReason: completion.finishReason, model: completion.model, promptTokens: completion.promptTokens, completionTokens: completion.completionTokens };
-    const outcome = { ...facts, text: completion.text, entryId: "", storeFailed: false, fromLlm: true, prompt: prepared.prompt };
+    let outcome: AskOutcome = { ...facts, text: completion.text, entryId: "", storeFailed: false, fromLlm: true, prompt: prepared.prompt, exploredEntryId: "" };
+    if (explore !== undefined) outcome = { ...outcome, exploredEntryId: explore.entry.id, storeFailed: !(await this.judge(cache, namespace, explore, completion.text)) };
     if (plan.noStore) return outcome;
     try {
       const stored = await this.options.policy.attempt(cache, namespace, "store", () =>
@@ -188,6 +195,21 @@ export class AskEngine {
   }
 
   /**
+   * An exploration's verdict: the LLM's fresh answer judged against the
+   * cached candidate's, recorded on the candidate (durably, and in what the
+   * verifier learned). A cache failure here is handled like a failed store
+   * (fail-open: the answer is still served); resolves to false then.
+   */
+  private async judge(cache: SemanticCache, namespace: string, explore: UncertainCandidate, fresh: string): Promise<boolean> {
+    cache.count(namespace, "explorations");
+    const recorded = await this.options.policy.attempt(cache, namespace, "store", async () => {
+      const verdict = await cache.judgeAnswers(explore.entry.response, fresh);
+      return cache.recordObservation(namespace, explore.entry.id, { similarity: explore.similarity, correct: verdict.match, atMs: Date.now() });
+    });
+    return recorded.ok;
+  }
+
+  /**
    * The entry an identical call stored between this Ask's lookup and now, if
    * any. Closes the gap where that call finished (and left the in-flight
    * registry) while this Ask was still looking up: without this, a burst
@@ -202,6 +224,6 @@ export class AskEngine {
       return undefined;
     }
     if (entry === undefined) return undefined;
-    return { ...answerFactsOf(entry), text: entry.response, entryId: entry.id, storeFailed: false, fromLlm: false, prompt: entry.prompt };
+    return { ...answerFactsOf(entry), text: entry.response, entryId: entry.id, storeFailed: false, fromLlm: false, prompt: entry.prompt, exploredEntryId: "" };
   }
 }

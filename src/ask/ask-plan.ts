@@ -7,7 +7,7 @@
  */
 import { InvalidInputError } from "../cache/errors.js";
 import type { ScopeInput } from "../cache/scope.js";
-import type { PreparedPrompt, SemanticCache } from "../cache/semantic-cache.js";
+import type { MatchPolicy, PreparedPrompt, SemanticCache } from "../cache/semantic-cache.js";
 import type { LlmRequest } from "../llm/index.js";
 import { CONVERSATION_PARAM, readConversation, type ChatTurn } from "./conversation.js";
 
@@ -17,6 +17,7 @@ export interface AskInput {
   readonly messages: readonly ChatTurn[];
   readonly scope?: { readonly namespace: string; readonly model: string; readonly params: Readonly<Record<string, string>> } | undefined;
   readonly minSimilarity?: number | undefined;
+  readonly maxErrorRate?: number | undefined;
   readonly ttlSeconds?: number | undefined;
   readonly noCache: boolean;
   readonly noStore: boolean;
@@ -32,8 +33,14 @@ export interface AskPlan {
   readonly prepared: PreparedPrompt;
   /** What the LLM is asked on a miss. */
   readonly llm: LlmRequest;
-  /** The similarity a semantic match (or a near-duplicate call in flight) needs. */
-  readonly threshold: number;
+  /** How the lookup decides a semantic match: a threshold, or an error budget (verified answers). */
+  readonly match: MatchPolicy;
+  /**
+   * The similarity a near-duplicate call in flight needs to be joined;
+   * undefined under an error budget, where only identical calls are joined
+   * (joining a near-duplicate would serve its answer unverified).
+   */
+  readonly joinThreshold: number | undefined;
   readonly ttlSeconds: number | undefined;
   readonly noCache: boolean;
   readonly noStore: boolean;
@@ -68,13 +75,14 @@ export function planAsk(input: AskInput, cache: SemanticCache, defaultModel: str
   const scope: ScopeInput = { namespace: requested.namespace, model: cacheModel(requested.model, defaultModel), params };
   const field = input.messages.length === 0 ? "prompt" : `messages[${input.messages.length - 1}].content`;
   const prepared = cache.prepare({ prompt: conversation.prompt, scope, field });
-  const threshold = cache.resolveThreshold(input.minSimilarity);
+  const match = cache.matchPolicy(input.minSimilarity, input.maxErrorRate);
   return {
     prepared,
     // The request's own model, not the resolved one: the LLM layer reports a
     // missing default model differently from a missing requested one.
     llm: { model: requested.model, messages: conversation.messages, params: requested.params },
-    threshold,
+    match,
+    joinThreshold: match.budget === undefined ? match.threshold : undefined,
     ttlSeconds: input.ttlSeconds,
     noCache: input.noCache,
     noStore: input.noStore,

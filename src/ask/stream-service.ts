@@ -69,6 +69,7 @@ function endMessage(view: AnswerView): AskStreamResponse {
         usage: create(UsageSchema, view.usage),
         entryId: view.entryId,
         cacheUnavailable: view.cacheUnavailable,
+        exploredEntryId: view.exploredEntryId,
       }),
     },
   });

@@ -5,6 +5,7 @@ import { resolveNamespace } from "../cache/scope.js";
 import {
   AskRequestSchema,
   AskStreamRequestSchema,
+  FeedbackRequestSchema,
   FlushRequestSchema,
   ListEntriesRequestSchema,
   LookupRequestSchema,
@@ -47,7 +48,7 @@ function requireAdmin(principal: Principal, what: string): void {
  * ConnectError (PERMISSION_DENIED, or INVALID_ARGUMENT for a malformed
  * namespace) when the call is not allowed.
  *
- * - Lookup, Store, Ask, AskStream: `scope.namespace`.
+ * - Lookup, Store, Ask, AskStream, Feedback: `scope.namespace`.
  * - ListEntries: `namespace`.
  * - Stats: `namespace`; unset means every namespace, which needs an admin key
  *   (a user key's Stats without a namespace is for its default namespace).
@@ -58,7 +59,10 @@ export function authorizeMessage(principal: Principal, method: string, message: 
   if (principal.role === "metrics") {
     throw new ConnectError(`API key "${principal.keyId}" is a metrics key: it may only read /metrics`, Code.PermissionDenied);
   }
-  if (isMessage(message, LookupRequestSchema) || isMessage(message, StoreRequestSchema) || isMessage(message, AskRequestSchema) || isMessage(message, AskStreamRequestSchema)) {
+  if (
+    isMessage(message, LookupRequestSchema) || isMessage(message, StoreRequestSchema) || isMessage(message, AskRequestSchema) || isMessage(message, AskStreamRequestSchema) ||
+    isMessage(message, FeedbackRequestSchema)
+  ) {
     const scope = (message.scope ??= create(ScopeSchema));
     scope.namespace = checkNamespace(principal, scope.namespace, "scope.namespace");
   } else if (isMessage(message, ListEntriesRequestSchema)) {

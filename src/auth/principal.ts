@@ -3,7 +3,7 @@ import type { NamespaceGrants } from "./namespace-grants.js";
 
 /**
  * What a key may do.
- * - `user`: Lookup, Store, Ask, AskStream, Stats and ListEntries in its namespaces.
+ * - `user`: Lookup, Store, Ask, AskStream, Stats, ListEntries and Feedback in its namespaces.
  * - `admin`: everything, in every namespace, plus Flush and Stats across namespaces, and /metrics.
  * - `metrics`: only /metrics and /metrics/json (for a Prometheus scraper); no RPC.
  */

@@ -11,6 +11,12 @@ export interface CounterValues {
   tokensSaved: number;
   cacheErrors: number;
   guardRejections: number;
+  /** Asks under an error budget that asked the LLM to check a cached candidate. */
+  explorations: number;
+  /** Feedback calls recorded. */
+  feedbackReceived: number;
+  /** Served answers that Feedback later judged wrong. */
+  servedThenJudgedWrong: number;
 }
 
 /** Names of the counters, for iteration. */
@@ -29,6 +35,9 @@ function zero(): CounterValues {
     tokensSaved: 0,
     cacheErrors: 0,
     guardRejections: 0,
+    explorations: 0,
+    feedbackReceived: 0,
+    servedThenJudgedWrong: 0,
   };
 }
 

@@ -1,11 +1,16 @@
 import type { Embedder } from "../embedder/embedder.js";
-import type { CacheStore, EntryScope, IndexParams, StoredEntry } from "../store/cache-store.js";
+import { SemcacheError } from "../errors/index.js";
+import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type EntryScope, type IndexParams, type Observation, type StoredEntry } from "../store/cache-store.js";
+import { checkErrorBudget, cosine, DEFAULT_ANSWER_MATCH, DEFAULT_EXPLORE_FLOOR, judgeAnswers, ServedLog, Verifier, type AnswerVerdict, type VerifyCandidate } from "../verify/index.js";
 import { Counters, type CounterName, type CounterValues } from "./counters.js";
 import { InvalidInputError } from "./errors.js";
 import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./limits.js";
 import { normalizePrompt } from "./normalize.js";
 import { entryId, resolveNamespace, resolveScope, type ScopeInput } from "./scope.js";
 import { checkThreshold, meetsThreshold } from "./threshold.js";
+
+/** The budget ListEntries' learned boundary is computed for when the server has none. */
+const DEFAULT_BOUNDARY_BUDGET = 0.02;
 
 /** How a lookup matched. */
 export type MatchKind = "exact" | "semantic";
@@ -41,6 +46,26 @@ export interface PreparedPrompt {
 export interface LookupInput extends PromptInput {
   /** Overrides the default threshold; must be in (0, 1]. */
   readonly minSimilarity?: number;
+  /** The error budget (`max_error_rate`), in (0, 1); unset: the server's default, if any. */
+  readonly maxErrorRate?: number;
+}
+
+/** How {@link SemanticCache.lookupPrepared} decides a semantic match. */
+export interface MatchPolicy {
+  /**
+   * Without a budget: the similarity a match needs (default: the default
+   * threshold). With one: the least similarity a candidate needs to be
+   * considered at all (default: the verifier's exploration floor).
+   */
+  readonly threshold?: number;
+  /** An error budget from {@link SemanticCache.resolveBudget}: semantic matches are verified (src/verify). */
+  readonly budget?: number;
+}
+
+/** A candidate an error budget did not let the cache serve: the caller may check it (explore) and report. */
+export interface UncertainCandidate {
+  readonly entry: StoredEntry;
+  readonly similarity: number;
 }
 
 /** The result of a lookup. */
@@ -53,7 +78,22 @@ export type LookupResult =
       readonly rejectedByGuard: boolean;
       /** The normalised prompt's embedding, computed for the search; pass it to `storePrepared` so it is not computed twice. */
       readonly vector: Float32Array;
+      /** Under an error budget: the candidate the cache was not confident enough to serve. */
+      readonly uncertain?: UncertainCandidate;
     };
+
+/** A client's verdict on an entry's answer for a prompt. */
+export interface FeedbackInput extends PromptInput {
+  readonly entryId: string;
+  readonly correct: boolean;
+}
+
+/** What Feedback recorded. */
+export interface FeedbackResult {
+  readonly similarity: number;
+  readonly observations: number;
+  readonly learnedBoundary: number;
+}
 
 /** What is stored for a prepared prompt. */
 export interface AnswerInput {
@@ -103,7 +143,7 @@ export interface CacheDescription {
  * Ask's LLM calls, the Asks that shared one, the tokens a shared call saved,
  * and the cache failures Ask answered around.
  */
-export type CallerCounter = Extract<CounterName, "llmCalls" | "coalescedCalls" | "tokensSaved" | "cacheErrors">;
+export type CallerCounter = Extract<CounterName, "llmCalls" | "coalescedCalls" | "tokensSaved" | "cacheErrors" | "explorations">;
 
 /**
  * Decides whether a semantic match may be served. Returning false rejects a
@@ -142,6 +182,10 @@ export interface SemanticCacheOptions extends InputLimits {
    * not counted as saving tokens.
    */
   readonly tokensSavedOnHit?: (entry: StoredEntry) => number;
+  /** The server's error budget (SEMCACHE_MAX_ERROR_RATE), in (0, 1); unset: plain thresholds unless a request sets one. */
+  readonly maxErrorRate?: number;
+  /** Answer-embedding similarity at which two answers are the same (SEMCACHE_ANSWER_MATCH); default 0.95. */
+  readonly answerMatch?: number;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -163,6 +207,10 @@ export class SemanticCache {
   readonly #options: SemanticCacheOptions;
   readonly #counters = new Counters();
   readonly #now: () => number;
+  /** Verified answers' decisions and what they learned (pooled priors, budget ledger). */
+  readonly #verifier = new Verifier();
+  /** Which entry answered which prompt lately, for Feedback's served-then-wrong count. */
+  readonly #served = new ServedLog();
 
   constructor(store: CacheStore, embedder: Embedder, options: SemanticCacheOptions) {
     this.#store = store;
@@ -213,19 +261,40 @@ export class SemanticCache {
     return minSimilarity;
   }
 
+  /**
+   * The error budget a request asks for (validated, as `max_error_rate`), or
+   * the server's default; undefined when neither is set (plain thresholds).
+   */
+  resolveBudget(maxErrorRate: number | undefined): number | undefined {
+    if (maxErrorRate !== undefined) return checkErrorBudget("max_error_rate", maxErrorRate);
+    return this.#options.maxErrorRate === undefined ? undefined : checkErrorBudget("SEMCACHE_MAX_ERROR_RATE", this.#options.maxErrorRate);
+  }
+
+  /** The match policy of a request's `min_similarity` and `max_error_rate`, validated. */
+  matchPolicy(minSimilarity: number | undefined, maxErrorRate: number | undefined): MatchPolicy {
+    const budget = this.resolveBudget(maxErrorRate);
+    if (budget === undefined) return { threshold: this.resolveThreshold(minSimilarity) };
+    if (minSimilarity !== undefined) checkThreshold("min_similarity", minSimilarity);
+    return minSimilarity === undefined ? { budget } : { budget, threshold: minSimilarity };
+  }
+
   /** Looks a prompt up: exact layer first, then the semantic layer within the scope. */
   async lookup(input: LookupInput): Promise<LookupResult> {
     const prepared = this.prepare(input);
-    return this.lookupPrepared(prepared, { threshold: this.resolveThreshold(input.minSimilarity) });
+    return this.lookupPrepared(prepared, this.matchPolicy(input.minSimilarity, input.maxErrorRate));
   }
 
   /**
-   * Looks a prepared prompt up, and counts the lookup. `threshold` is one
-   * {@link resolveThreshold} returned; default: the default threshold.
+   * Looks a prepared prompt up, and counts the lookup. `policy` is one
+   * {@link matchPolicy} returned; default: the default threshold.
    */
-  async lookupPrepared(prepared: PreparedPrompt, options: { readonly threshold?: number } = {}): Promise<LookupResult> {
-    const result = await this.#search(prepared, options.threshold ?? this.#options.defaultThreshold);
+  async lookupPrepared(prepared: PreparedPrompt, policy: MatchPolicy = {}): Promise<LookupResult> {
+    const result =
+      policy.budget === undefined
+        ? await this.#search(prepared, policy.threshold ?? this.#options.defaultThreshold)
+        : await this.#verifiedSearch(prepared, policy.budget, policy.threshold);
     this.#countLookup(prepared.scope.namespace, result);
+    if (result.hit) this.#served.served(result.entry.id, prepared.normalized);
     return result;
   }
 
@@ -268,6 +337,101 @@ export class SemanticCache {
     }
     if (neighbours.length > 0) observer?.onMatch?.(scope.namespace, best, false);
     return { hit: false, similarity: Math.max(0, best), threshold, rejectedByGuard, vector };
+  }
+
+  /**
+   * The semantic layer under an error budget: the verifier decides which
+   * candidate, if any, may be served; the one it would rather check comes
+   * back as `uncertain` (src/verify/verifier.ts).
+   */
+  async #verifiedSearch(prepared: PreparedPrompt, budget: number, floor: number | undefined): Promise<LookupResult> {
+    const { scope, normalized } = prepared;
+    const now = this.#now();
+    const exact = await this.#store.get(prepared.entryId, now);
+    if (exact !== undefined) {
+      this.#verifier.countRequest(scope.namespace, budget);
+      return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold: floor ?? DEFAULT_EXPLORE_FLOOR };
+    }
+    const vector = await this.#embedder.embed(normalized);
+    const searchStarted = performance.now();
+    const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
+    const observer = this.#options.observer;
+    observer?.onSearch?.(performance.now() - searchStarted);
+    const candidates: VerifyCandidate[] = neighbours.map(({ entry, similarity }) => ({
+      entryId: entry.id,
+      similarity,
+      observations: entry.observations,
+      guardRejected: !this.passesGuard(normalized, normalizePrompt(entry.prompt)),
+    }));
+    const choice = this.#verifier.decide(scope.namespace, budget, candidates, floor);
+    const best = neighbours[0]?.similarity ?? 0;
+    const threshold = floor ?? DEFAULT_EXPLORE_FLOOR;
+    if (choice.kind === "serve") {
+      const { entry, similarity } = neighbours[choice.index]!;
+      observer?.onMatch?.(scope.namespace, similarity, true);
+      return { hit: true, kind: "semantic", similarity, entry: await this.#withHit(entry), threshold };
+    }
+    if (neighbours.length > 0) observer?.onMatch?.(scope.namespace, best, false);
+    if (choice.kind === "miss") return { hit: false, similarity: Math.max(0, best), threshold, rejectedByGuard: false, vector };
+    const uncertain = neighbours[choice.index]!;
+    return { hit: false, similarity: Math.max(0, best), threshold, rejectedByGuard: choice.reason === "guard", vector, uncertain };
+  }
+
+  /**
+   * Judges a cached answer against a fresh one (src/verify/answer-match.ts):
+   * equal after normalisation, or embeddings at or above SEMCACHE_ANSWER_MATCH.
+   */
+  judgeAnswers(cached: string, fresh: string): Promise<AnswerVerdict> {
+    return judgeAnswers(cached, fresh, this.#options.answerMatch ?? DEFAULT_ANSWER_MATCH, (text) => this.#embedder.embed(normalizePrompt(text)));
+  }
+
+  /**
+   * Records an observation of an entry (an exploration's verdict): durably
+   * in the store, and in what the verifier learned. Resolves to false when
+   * the entry is gone.
+   */
+  async recordObservation(namespace: string, entryId: string, observation: Observation): Promise<boolean> {
+    const found = await this.#store.addObservation(entryId, observation, this.#now());
+    if (found) this.#verifier.record(namespace, entryId, observation);
+    return found;
+  }
+
+  /**
+   * Feedback: a client's verdict on an entry's answer for a prompt, recorded
+   * as an observation at the prompt's similarity to the entry. A wrong
+   * verdict tightens the entry at once (it is not served at that similarity
+   * or above again without new evidence).
+   *
+   * @throws SemcacheError `not_found` for an unknown (or expired) id, or one of another scope
+   */
+  async feedback(input: FeedbackInput): Promise<FeedbackResult> {
+    const prepared = this.prepare(input);
+    if (input.entryId === "") throw new InvalidInputError("entry_id", "must not be empty");
+    const entry = await this.#store.get(input.entryId, this.#now());
+    if (entry === undefined || entry.scope.scopeKey !== prepared.scope.scopeKey) {
+      throw new SemcacheError("not_found", `entry_id: no entry ${JSON.stringify(input.entryId.slice(0, 64))} in this scope`, { field: "entry_id" });
+    }
+    const similarity =
+      entry.id === prepared.entryId
+        ? 1
+        : cosine(await this.#embedder.embed(prepared.normalized), await this.#embedder.embed(normalizePrompt(entry.prompt)));
+    const observation: Observation = { similarity: Math.max(-1, Math.min(1, similarity)), correct: input.correct, atMs: this.#now() };
+    const namespace = prepared.scope.namespace;
+    if (!(await this.recordObservation(namespace, entry.id, observation))) {
+      throw new SemcacheError("not_found", `entry_id: entry ${JSON.stringify(entry.id)} is gone`, { field: "entry_id" });
+    }
+    this.#counters.add(namespace, "feedbackReceived");
+    if (!input.correct && this.#served.wasServed(entry.id, prepared.normalized)) this.#counters.add(namespace, "servedThenJudgedWrong");
+    const observations = [...entry.observations, observation].slice(-MAX_OBSERVATIONS_PER_ENTRY);
+    return { similarity: observation.similarity, observations: observations.length, learnedBoundary: this.learnedBoundary({ ...entry, observations }) };
+  }
+
+  /**
+   * The similarity at which an entry's estimated P(right) reaches 1 − the
+   * default budget (SEMCACHE_MAX_ERROR_RATE, or 0.02); 0 when unknown.
+   */
+  learnedBoundary(entry: StoredEntry): number {
+    return this.#verifier.learnedBoundary(entry.scope.namespace, entry.observations, this.#options.maxErrorRate ?? DEFAULT_BOUNDARY_BUDGET);
   }
 
   async #withHit(entry: StoredEntry): Promise<StoredEntry> {
@@ -357,12 +521,14 @@ export class SemanticCache {
     }
     if (input.all) {
       const deleted = await this.#store.flushAll();
+      this.#verifier.forget();
       // Not any one namespace's flush: counted under "*", which only the all-namespace total includes.
       this.#counters.add("*", "flushes");
       return deleted;
     }
     const namespace = resolveNamespace(input.namespace, "namespace");
     const deleted = await this.#store.flushNamespace(namespace);
+    this.#verifier.forget(namespace);
     this.#counters.add(namespace, "flushes");
     return deleted;
   }

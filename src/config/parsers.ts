@@ -29,6 +29,17 @@ export function numberAbove(min: number, max: number): Parser<number> {
   };
 }
 
+/** A number in (min, max), both ends excluded. */
+export function numberBetween(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const value = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(value) || value <= min || value >= max) {
+      throw new Error(`must be a number greater than ${min} and less than ${max}`);
+    }
+    return value;
+  };
+}
+
 /** A number in [min, max]. */
 export function numberFrom(min: number, max: number): Parser<number> {
   return (raw) => {

@@ -1,7 +1,8 @@
 import { cpus, homedir } from "node:os";
 import { join } from "node:path";
 import { parseGuardSetting } from "../cache/guard/index.js";
-import { boolean, integer, list, numberAbove, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
+import { DEFAULT_ANSWER_MATCH } from "../verify/answer-match.js";
+import { boolean, integer, list, numberAbove, numberBetween, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
 
 /** One setting: its environment variable, its default and how to parse it. */
 export interface Setting<T> {
@@ -36,6 +37,8 @@ export const SETTINGS = {
   modelCacheDir: setting("SEMCACHE_MODEL_CACHE_DIR", join(homedir(), ".cache", "semcache", "models"), text, "Where downloaded models are kept (checksum-verified)."),
   threshold: setting("SEMCACHE_THRESHOLD", 0.9, numberAbove(0, 1), "Default cosine similarity for a semantic hit, in (0, 1]."),
   guard: setting("SEMCACHE_GUARD", "on", parseGuardSetting, "Hard-negative guard on semantic hits: on, off, or a comma-separated list of numbers, negation, antonyms, entities, direction, language, instruction (prompts the model cannot tell apart are refused even when off)."),
+  maxErrorRate: optional("SEMCACHE_MAX_ERROR_RATE", numberBetween(0, 1), "Error budget: the largest share of requests that may get a wrong cached answer, in (0, 1), e.g. 0.02; semantic hits are then verified per entry (see Verified answers). Unset: the plain threshold."),
+  answerMatch: setting("SEMCACHE_ANSWER_MATCH", DEFAULT_ANSWER_MATCH, numberAbove(0, 1), "Answer-embedding similarity at or above which an exploration judges a cached answer the same as the LLM's, in (0, 1]; 1: only answers equal after normalisation."),
   defaultTtlSeconds: setting("SEMCACHE_DEFAULT_TTL_SECONDS", 0, integer(0, 4294967295), "TTL of entries stored without one; 0: never expire."),
   maxPromptBytes: setting("SEMCACHE_MAX_PROMPT_BYTES", 64 * 1024, integer(1, 16 * MiB), "Largest prompt accepted, in UTF-8 bytes."),
   maxResponseBytes: setting("SEMCACHE_MAX_RESPONSE_BYTES", MiB, integer(1, 64 * MiB), "Largest response accepted by Store, in UTF-8 bytes."),

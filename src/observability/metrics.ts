@@ -28,6 +28,9 @@ export const COUNTER_METRICS: readonly { readonly counter: CounterName; readonly
   { counter: "coalescedCalls", name: "semcache_coalesced_calls_total", help: "Asks that waited for an identical LLM call in flight." },
   { counter: "tokensSaved", name: "semcache_tokens_saved_total", help: "Completion tokens that cache hits saved." },
   { counter: "guardRejections", name: "semcache_guard_rejections_total", help: "Semantic matches above the threshold rejected by the guard." },
+  { counter: "explorations", name: "semcache_explorations_total", help: "Asks under an error budget that asked the LLM to check a cached candidate." },
+  { counter: "feedbackReceived", name: "semcache_feedback_total", help: "Feedback calls recorded." },
+  { counter: "servedThenJudgedWrong", name: "semcache_served_then_judged_wrong_total", help: "Served cached answers that Feedback later judged wrong." },
 ];
 
 /** Kind of `semcache_errors_total` for store and embedder failures (the Stats RPC's cache_errors). */

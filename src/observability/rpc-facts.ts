@@ -9,6 +9,7 @@ import {
   AskResponseSchema,
   AskStreamRequestSchema,
   AskStreamResponseSchema,
+  FeedbackRequestSchema,
   FlushRequestSchema,
   FlushResponseSchema,
   ListEntriesRequestSchema,
@@ -82,7 +83,7 @@ function sourceName(source: Source): RpcFacts["source"] {
 
 /** Reads a request message into `into`. */
 export function requestFacts(message: unknown, into: RpcFacts): void {
-  if (isMessage(message, LookupRequestSchema)) {
+  if (isMessage(message, LookupRequestSchema) || isMessage(message, FeedbackRequestSchema)) {
     scopeFacts(message.scope, into);
     into.prompt = message.prompt;
   } else if (isMessage(message, StoreRequestSchema)) {

@@ -48,6 +48,9 @@ function statsCounters(stats: StatsResponse): Record<string, number> {
     tokensSaved: Number(stats.tokensSaved),
     guardRejections: Number(stats.guardRejections),
     cacheErrors: Number(stats.cacheErrors),
+    explorations: Number(stats.explorations),
+    feedbackReceived: Number(stats.feedbackReceived),
+    servedThenJudgedWrong: Number(stats.servedThenJudgedWrong),
   };
 }
 
@@ -191,9 +194,9 @@ describe("/metrics after a scripted sequence of calls", () => {
     expect(json.rpc["Store"]).toMatchObject({ count: 3, errors: 0 });
     expect(json.rpc["Lookup"]!.p50Ms).toBeGreaterThan(0);
 
-    // The Stats calls above were recorded too, once each: 1 + 3 × 10.
+    // The Stats calls above were recorded too, once each: 1 + 3 per counter.
     const after = await scrape(s.url);
-    expect(sampleValue(after.families, "semcache_rpc_duration_seconds_count", { service: "semcache.v1.SemanticCacheService", method: "Stats", code: "ok" })).toBe(31);
+    expect(sampleValue(after.families, "semcache_rpc_duration_seconds_count", { service: "semcache.v1.SemanticCacheService", method: "Stats", code: "ok" })).toBe(1 + 3 * COUNTER_METRICS.length);
   });
 });
 

@@ -16,7 +16,10 @@ import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import { evaluate, parseEvalFlags, UsageError, writeReport, type EvalSubject } from "../../src/eval/command.js";
 import { DEFAULT_TARGET_PRECISION } from "../../src/eval/calibrate.js";
 import { summaryText } from "../../src/eval/report.js";
+import { onlineSummary, writeOnlineReport } from "../../src/eval/online.js";
+import { thresholdsOf } from "../../src/eval/score.js";
 import { ensureFixtureModel } from "../fixture-model/index.js";
+import { runOnline } from "./online.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -37,6 +40,17 @@ of the sweep, without and with the hard-negative guard.
   --url URL          evaluate a running server instead (gRPC; its own model and guard)
   --name NAME        report name (default <data file>-<model>)
   --out DIR          output directory (default eval/results)
+
+Online (--online): replays the file as a stream (seeds, paras and nears,
+shuffled, two passes) through Ask on an in-process server whose LLM answers
+per intent, for each error budget and static threshold; reports realised
+error (wrong cached answers / requests), hit rate and LLM calls, and writes
+<name>.json, .svg and .md.
+
+  --online           run the online evaluation
+  --budgets LIST     max_error_rate values (default 0.01,0.02,0.05)
+  --sweep A:B:S      static thresholds (default 0.8:0.99:0.01, plus 1.0)
+  --seeds N          shuffled streams per configuration (default 2)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -49,7 +63,14 @@ async function main(argv: readonly string[]): Promise<number> {
   let guard = "on";
   let searchK: number | undefined;
   let threads = availableParallelism();
+  let online = false;
+  let budgets = [0.01, 0.02, 0.05];
+  let seeds = 2;
   for (let i = 0; i < flags.rest.length; i++) {
+    if (flags.rest[i] === "--online") {
+      online = true;
+      continue;
+    }
     const [flag = "", inline] = flags.rest[i]!.split(/=(.*)/s, 2);
     const value = inline ?? flags.rest[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
@@ -66,9 +87,35 @@ async function main(argv: readonly string[]): Promise<number> {
       }
     } else if (flag === "--k") searchK = positiveInt();
     else if (flag === "--threads") threads = positiveInt();
+    else if (flag === "--seeds") seeds = positiveInt();
+    else if (flag === "--budgets") {
+      budgets = value.split(",").map((part) => {
+        const b = Number(part.trim());
+        if (part.trim() === "" || !(b > 0 && b < 1)) throw new UsageError(`--budgets must be numbers strictly between 0 and 1 (got ${JSON.stringify(part)})`);
+        return b;
+      });
+    }
     else throw new UsageError(`unknown option ${flag} (see --help)`);
   }
   const dataPath = resolve(flags.data ?? `${REPO}eval/data/intents.jsonl`);
+  if (online) {
+    // The default sweep of the online run: 0.80 to 0.99, and 1.0 (exact repeats only).
+    const sweepGiven = argv.some((a) => a === "--sweep" || a.startsWith("--sweep="));
+    const thresholds = sweepGiven ? thresholdsOf(flags.sweep) : [...thresholdsOf({ from: 0.8, to: 0.99, step: 0.01 }), 1];
+    const report = await runOnline({
+      dataPath,
+      modelDir: resolve(modelDir ?? (await ensureFixtureModel())),
+      guard,
+      thresholds,
+      budgets,
+      seeds: Array.from({ length: seeds }, (_, i) => i + 1),
+      threads,
+      ...(flags.name === undefined ? {} : { name: flags.name }),
+    });
+    const files = writeOnlineReport(report, flags.out ?? `${REPO}eval/results`);
+    process.stdout.write(`${onlineSummary(report)}\nwrote ${files.json}\nwrote ${files.svg}\nwrote ${files.md}\n(${report.millis} ms)\n`);
+    return 0;
+  }
   let subject: EvalSubject;
   let close = async (): Promise<void> => {};
   if (flags.url !== undefined) {

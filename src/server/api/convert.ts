@@ -19,8 +19,11 @@ export function expiryToProto(expiresAtMs: number): Timestamp | undefined {
   return expiresAtMs === 0 ? undefined : timestampFromMs(expiresAtMs);
 }
 
-/** A stored entry on the wire. */
-export function entryToProto(entry: StoredEntry): CacheEntry {
+/**
+ * A stored entry on the wire. `learnedBoundary` is the cache's
+ * (SemanticCache.learnedBoundary); 0 when not given.
+ */
+export function entryToProto(entry: StoredEntry, learnedBoundary = 0): CacheEntry {
   return create(CacheEntrySchema, {
     id: entry.id,
     prompt: entry.prompt,
@@ -30,5 +33,7 @@ export function entryToProto(entry: StoredEntry): CacheEntry {
     expiresAt: expiryToProto(entry.expiresAtMs),
     hits: BigInt(entry.hits),
     metadata: { ...entry.metadata },
+    observations: entry.observations.length,
+    learnedBoundary,
   });
 }

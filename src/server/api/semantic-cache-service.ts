@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import type { SemanticCache } from "../../cache/semantic-cache.js";
 import {
+  FeedbackResponseSchema,
   FlushResponseSchema,
   IndexParametersSchema,
   ListEntriesResponseSchema,
@@ -26,7 +27,7 @@ export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheServ
   Partial<Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream">>;
 
 /**
- * Implements Lookup, Store, Stats, Flush and ListEntries over the cache core.
+ * Implements Lookup, Store, Stats, Flush, ListEntries and Feedback over the cache core.
  * Ask and AskStream are added by the Ask layer when an LLM is configured;
  * until then they answer UNIMPLEMENTED. Errors are left to the one mapping
  * the server installs around every method (errors.ts).
@@ -34,15 +35,24 @@ export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheServ
 export function semanticCacheService(cache: CacheProvider): SemanticCacheServiceImpl {
   return {
     async lookup(req) {
-      const result = await cache().lookup({ prompt: req.prompt, scope: scopeFromProto(req.scope), minSimilarity: req.minSimilarity });
+      const c = cache();
+      const result = await c.lookup({ prompt: req.prompt, scope: scopeFromProto(req.scope), minSimilarity: req.minSimilarity, maxErrorRate: req.maxErrorRate });
       if (!result.hit) {
-        return create(LookupResponseSchema, { hit: false, similarity: result.similarity, threshold: result.threshold });
+        const uncertain = result.uncertain;
+        return create(LookupResponseSchema, {
+          hit: false,
+          similarity: result.similarity,
+          threshold: result.threshold,
+          ...(uncertain === undefined
+            ? {}
+            : { uncertain: true, candidate: entryToProto(uncertain.entry, c.learnedBoundary(uncertain.entry)), candidateSimilarity: uncertain.similarity }),
+        });
       }
       return create(LookupResponseSchema, {
         hit: true,
         kind: result.kind === "exact" ? MatchKind.EXACT : MatchKind.SEMANTIC,
         similarity: result.similarity,
-        entry: entryToProto(result.entry),
+        entry: entryToProto(result.entry, c.learnedBoundary(result.entry)),
         threshold: result.threshold,
       });
     },
@@ -74,6 +84,9 @@ export function semanticCacheService(cache: CacheProvider): SemanticCacheService
         tokensSaved: BigInt(stats.tokensSaved),
         cacheErrors: BigInt(stats.cacheErrors),
         guardRejections: BigInt(stats.guardRejections),
+        explorations: BigInt(stats.explorations),
+        feedbackReceived: BigInt(stats.feedbackReceived),
+        servedThenJudgedWrong: BigInt(stats.servedThenJudgedWrong),
         modelId,
         embeddingDimension: dimension,
         storeKind,
@@ -92,8 +105,13 @@ export function semanticCacheService(cache: CacheProvider): SemanticCacheService
     },
     async listEntries(req) {
       const limit = req.limit === 0 ? LIST_DEFAULT_LIMIT : Math.min(req.limit, LIST_MAX_LIMIT);
-      const entries = await cache().listRecent(req.namespace, limit);
-      return create(ListEntriesResponseSchema, { entries: entries.map(entryToProto) });
+      const c = cache();
+      const entries = await c.listRecent(req.namespace, limit);
+      return create(ListEntriesResponseSchema, { entries: entries.map((entry) => entryToProto(entry, c.learnedBoundary(entry))) });
+    },
+    async feedback(req) {
+      const result = await cache().feedback({ entryId: req.entryId, prompt: req.prompt, scope: scopeFromProto(req.scope), correct: req.correct });
+      return create(FeedbackResponseSchema, result);
     },
   };
 }
@@ -115,6 +133,7 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
     store: impl.store,
     flush: impl.flush,
     listEntries: impl.listEntries,
+    feedback: impl.feedback,
   });
   // Registered after the service, so this handler (with every counter in JSON, zeros too: `"entries": "0"` after a
   // Flush rather than no field) replaces the one router.service made for Stats.

@@ -35,6 +35,11 @@ type SemanticCacheServiceClient interface {
 	// ListEntries lists the most recently stored entries of a namespace,
 	// newest first.
 	ListEntries(ctx context.Context, in *ListEntriesRequest, opts ...grpc.CallOption) (*ListEntriesResponse, error)
+	// Feedback reports whether a cached answer (served, or offered as an
+	// uncertain Lookup's candidate) was right for a prompt. The verdict is
+	// recorded on the entry and teaches verified answers; a wrong served
+	// answer makes the entry ask the LLM again at that similarity and above.
+	Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error)
 }
 
 type semanticCacheServiceClient struct {
@@ -131,6 +136,15 @@ func (c *semanticCacheServiceClient) ListEntries(ctx context.Context, in *ListEn
 	return out, nil
 }
 
+func (c *semanticCacheServiceClient) Feedback(ctx context.Context, in *FeedbackRequest, opts ...grpc.CallOption) (*FeedbackResponse, error) {
+	out := new(FeedbackResponse)
+	err := c.cc.Invoke(ctx, "/semcache.v1.SemanticCacheService/Feedback", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SemanticCacheServiceServer is the server API for SemanticCacheService service.
 // All implementations must embed UnimplementedSemanticCacheServiceServer
 // for forward compatibility
@@ -153,6 +167,11 @@ type SemanticCacheServiceServer interface {
 	// ListEntries lists the most recently stored entries of a namespace,
 	// newest first.
 	ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error)
+	// Feedback reports whether a cached answer (served, or offered as an
+	// uncertain Lookup's candidate) was right for a prompt. The verdict is
+	// recorded on the entry and teaches verified answers; a wrong served
+	// answer makes the entry ask the LLM again at that similarity and above.
+	Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error)
 	mustEmbedUnimplementedSemanticCacheServiceServer()
 }
 
@@ -180,6 +199,9 @@ func (UnimplementedSemanticCacheServiceServer) Flush(context.Context, *FlushRequ
 }
 func (UnimplementedSemanticCacheServiceServer) ListEntries(context.Context, *ListEntriesRequest) (*ListEntriesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListEntries not implemented")
+}
+func (UnimplementedSemanticCacheServiceServer) Feedback(context.Context, *FeedbackRequest) (*FeedbackResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Feedback not implemented")
 }
 func (UnimplementedSemanticCacheServiceServer) mustEmbedUnimplementedSemanticCacheServiceServer() {}
 
@@ -323,6 +345,24 @@ func _SemanticCacheService_ListEntries_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SemanticCacheService_Feedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SemanticCacheServiceServer).Feedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/semcache.v1.SemanticCacheService/Feedback",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SemanticCacheServiceServer).Feedback(ctx, req.(*FeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _SemanticCacheService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "semcache.v1.SemanticCacheService",
 	HandlerType: (*SemanticCacheServiceServer)(nil),
@@ -350,6 +390,10 @@ var _SemanticCacheService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEntries",
 			Handler:    _SemanticCacheService_ListEntries_Handler,
+		},
+		{
+			MethodName: "Feedback",
+			Handler:    _SemanticCacheService_Feedback_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -51,6 +51,11 @@ class SemanticCacheServiceStub(object):
                 request_serializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesRequest.SerializeToString,
                 response_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesResponse.FromString,
                 )
+        self.Feedback = channel.unary_unary(
+                '/semcache.v1.SemanticCacheService/Feedback',
+                request_serializer=semcache_dot_v1_dot_semantic__cache__pb2.FeedbackRequest.SerializeToString,
+                response_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.FeedbackResponse.FromString,
+                )
 
 
 class SemanticCacheServiceServicer(object):
@@ -111,6 +116,16 @@ class SemanticCacheServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Feedback(self, request, context):
+        """Feedback reports whether a cached answer (served, or offered as an
+        uncertain Lookup's candidate) was right for a prompt. The verdict is
+        recorded on the entry and teaches verified answers; a wrong served
+        answer makes the entry ask the LLM again at that similarity and above.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SemanticCacheServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +163,11 @@ def add_SemanticCacheServiceServicer_to_server(servicer, server):
                     servicer.ListEntries,
                     request_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesRequest.FromString,
                     response_serializer=semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesResponse.SerializeToString,
+            ),
+            'Feedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.Feedback,
+                    request_deserializer=semcache_dot_v1_dot_semantic__cache__pb2.FeedbackRequest.FromString,
+                    response_serializer=semcache_dot_v1_dot_semantic__cache__pb2.FeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -277,5 +297,22 @@ class SemanticCacheService(object):
         return grpc.experimental.unary_unary(request, target, '/semcache.v1.SemanticCacheService/ListEntries',
             semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesRequest.SerializeToString,
             semcache_dot_v1_dot_semantic__cache__pb2.ListEntriesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Feedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/semcache.v1.SemanticCacheService/Feedback',
+            semcache_dot_v1_dot_semantic__cache__pb2.FeedbackRequest.SerializeToString,
+            semcache_dot_v1_dot_semantic__cache__pb2.FeedbackResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file semcache/v1/semantic_cache.proto.
  */
 export const file_semcache_v1_semantic_cache: GenFile = /*@__PURE__*/
-  fileDesc("CiBzZW1jYWNoZS92MS9zZW1hbnRpY19jYWNoZS5wcm90bxILc2VtY2FjaGUudjEiiAEKBVNjb3BlEhEKCW5hbWVzcGFjZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIuCgZwYXJhbXMYAyADKAsyHi5zZW1jYWNoZS52MS5TY29wZS5QYXJhbXNFbnRyeRotCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrUCCgpDYWNoZUVudHJ5EgoKAmlkGAEgASgJEg4KBnByb21wdBgCIAEoCRIQCghyZXNwb25zZRgDIAEoCRIhCgVzY29wZRgEIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhpdHMYByABKAQSNwoIbWV0YWRhdGEYCCADKAsyJS5zZW1jYWNoZS52MS5DYWNoZUVudHJ5Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInIKDUxvb2t1cFJlcXVlc3QSDgoGcHJvbXB0GAEgASgJEiEKBXNjb3BlGAIgASgLMhIuc2VtY2FjaGUudjEuU2NvcGUSGwoObWluX3NpbWlsYXJpdHkYAyABKAJIAIgBAUIRCg9fbWluX3NpbWlsYXJpdHkikgEKDkxvb2t1cFJlc3BvbnNlEgsKA2hpdBgBIAEoCBIkCgRraW5kGAIgASgOMhYuc2VtY2FjaGUudjEuTWF0Y2hLaW5kEhIKCnNpbWlsYXJpdHkYAyABKAISJgoFZW50cnkYBCABKAsyFy5zZW1jYWNoZS52MS5DYWNoZUVudHJ5EhEKCXRocmVzaG9sZBgFIAEoAiLpAQoMU3RvcmVSZXF1ZXN0Eg4KBnByb21wdBgBIAEoCRIQCghyZXNwb25zZRgCIAEoCRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhgKC3R0bF9zZWNvbmRzGAQgASgNSACIAQESOQoIbWV0YWRhdGEYBSADKAsyJy5zZW1jYWNoZS52MS5TdG9yZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMX3R0bF9zZWNvbmRzIl0KDVN0b3JlUmVzcG9uc2USCgoCaWQYASABKAkSEAoIcmVwbGFjZWQYAiABKAgSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoMU3RhdHNSZXF1ZXN0EhYKCW5hbWVzcGFjZRgBIAEoCUgAiAEBQgwKCl9uYW1lc3BhY2UiawoPSW5kZXhQYXJhbWV0ZXJzEhEKCWFsZ29yaXRobRgBIAEoCRIOCgZtZXRyaWMYAiABKAkSCQoBbRgDIAEoDRIXCg9lZl9jb25zdHJ1Y3Rpb24YBCABKA0SEQoJZWZfc2VhcmNoGAUgASgNIpwDCg1TdGF0c1Jlc3BvbnNlEg8KB2VudHJpZXMYASABKAQSDwoHbG9va3VwcxgCIAEoBBISCgpleGFjdF9oaXRzGAMgASgEEhUKDXNlbWFudGljX2hpdHMYBCABKAQSDgoGbWlzc2VzGAUgASgEEhAKCGhpdF9yYXRlGAYgASgBEg4KBnN0b3JlcxgHIAEoBBIQCghtb2RlbF9pZBgIIAEoCRIbChNlbWJlZGRpbmdfZGltZW5zaW9uGAkgASgNEhIKCnN0b3JlX2tpbmQYCiABKAkSKwoFaW5kZXgYCyABKAsyHC5zZW1jYWNoZS52MS5JbmRleFBhcmFtZXRlcnMSGQoRZGVmYXVsdF90aHJlc2hvbGQYDCABKAISEQoJbGxtX2NhbGxzGA0gASgEEhcKD2NvYWxlc2NlZF9jYWxscxgOIAEoBBIUCgx0b2tlbnNfc2F2ZWQYDyABKAQSFAoMY2FjaGVfZXJyb3JzGBAgASgEEhgKEGd1YXJkX3JlamVjdGlvbnMYESABKAQSDwoHZmx1c2hlcxgSIAEoBCIuCgxGbHVzaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2FsbBgCIAEoCCIgCg1GbHVzaFJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiNgoSTGlzdEVudHJpZXNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRINCgVsaW1pdBgCIAEoDSI/ChNMaXN0RW50cmllc1Jlc3BvbnNlEigKB2VudHJpZXMYASADKAsyFy5zZW1jYWNoZS52MS5DYWNoZUVudHJ5IiwKC0NoYXRNZXNzYWdlEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCSJPCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRva2Vuc19zYXZlZBgDIAEoDSLpAQoKQXNrUmVxdWVzdBIOCgZwcm9tcHQYASABKAkSKgoIbWVzc2FnZXMYAiADKAsyGC5zZW1jYWNoZS52MS5DaGF0TWVzc2FnZRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhsKDm1pbl9zaW1pbGFyaXR5GAQgASgCSACIAQESGAoLdHRsX3NlY29uZHMYBSABKA1IAYgBARIQCghub19jYWNoZRgGIAEoCBIQCghub19zdG9yZRgHIAEoCEIRCg9fbWluX3NpbWlsYXJpdHlCDgoMX3R0bF9zZWNvbmRzIuYBCgtBc2tSZXNwb25zZRIQCghyZXNwb25zZRgBIAEoCRIjCgZzb3VyY2UYAiABKA4yEy5zZW1jYWNoZS52MS5Tb3VyY2USEgoKc2ltaWxhcml0eRgDIAEoAhIQCghlbnRyeV9pZBgEIAEoCRIWCg5tYXRjaGVkX3Byb21wdBgFIAEoCRIhCgV1c2FnZRgGIAEoCzISLnNlbWNhY2hlLnYxLlVzYWdlEhkKEWNhY2hlX3VuYXZhaWxhYmxlGAcgASgIEhUKDWZpbmlzaF9yZWFzb24YCCABKAkSDQoFbW9kZWwYCSABKAki7wEKEEFza1N0cmVhbVJlcXVlc3QSDgoGcHJvbXB0GAEgASgJEioKCG1lc3NhZ2VzGAIgAygLMhguc2VtY2FjaGUudjEuQ2hhdE1lc3NhZ2USIQoFc2NvcGUYAyABKAsyEi5zZW1jYWNoZS52MS5TY29wZRIbCg5taW5fc2ltaWxhcml0eRgEIAEoAkgAiAEBEhgKC3R0bF9zZWNvbmRzGAUgASgNSAGIAQESEAoIbm9fY2FjaGUYBiABKAgSEAoIbm9fc3RvcmUYByABKAhCEQoPX21pbl9zaW1pbGFyaXR5Qg4KDF90dGxfc2Vjb25kcyKLAQoOQXNrU3RyZWFtU3RhcnQSIwoGc291cmNlGAEgASgOMhMuc2VtY2FjaGUudjEuU291cmNlEhIKCnNpbWlsYXJpdHkYAiABKAISFgoObWF0Y2hlZF9wcm9tcHQYAyABKAkSGQoRY2FjaGVfdW5hdmFpbGFibGUYBCABKAgSDQoFbW9kZWwYBSABKAkidQoMQXNrU3RyZWFtRW5kEhUKDWZpbmlzaF9yZWFzb24YASABKAkSIQoFdXNhZ2UYAiABKAsyEi5zZW1jYWNoZS52MS5Vc2FnZRIQCghlbnRyeV9pZBgDIAEoCRIZChFjYWNoZV91bmF2YWlsYWJsZRgEIAEoCCKFAQoRQXNrU3RyZWFtUmVzcG9uc2USLAoFc3RhcnQYASABKAsyGy5zZW1jYWNoZS52MS5Bc2tTdHJlYW1TdGFydEgAEg8KBWRlbHRhGAIgASgJSAASKAoDZW5kGAMgASgLMhkuc2VtY2FjaGUudjEuQXNrU3RyZWFtRW5kSABCBwoFZXZlbnQqVgoJTWF0Y2hLaW5kEhoKFk1BVENIX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNQVRDSF9LSU5EX0VYQUNUEAESFwoTTUFUQ0hfS0lORF9TRU1BTlRJQxACKlgKBlNvdXJjZRIWChJTT1VSQ0VfVU5TUEVDSUZJRUQQABIQCgxTT1VSQ0VfQ0FDSEUQARIOCgpTT1VSQ0VfTExNEAISFAoQU09VUkNFX0NPQUxFU0NFRBADMvMDChRTZW1hbnRpY0NhY2hlU2VydmljZRI4CgNBc2sSFy5zZW1jYWNoZS52MS5Bc2tSZXF1ZXN0Ghguc2VtY2FjaGUudjEuQXNrUmVzcG9uc2USTAoJQXNrU3RyZWFtEh0uc2VtY2FjaGUudjEuQXNrU3RyZWFtUmVxdWVzdBoeLnNlbWNhY2hlLnYxLkFza1N0cmVhbVJlc3BvbnNlMAESQQoGTG9va3VwEhouc2VtY2FjaGUudjEuTG9va3VwUmVxdWVzdBobLnNlbWNhY2hlLnYxLkxvb2t1cFJlc3BvbnNlEj4KBVN0b3JlEhkuc2VtY2FjaGUudjEuU3RvcmVSZXF1ZXN0Ghouc2VtY2FjaGUudjEuU3RvcmVSZXNwb25zZRI+CgVTdGF0cxIZLnNlbWNhY2hlLnYxLlN0YXRzUmVxdWVzdBoaLnNlbWNhY2hlLnYxLlN0YXRzUmVzcG9uc2USPgoFRmx1c2gSGS5zZW1jYWNoZS52MS5GbHVzaFJlcXVlc3QaGi5zZW1jYWNoZS52MS5GbHVzaFJlc3BvbnNlElAKC0xpc3RFbnRyaWVzEh8uc2VtY2FjaGUudjEuTGlzdEVudHJpZXNSZXF1ZXN0GiAuc2VtY2FjaGUudjEuTGlzdEVudHJpZXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiBzZW1jYWNoZS92MS9zZW1hbnRpY19jYWNoZS5wcm90bxILc2VtY2FjaGUudjEiiAEKBVNjb3BlEhEKCW5hbWVzcGFjZRgBIAEoCRINCgVtb2RlbBgCIAEoCRIuCgZwYXJhbXMYAyADKAsyHi5zZW1jYWNoZS52MS5TY29wZS5QYXJhbXNFbnRyeRotCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIuUCCgpDYWNoZUVudHJ5EgoKAmlkGAEgASgJEg4KBnByb21wdBgCIAEoCRIQCghyZXNwb25zZRgDIAEoCRIhCgVzY29wZRgEIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhpdHMYByABKAQSNwoIbWV0YWRhdGEYCCADKAsyJS5zZW1jYWNoZS52MS5DYWNoZUVudHJ5Lk1ldGFkYXRhRW50cnkSFAoMb2JzZXJ2YXRpb25zGAkgASgNEhgKEGxlYXJuZWRfYm91bmRhcnkYCiABKAIaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqIBCg1Mb29rdXBSZXF1ZXN0Eg4KBnByb21wdBgBIAEoCRIhCgVzY29wZRgCIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhsKDm1pbl9zaW1pbGFyaXR5GAMgASgCSACIAQESGwoObWF4X2Vycm9yX3JhdGUYBCABKAJIAYgBAUIRCg9fbWluX3NpbWlsYXJpdHlCEQoPX21heF9lcnJvcl9yYXRlIu8BCg5Mb29rdXBSZXNwb25zZRILCgNoaXQYASABKAgSJAoEa2luZBgCIAEoDjIWLnNlbWNhY2hlLnYxLk1hdGNoS2luZBISCgpzaW1pbGFyaXR5GAMgASgCEiYKBWVudHJ5GAQgASgLMhcuc2VtY2FjaGUudjEuQ2FjaGVFbnRyeRIRCgl0aHJlc2hvbGQYBSABKAISEQoJdW5jZXJ0YWluGAYgASgIEioKCWNhbmRpZGF0ZRgHIAEoCzIXLnNlbWNhY2hlLnYxLkNhY2hlRW50cnkSHAoUY2FuZGlkYXRlX3NpbWlsYXJpdHkYCCABKAIi6QEKDFN0b3JlUmVxdWVzdBIOCgZwcm9tcHQYASABKAkSEAoIcmVzcG9uc2UYAiABKAkSIQoFc2NvcGUYAyABKAsyEi5zZW1jYWNoZS52MS5TY29wZRIYCgt0dGxfc2Vjb25kcxgEIAEoDUgAiAEBEjkKCG1ldGFkYXRhGAUgAygLMicuc2VtY2FjaGUudjEuU3RvcmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQg4KDF90dGxfc2Vjb25kcyJdCg1TdG9yZVJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCHJlcGxhY2VkGAIgASgIEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjQKDFN0YXRzUmVxdWVzdBIWCgluYW1lc3BhY2UYASABKAlIAIgBAUIMCgpfbmFtZXNwYWNlImsKD0luZGV4UGFyYW1ldGVycxIRCglhbGdvcml0aG0YASABKAkSDgoGbWV0cmljGAIgASgJEgkKAW0YAyABKA0SFwoPZWZfY29uc3RydWN0aW9uGAQgASgNEhEKCWVmX3NlYXJjaBgFIAEoDSLvAwoNU3RhdHNSZXNwb25zZRIPCgdlbnRyaWVzGAEgASgEEg8KB2xvb2t1cHMYAiABKAQSEgoKZXhhY3RfaGl0cxgDIAEoBBIVCg1zZW1hbnRpY19oaXRzGAQgASgEEg4KBm1pc3NlcxgFIAEoBBIQCghoaXRfcmF0ZRgGIAEoARIOCgZzdG9yZXMYByABKAQSEAoIbW9kZWxfaWQYCCABKAkSGwoTZW1iZWRkaW5nX2RpbWVuc2lvbhgJIAEoDRISCgpzdG9yZV9raW5kGAogASgJEisKBWluZGV4GAsgASgLMhwuc2VtY2FjaGUudjEuSW5kZXhQYXJhbWV0ZXJzEhkKEWRlZmF1bHRfdGhyZXNob2xkGAwgASgCEhEKCWxsbV9jYWxscxgNIAEoBBIXCg9jb2FsZXNjZWRfY2FsbHMYDiABKAQSFAoMdG9rZW5zX3NhdmVkGA8gASgEEhQKDGNhY2hlX2Vycm9ycxgQIAEoBBIYChBndWFyZF9yZWplY3Rpb25zGBEgASgEEg8KB2ZsdXNoZXMYEiABKAQSFAoMZXhwbG9yYXRpb25zGBMgASgEEhkKEWZlZWRiYWNrX3JlY2VpdmVkGBQgASgEEiAKGHNlcnZlZF90aGVuX2p1ZGdlZF93cm9uZxgVIAEoBCIuCgxGbHVzaFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEgsKA2FsbBgCIAEoCCIgCg1GbHVzaFJlc3BvbnNlEg8KB2RlbGV0ZWQYASABKAQiNgoSTGlzdEVudHJpZXNSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRINCgVsaW1pdBgCIAEoDSI/ChNMaXN0RW50cmllc1Jlc3BvbnNlEigKB2VudHJpZXMYASADKAsyFy5zZW1jYWNoZS52MS5DYWNoZUVudHJ5IiwKC0NoYXRNZXNzYWdlEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCSJPCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRva2Vuc19zYXZlZBgDIAEoDSKZAgoKQXNrUmVxdWVzdBIOCgZwcm9tcHQYASABKAkSKgoIbWVzc2FnZXMYAiADKAsyGC5zZW1jYWNoZS52MS5DaGF0TWVzc2FnZRIhCgVzY29wZRgDIAEoCzISLnNlbWNhY2hlLnYxLlNjb3BlEhsKDm1pbl9zaW1pbGFyaXR5GAQgASgCSACIAQESGAoLdHRsX3NlY29uZHMYBSABKA1IAYgBARIQCghub19jYWNoZRgGIAEoCBIQCghub19zdG9yZRgHIAEoCBIbCg5tYXhfZXJyb3JfcmF0ZRgIIAEoAkgCiAEBQhEKD19taW5fc2ltaWxhcml0eUIOCgxfdHRsX3NlY29uZHNCEQoPX21heF9lcnJvcl9yYXRlIoECCgtBc2tSZXNwb25zZRIQCghyZXNwb25zZRgBIAEoCRIjCgZzb3VyY2UYAiABKA4yEy5zZW1jYWNoZS52MS5Tb3VyY2USEgoKc2ltaWxhcml0eRgDIAEoAhIQCghlbnRyeV9pZBgEIAEoCRIWCg5tYXRjaGVkX3Byb21wdBgFIAEoCRIhCgV1c2FnZRgGIAEoCzISLnNlbWNhY2hlLnYxLlVzYWdlEhkKEWNhY2hlX3VuYXZhaWxhYmxlGAcgASgIEhUKDWZpbmlzaF9yZWFzb24YCCABKAkSDQoFbW9kZWwYCSABKAkSGQoRZXhwbG9yZWRfZW50cnlfaWQYCiABKAkinwIKEEFza1N0cmVhbVJlcXVlc3QSDgoGcHJvbXB0GAEgASgJEioKCG1lc3NhZ2VzGAIgAygLMhguc2VtY2FjaGUudjEuQ2hhdE1lc3NhZ2USIQoFc2NvcGUYAyABKAsyEi5zZW1jYWNoZS52MS5TY29wZRIbCg5taW5fc2ltaWxhcml0eRgEIAEoAkgAiAEBEhgKC3R0bF9zZWNvbmRzGAUgASgNSAGIAQESEAoIbm9fY2FjaGUYBiABKAgSEAoIbm9fc3RvcmUYByABKAgSGwoObWF4X2Vycm9yX3JhdGUYCCABKAJIAogBAUIRCg9fbWluX3NpbWlsYXJpdHlCDgoMX3R0bF9zZWNvbmRzQhEKD19tYXhfZXJyb3JfcmF0ZSKLAQoOQXNrU3RyZWFtU3RhcnQSIwoGc291cmNlGAEgASgOMhMuc2VtY2FjaGUudjEuU291cmNlEhIKCnNpbWlsYXJpdHkYAiABKAISFgoObWF0Y2hlZF9wcm9tcHQYAyABKAkSGQoRY2FjaGVfdW5hdmFpbGFibGUYBCABKAgSDQoFbW9kZWwYBSABKAkikAEKDEFza1N0cmVhbUVuZBIVCg1maW5pc2hfcmVhc29uGAEgASgJEiEKBXVzYWdlGAIgASgLMhIuc2VtY2FjaGUudjEuVXNhZ2USEAoIZW50cnlfaWQYAyABKAkSGQoRY2FjaGVfdW5hdmFpbGFibGUYBCABKAgSGQoRZXhwbG9yZWRfZW50cnlfaWQYBSABKAkihQEKEUFza1N0cmVhbVJlc3BvbnNlEiwKBXN0YXJ0GAEgASgLMhsuc2VtY2FjaGUudjEuQXNrU3RyZWFtU3RhcnRIABIPCgVkZWx0YRgCIAEoCUgAEigKA2VuZBgDIAEoCzIZLnNlbWNhY2hlLnYxLkFza1N0cmVhbUVuZEgAQgcKBWV2ZW50ImcKD0ZlZWRiYWNrUmVxdWVzdBIQCghlbnRyeV9pZBgBIAEoCRIOCgZwcm9tcHQYAiABKAkSIQoFc2NvcGUYAyABKAsyEi5zZW1jYWNoZS52MS5TY29wZRIPCgdjb3JyZWN0GAQgASgIIlYKEEZlZWRiYWNrUmVzcG9uc2USEgoKc2ltaWxhcml0eRgBIAEoAhIUCgxvYnNlcnZhdGlvbnMYAiABKA0SGAoQbGVhcm5lZF9ib3VuZGFyeRgDIAEoAipWCglNYXRjaEtpbmQSGgoWTUFUQ0hfS0lORF9VTlNQRUNJRklFRBAAEhQKEE1BVENIX0tJTkRfRVhBQ1QQARIXChNNQVRDSF9LSU5EX1NFTUFOVElDEAIqWAoGU291cmNlEhYKElNPVVJDRV9VTlNQRUNJRklFRBAAEhAKDFNPVVJDRV9DQUNIRRABEg4KClNPVVJDRV9MTE0QAhIUChBTT1VSQ0VfQ09BTEVTQ0VEEAMyvAQKFFNlbWFudGljQ2FjaGVTZXJ2aWNlEjgKA0FzaxIXLnNlbWNhY2hlLnYxLkFza1JlcXVlc3QaGC5zZW1jYWNoZS52MS5Bc2tSZXNwb25zZRJMCglBc2tTdHJlYW0SHS5zZW1jYWNoZS52MS5Bc2tTdHJlYW1SZXF1ZXN0Gh4uc2VtY2FjaGUudjEuQXNrU3RyZWFtUmVzcG9uc2UwARJBCgZMb29rdXASGi5zZW1jYWNoZS52MS5Mb29rdXBSZXF1ZXN0Ghsuc2VtY2FjaGUudjEuTG9va3VwUmVzcG9uc2USPgoFU3RvcmUSGS5zZW1jYWNoZS52MS5TdG9yZVJlcXVlc3QaGi5zZW1jYWNoZS52MS5TdG9yZVJlc3BvbnNlEj4KBVN0YXRzEhkuc2VtY2FjaGUudjEuU3RhdHNSZXF1ZXN0Ghouc2VtY2FjaGUudjEuU3RhdHNSZXNwb25zZRI+CgVGbHVzaBIZLnNlbWNhY2hlLnYxLkZsdXNoUmVxdWVzdBoaLnNlbWNhY2hlLnYxLkZsdXNoUmVzcG9uc2USUAoLTGlzdEVudHJpZXMSHy5zZW1jYWNoZS52MS5MaXN0RW50cmllc1JlcXVlc3QaIC5zZW1jYWNoZS52MS5MaXN0RW50cmllc1Jlc3BvbnNlEkcKCEZlZWRiYWNrEhwuc2VtY2FjaGUudjEuRmVlZGJhY2tSZXF1ZXN0Gh0uc2VtY2FjaGUudjEuRmVlZGJhY2tSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Scope says which entries may answer a prompt: only entries stored with an
@@ -125,6 +125,24 @@ export type CacheEntry = Message<"semcache.v1.CacheEntry"> & {
    * @generated from field: map<string, string> metadata = 8;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Observations kept for this entry (at most 64): later prompts it was
+   * judged against, by an exploration or by Feedback.
+   *
+   * @generated from field: uint32 observations = 9;
+   */
+  observations: number;
+
+  /**
+   * The similarity at or above which this entry's answer is estimated right
+   * with probability 1 − the server's default error budget
+   * (SEMCACHE_MAX_ERROR_RATE, or 0.02 when unset); 0 when unknown (no
+   * observations yet, or the estimate never gets there).
+   *
+   * @generated from field: float learned_boundary = 10;
+   */
+  learnedBoundary: number;
 };
 
 /**
@@ -158,11 +176,24 @@ export type LookupRequest = Message<"semcache.v1.LookupRequest"> & {
 
   /**
    * The least cosine similarity that counts as a hit, in (0, 1]. Unset means
-   * the server's default threshold.
+   * the server's default threshold. With an error budget in force it is the
+   * least similarity at which a candidate is considered at all.
    *
    * @generated from field: optional float min_similarity = 3;
    */
   minSimilarity?: number | undefined;
+
+  /**
+   * The error budget: the largest share of requests that may be answered
+   * with a wrong cached answer, strictly between 0 and 1 (0.02: at most 2 in
+   * 100). Semantic matches are then served only when semcache is confident
+   * enough, learned per entry; otherwise the response is a miss with
+   * `uncertain` set. Unset: the server's SEMCACHE_MAX_ERROR_RATE; when that
+   * is unset too, the plain similarity threshold applies.
+   *
+   * @generated from field: optional float max_error_rate = 4;
+   */
+  maxErrorRate?: number | undefined;
 };
 
 /**
@@ -209,11 +240,36 @@ export type LookupResponse = Message<"semcache.v1.LookupResponse"> & {
   entry?: CacheEntry | undefined;
 
   /**
-   * The threshold that was applied.
+   * The threshold that was applied (with an error budget: the least
+   * similarity a candidate needed to be considered).
    *
    * @generated from field: float threshold = 5;
    */
   threshold: number;
+
+  /**
+   * True when an error budget was in force and a candidate was found but
+   * semcache was not confident enough to serve it: `hit` is false, and
+   * `candidate` is the entry whose answer might fit. A client that asks its
+   * own LLM can compare and report the verdict with Feedback.
+   *
+   * @generated from field: bool uncertain = 6;
+   */
+  uncertain: boolean;
+
+  /**
+   * The uncertain candidate; unset unless `uncertain`.
+   *
+   * @generated from field: semcache.v1.CacheEntry candidate = 7;
+   */
+  candidate?: CacheEntry | undefined;
+
+  /**
+   * The prompt's similarity to the uncertain candidate; 0 unless `uncertain`.
+   *
+   * @generated from field: float candidate_similarity = 8;
+   */
+  candidateSimilarity: number;
 };
 
 /**
@@ -513,6 +569,28 @@ export type StatsResponse = Message<"semcache.v1.StatsResponse"> & {
    * @generated from field: uint64 flushes = 18;
    */
   flushes: bigint;
+
+  /**
+   * Requests under an error budget that asked the LLM to check a cached
+   * candidate (explorations) instead of serving it.
+   *
+   * @generated from field: uint64 explorations = 19;
+   */
+  explorations: bigint;
+
+  /**
+   * Feedback calls recorded.
+   *
+   * @generated from field: uint64 feedback_received = 20;
+   */
+  feedbackReceived: bigint;
+
+  /**
+   * Cached answers that were served and later judged wrong by Feedback.
+   *
+   * @generated from field: uint64 served_then_judged_wrong = 21;
+   */
+  servedThenJudgedWrong: bigint;
 };
 
 /**
@@ -740,6 +818,16 @@ export type AskRequest = Message<"semcache.v1.AskRequest"> & {
    * @generated from field: bool no_store = 7;
    */
   noStore: boolean;
+
+  /**
+   * The error budget, as in LookupRequest.max_error_rate. When semcache is
+   * not confident enough in a candidate, the LLM answers (an exploration:
+   * `explored_entry_id` names the candidate), the two answers are compared,
+   * and the verdict is recorded on the candidate.
+   *
+   * @generated from field: optional float max_error_rate = 8;
+   */
+  maxErrorRate?: number | undefined;
 };
 
 /**
@@ -819,6 +907,16 @@ export type AskResponse = Message<"semcache.v1.AskResponse"> & {
    * @generated from field: string model = 9;
    */
   model: string;
+
+  /**
+   * On an exploration (an error budget was in force and semcache was not
+   * confident in the cached candidate): the candidate entry the LLM's answer
+   * was compared with. The answer itself is the LLM's (source SOURCE_LLM).
+   * Empty otherwise.
+   *
+   * @generated from field: string explored_entry_id = 10;
+   */
+  exploredEntryId: string;
 };
 
 /**
@@ -882,6 +980,13 @@ export type AskStreamRequest = Message<"semcache.v1.AskStreamRequest"> & {
    * @generated from field: bool no_store = 7;
    */
   noStore: boolean;
+
+  /**
+   * The error budget; see AskRequest.max_error_rate.
+   *
+   * @generated from field: optional float max_error_rate = 8;
+   */
+  maxErrorRate?: number | undefined;
 };
 
 /**
@@ -974,6 +1079,14 @@ export type AskStreamEnd = Message<"semcache.v1.AskStreamEnd"> & {
    * @generated from field: bool cache_unavailable = 4;
    */
   cacheUnavailable: boolean;
+
+  /**
+   * The candidate entry an exploration compared the LLM's answer with; see
+   * AskResponse.explored_entry_id. Empty otherwise.
+   *
+   * @generated from field: string explored_entry_id = 5;
+   */
+  exploredEntryId: string;
 };
 
 /**
@@ -1028,6 +1141,84 @@ export type AskStreamResponse = Message<"semcache.v1.AskStreamResponse"> & {
  */
 export const AskStreamResponseSchema: GenMessage<AskStreamResponse> = /*@__PURE__*/
   messageDesc(file_semcache_v1_semantic_cache, 20);
+
+/**
+ * FeedbackRequest reports whether an entry's answer was right for a prompt.
+ *
+ * @generated from message semcache.v1.FeedbackRequest
+ */
+export type FeedbackRequest = Message<"semcache.v1.FeedbackRequest"> & {
+  /**
+   * The entry whose answer is judged (CacheEntry.id, AskResponse.entry_id).
+   *
+   * @generated from field: string entry_id = 1;
+   */
+  entryId: string;
+
+  /**
+   * The prompt the answer was given for (or offered for). Must not be empty.
+   *
+   * @generated from field: string prompt = 2;
+   */
+  prompt: string;
+
+  /**
+   * The scope of the entry; an entry of another scope is NOT_FOUND.
+   *
+   * @generated from field: semcache.v1.Scope scope = 3;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * Whether the answer was right for the prompt.
+   *
+   * @generated from field: bool correct = 4;
+   */
+  correct: boolean;
+};
+
+/**
+ * Describes the message semcache.v1.FeedbackRequest.
+ * Use `create(FeedbackRequestSchema)` to create a new message.
+ */
+export const FeedbackRequestSchema: GenMessage<FeedbackRequest> = /*@__PURE__*/
+  messageDesc(file_semcache_v1_semantic_cache, 21);
+
+/**
+ * FeedbackResponse confirms that the verdict was recorded (durably).
+ *
+ * @generated from message semcache.v1.FeedbackResponse
+ */
+export type FeedbackResponse = Message<"semcache.v1.FeedbackResponse"> & {
+  /**
+   * The prompt's similarity to the entry's prompt, as recorded.
+   *
+   * @generated from field: float similarity = 1;
+   */
+  similarity: number;
+
+  /**
+   * Observations the entry now keeps (at most 64).
+   *
+   * @generated from field: uint32 observations = 2;
+   */
+  observations: number;
+
+  /**
+   * The entry's learned boundary after this verdict; see
+   * CacheEntry.learned_boundary.
+   *
+   * @generated from field: float learned_boundary = 3;
+   */
+  learnedBoundary: number;
+};
+
+/**
+ * Describes the message semcache.v1.FeedbackResponse.
+ * Use `create(FeedbackResponseSchema)` to create a new message.
+ */
+export const FeedbackResponseSchema: GenMessage<FeedbackResponse> = /*@__PURE__*/
+  messageDesc(file_semcache_v1_semantic_cache, 22);
 
 /**
  * MatchKind says how a cached entry matched a prompt.
@@ -1185,6 +1376,19 @@ export const SemanticCacheService: GenService<{
     methodKind: "unary";
     input: typeof ListEntriesRequestSchema;
     output: typeof ListEntriesResponseSchema;
+  },
+  /**
+   * Feedback reports whether a cached answer (served, or offered as an
+   * uncertain Lookup's candidate) was right for a prompt. The verdict is
+   * recorded on the entry and teaches verified answers; a wrong served
+   * answer makes the entry ask the LLM again at that similarity and above.
+   *
+   * @generated from rpc semcache.v1.SemanticCacheService.Feedback
+   */
+  feedback: {
+    methodKind: "unary";
+    input: typeof FeedbackRequestSchema;
+    output: typeof FeedbackResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_semcache_v1_semantic_cache, 0);
