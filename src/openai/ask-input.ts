@@ -11,8 +11,7 @@ import type { AskInput } from "../ask/ask-plan.js";
 import type { ChatTurn } from "../ask/conversation.js";
 import type { ChatMessage } from "./chat-messages.js";
 import type { ChatRequest } from "./chat-request.js";
-import { invalidField } from "./field-readers.js";
-import { REQUEST_HEADERS, type SemcacheControls } from "./semcache-headers.js";
+import type { SemcacheControls } from "./semcache-headers.js";
 
 /**
  * The text of a message that passed the bypass check (so its content is a
@@ -54,15 +53,12 @@ export function samplingScopeParams(request: ChatRequest): Record<string, string
  * fields named `messages[i].content` as here.
  */
 export function toAskInput(request: ChatRequest, controls: SemcacheControls, namespace: string): AskInput {
-  // Ask has no error budgets yet: a caller that sets one must not believe it is enforced.
-  if (controls.maxErrorRate !== undefined) {
-    throw invalidField(REQUEST_HEADERS.maxErrorRate, "is not supported by this server yet (Ask has no error budgets); leave it out");
-  }
   return {
     prompt: "",
     messages: askTurns(request),
     scope: { namespace, model: request.model, params: samplingScopeParams(request) },
     minSimilarity: controls.minSimilarity,
+    maxErrorRate: controls.maxErrorRate,
     ttlSeconds: controls.ttlSeconds,
     noCache: controls.noCache,
     noStore: controls.noStore,

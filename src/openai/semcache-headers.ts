@@ -112,8 +112,8 @@ export function readControls(headers: IncomingHttpHeaders): SemcacheControls {
     throw invalidField(REQUEST_HEADERS.ttlSeconds, `must be a whole number of seconds, 0 or more (got ${ttlSeconds})`);
   }
   const maxErrorRate = decimal(headers, REQUEST_HEADERS.maxErrorRate);
-  if (maxErrorRate !== undefined && maxErrorRate > 1) {
-    throw invalidField(REQUEST_HEADERS.maxErrorRate, `must be a number in [0, 1] (got ${maxErrorRate})`);
+  if (maxErrorRate !== undefined && !(maxErrorRate > 0 && maxErrorRate < 1)) {
+    throw invalidField(REQUEST_HEADERS.maxErrorRate, `must be a number strictly between 0 and 1, such as 0.02 (got ${maxErrorRate})`);
   }
   return {
     namespace,

@@ -179,8 +179,9 @@ describe("toAskInput", () => {
     expect(Object.keys(SAMPLING_PARAMS).sort()).toEqual(Object.keys(picked.params).sort());
   });
 
-  it("refuses an error budget, which Ask cannot enforce yet", () => {
-    expect(fieldOf(() => toAskInput(parseChatRequest(base), readControls({ "x-semcache-max-error-rate": "0.01" }), "default"))).toBe("x-semcache-max-error-rate");
+  it("passes an error budget on to Ask, and refuses one outside (0, 1) naming the header", () => {
+    expect(toAskInput(parseChatRequest(base), readControls({ "x-semcache-max-error-rate": "0.01" }), "default")).toMatchObject({ maxErrorRate: 0.01 });
+    expect(fieldOf(() => readControls({ "x-semcache-max-error-rate": "0" }))).toBe("x-semcache-max-error-rate");
   });
 
   it("carries the header controls", () => {
