@@ -44,12 +44,12 @@ async function run(texts: readonly string[]): Promise<{ output: ort.Tensor; mask
   const length = Math.max(...encoded.map((ids) => ids.length));
   const ids = new BigInt64Array(texts.length * length);
   const mask = new BigInt64Array(texts.length * length);
-  encoded.forEach((row, b) =>
-    row.forEach((id, t) => {
+  for (const [b, row] of encoded.entries()) {
+    for (const [t, id] of row.entries()) {
       ids[b * length + t] = BigInt(id);
       mask[b * length + t] = 1n;
-    }),
-  );
+    }
+  }
   const dims = [texts.length, length];
   const result = await session.run({
     input_ids: new ort.Tensor("int64", ids, dims),

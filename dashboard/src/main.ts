@@ -286,12 +286,12 @@ form.addEventListener("submit", (event) => {
   const action = (event.submitter as HTMLButtonElement | null)?.value ?? "lookup";
   const data = new FormData(form);
   const buttons = form.querySelectorAll("button");
-  buttons.forEach((b) => (b.disabled = true));
+  for (const b of buttons) b.disabled = true;
   const run = action === "store" ? runStore : action === "ask" ? runAsk : runLookup;
   run(data)
     .catch(showError)
     .finally(() => {
-      buttons.forEach((b) => (b.disabled = false));
+      for (const b of buttons) b.disabled = false;
       void refreshStats();
       void refreshEntries();
     });

@@ -63,7 +63,8 @@ export function authorizeMessage(principal: Principal, method: string, message: 
     isMessage(message, LookupRequestSchema) || isMessage(message, StoreRequestSchema) || isMessage(message, AskRequestSchema) || isMessage(message, AskStreamRequestSchema) ||
     isMessage(message, FeedbackRequestSchema)
   ) {
-    const scope = (message.scope ??= create(ScopeSchema));
+    message.scope ??= create(ScopeSchema);
+    const scope = message.scope;
     scope.namespace = checkNamespace(principal, scope.namespace, "scope.namespace");
   } else if (isMessage(message, ListEntriesRequestSchema)) {
     message.namespace = checkNamespace(principal, message.namespace, "namespace");

@@ -14,6 +14,7 @@ const MAX_PARAMS = 64;
 const MAX_PARAM_KEY_LENGTH = 128;
 const MAX_PARAM_VALUE_BYTES = 64 * 1024;
 // Control characters would make models unreadable in logs and break TAG escaping.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are refused
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/u;
 
 /** A scope as it arrives in a request (every part optional). */

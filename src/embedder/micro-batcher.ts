@@ -152,7 +152,7 @@ export class MicroBatcher<I, O> {
       if (results.length !== batch.length) {
         throw new Error(`Batch runner returned ${results.length} results for ${batch.length} items.`);
       }
-      batch.forEach((p, i) => p.resolve(results[i] as O));
+      for (const [i, p] of batch.entries()) p.resolve(results[i] as O);
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {

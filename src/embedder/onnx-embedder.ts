@@ -235,7 +235,7 @@ export class OnnxEmbedder implements Embedder {
       if (dimension !== this.dimension) {
         throw new Error(`Model returned vectors of ${dimension} dimensions, expected ${this.dimension}.`);
       }
-      rows.forEach((row, k) => (out[row] = vectors[k]!));
+      for (const [k, row] of rows.entries()) out[row] = vectors[k]!;
     }
     this.observer?.onEmbed(performance.now() - started, windows.length);
     return out;

@@ -277,7 +277,8 @@ interface WorkerEntry {
 let cachedEntry: WorkerEntry | undefined;
 
 function startWorker(workerData: InferenceWorkerData): Worker {
-  const entry = (cachedEntry ??= workerEntry());
+  cachedEntry ??= workerEntry();
+  const entry = cachedEntry;
   let worker: Worker;
   if (entry.source === undefined) {
     worker = new Worker(entry.url, { workerData });

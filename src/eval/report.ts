@@ -108,7 +108,8 @@ function guardEffect(off: readonly ObservedLookup[], on: readonly ObservedLookup
     const r = o.rejected;
     if (r === undefined || !meetsThreshold(r.similarity, threshold)) continue;
     const right = o.line.role === "para" && r.intent === o.line.intent;
-    const slot = (rejectionsByCheck[r.check] ??= { right: 0, wrong: 0 });
+    const slot = rejectionsByCheck[r.check] ?? { right: 0, wrong: 0 };
+    rejectionsByCheck[r.check] = slot;
     if (right) {
       slot.right++;
       parasRefused.push({ line: o.line.line, prompt: o.line.prompt, similarity: r.similarity, check: r.check, reason: r.reason });

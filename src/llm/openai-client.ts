@@ -63,6 +63,7 @@ export function createOpenAiLlmClient(config: LlmClientConfig): OpenAiLlmClient 
       baseUrl: undefined,
       defaultModel,
       complete: () => Promise.reject(unconfiguredError()),
+      // biome-ignore lint/correctness/useYield: a stream that fails before its first chunk has nothing to yield
       stream: async function* () {
         throw unconfiguredError();
       },

@@ -255,7 +255,9 @@ export class SemcacheMetrics {
       const kind = String(labels["kind"]);
       errors.total += value;
       errors.byKind[kind] = (errors.byKind[kind] ?? 0) + value;
-      (errors.byNamespace[namespace] ??= {})[kind] = value;
+      const byKind = errors.byNamespace[namespace] ?? {};
+      byKind[kind] = value;
+      errors.byNamespace[namespace] = byKind;
       if (kind === CACHE_ERROR_KIND) cacheErrors[namespace] = value;
     }
     counters.cacheErrors = { total: Object.values(cacheErrors).reduce((a, b) => a + b, 0), byNamespace: cacheErrors };
@@ -397,7 +399,7 @@ function mergeSeries(series: readonly HistogramSeriesJson[]): { count: number; b
   let count = 0;
   for (const s of series) {
     count += s.count;
-    s.buckets.forEach(([, n], i) => (buckets[i]![1] += n));
+    for (const [i, [, n]] of s.buckets.entries()) buckets[i]![1] += n;
   }
   return { count, buckets };
 }

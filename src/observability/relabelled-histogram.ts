@@ -92,7 +92,7 @@ export class RelabelledHistogram {
         into = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
         merged.set(key, into);
       }
-      raw.counts.forEach((n, i) => (into.counts[i]! += n));
+      for (const [i, n] of raw.counts.entries()) into.counts[i]! += n;
       into.sum += raw.sum;
       into.count += raw.count;
     }

@@ -95,7 +95,7 @@ export function rpcRecordInterceptor(sink: (record: RpcRecord) => void): Interce
     }
 
     const input = tap(req.message, (message) => (request = message));
-    let res;
+    let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next({ ...req, message: input });
     } catch (error) {

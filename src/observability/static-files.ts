@@ -5,7 +5,7 @@
  * /assets/* are cached for a year (immutable); everything else is
  * revalidated (ETag), so a rebuilt dashboard shows at the next load.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, type Stats } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -87,7 +87,7 @@ export function staticFiles(root: string): (req: AnyRequest, res: AnyResponse) =
     if (type === undefined || path.includes("\0") || path.split("/").includes("..")) return false;
     const file = resolve(base, `.${path}`);
     if (!file.startsWith(base + sep)) return false;
-    let stat;
+    let stat: Stats | undefined;
     try {
       stat = statSync(file);
     } catch {

@@ -21,7 +21,7 @@ describe("planRuns", () => {
     const plan = planRuns(lengths, cost);
     expect(plan[0]![0]).toBe(0);
     expect(plan.at(-1)![1]).toBe(32);
-    plan.slice(1).forEach(([start], i) => expect(start).toBe(plan[i]![1]));
+    for (const [i, [start]] of plan.slice(1).entries()) expect(start).toBe(plan[i]![1]);
   });
 
   it("caps the padded tokens of a run, except for a single row", () => {

@@ -23,7 +23,7 @@ describe("splitIntoWindows", () => {
         expect(w.ids[0]).toBe(101);
         expect(w.ids.at(-1)).toBe(102);
         const body = w.ids.slice(1, -1);
-        body.forEach((t) => seen.add(t));
+        for (const t of body) seen.add(t);
         if (previousEnd >= 0) expect(previousEnd - body[0]! + 1).toBeGreaterThanOrEqual(layout.overlap);
         previousEnd = body.at(-1)!;
       }

@@ -184,7 +184,8 @@ describe("SIGTERM while calls outlive SEMCACHE_SHUTDOWN_TIMEOUT_MS", () => {
   const SHUTDOWN_TIMEOUT_MS = 1_000;
 
   it("cuts them when the timeout passes, aborts their upstream requests, stores nothing, and still exits 0", async () => {
-    const upstream = llm ?? (llm = await startOpenAiServer());
+    llm ??= await startOpenAiServer();
+    const upstream = llm;
     upstream.reset();
     upstream.setBehaviour({ hang: "before-headers" });
     const dataDir = tempDir("semcache-sigterm-cut-");

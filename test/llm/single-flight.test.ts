@@ -132,7 +132,14 @@ describe("SingleFlight", () => {
     const a = new AbortController();
     const b = new AbortController();
     const never = new Promise<number>(() => {});
-    const first = flight.run("k", (signal) => ((upstream = signal), never), { signal: a.signal });
+    const first = flight.run(
+      "k",
+      (signal) => {
+        upstream = signal;
+        return never;
+      },
+      { signal: a.signal },
+    );
     const second = flight.run("k", () => never, { signal: b.signal });
     a.abort();
     expect(upstream?.aborted).toBe(false);

@@ -129,7 +129,10 @@ export function looseMismatches(shown: string, output: string): string[] {
   }
   const found = new Map<string, unknown[]>();
   const walk = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(walk);
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
     if (value === null || typeof value !== "object") return;
     for (const [key, inner] of Object.entries(value)) {
       found.set(key, [...(found.get(key) ?? []), inner]);

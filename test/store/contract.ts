@@ -68,7 +68,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       await store.put(entries);
       const found = await store.search(a, rotated(0), 3, LATER);
       expect(found.map((n) => n.entry.prompt)).toEqual(["prompt 1", "prompt 3", "prompt 0"]);
-      found.forEach((n, i) => expect(n.similarity).toBeCloseTo(Math.cos([0.05, 0.2, 0.4][i] as number), 4));
+      for (const [i, n] of found.entries()) expect(n.similarity).toBeCloseTo(Math.cos([0.05, 0.2, 0.4][i] as number), 4);
       expect(found[0]?.entry).toEqual(stored(entries[1] as NewEntry));
       expect(await store.search(a, rotated(0), 10, LATER)).toHaveLength(4);
       // A query far from every entry still gets the nearest ones, with low similarity.

@@ -294,7 +294,7 @@ describe("embedded store recall: a semantic hit is the true best entry of its sc
   it("an HNSW graph searched for the k asked (as before) misses some of these true bests", () => {
     const hnsw = HnswIndex.create(DIM, DEFAULT_INDEX_PARAMS);
     const flat = new Float32Array(N * DIM);
-    vectors.forEach((v, i) => flat.set(v, i * DIM));
+    for (const [i, v] of vectors.entries()) flat.set(v, i * DIM);
     hnsw.add(Array.from({ length: N }, (_, i) => i + 1), flat);
     const missed = queries.filter((query, q) => hnsw.search(query, 4)[0]?.label !== truth[q]! + 1).length;
     expect(missed).toBeGreaterThan(0);

@@ -9,12 +9,12 @@ export function paddedFeeds(rows: readonly (readonly number[])[]): Record<string
   const seq = Math.max(...rows.map((r) => r.length));
   const ids = new BigInt64Array(rows.length * seq);
   const mask = new BigInt64Array(rows.length * seq);
-  rows.forEach((row, i) =>
-    row.forEach((id, t) => {
+  for (const [i, row] of rows.entries()) {
+    for (const [t, id] of row.entries()) {
       ids[i * seq + t] = BigInt(id);
       mask[i * seq + t] = 1n;
-    }),
-  );
+    }
+  }
   const dims = [rows.length, seq];
   return {
     input_ids: new Tensor("int64", ids, dims),

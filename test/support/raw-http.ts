@@ -85,7 +85,10 @@ export function h2Request(baseUrl: string, req: RawRequest): Promise<RawResponse
       else resolve({ status, headers, trailers, body: Buffer.concat(chunks) });
     });
     const parts = pieces(req.body);
-    parts.forEach((part, i) => (i === parts.length - 1 ? stream.end(part) : stream.write(part)));
+    for (const [i, part] of parts.entries()) {
+      if (i === parts.length - 1) stream.end(part);
+      else stream.write(part);
+    }
     if (parts.length === 0) stream.end();
   });
 }

@@ -61,7 +61,7 @@ describe("FairQueue", () => {
 
   it("removes a given item, and the newest item of the busiest tenant", () => {
     const queue = new FairQueue<string>();
-    ["a0", "a1", "a2"].forEach((item) => queue.push("a", item));
+    for (const item of ["a0", "a1", "a2"]) queue.push("a", item);
     queue.push("b", "b0");
     expect(queue.largest()).toEqual({ tenant: "a", queued: 3 });
     expect(queue.popNewest("a")).toBe("a2");

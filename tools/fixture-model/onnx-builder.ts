@@ -28,8 +28,11 @@ export function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Arra
   if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
-  if (data instanceof Float32Array) data.forEach((x, i) => view.setFloat32(i * 4, x, true));
-  else data.forEach((x, i) => view.setBigInt64(i * 8, x, true));
+  if (data instanceof Float32Array) {
+    for (const [i, x] of data.entries()) view.setFloat32(i * 4, x, true);
+  } else {
+    for (const [i, x] of data.entries()) view.setBigInt64(i * 8, x, true);
+  }
   return out;
 }
 

@@ -88,9 +88,15 @@ export class Recorder {
 
   private group(dimension: string, name: string): Group {
     let byName = this.groups.get(dimension);
-    if (byName === undefined) this.groups.set(dimension, (byName = new Map()));
+    if (byName === undefined) {
+      byName = new Map();
+      this.groups.set(dimension, byName);
+    }
     let group = byName.get(name);
-    if (group === undefined) byName.set(name, (group = new Group()));
+    if (group === undefined) {
+      group = new Group();
+      byName.set(name, group);
+    }
     return group;
   }
 

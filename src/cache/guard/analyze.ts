@@ -156,6 +156,7 @@ function digitValue(char: string): string | undefined {
  * "0.75"), and anything NFKC makes digits of ("①" → "1").
  */
 export function foldNumerals(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, control characters included, is what "plain ASCII" means here
   if (/^[\x00-\x7f]*$/.test(text)) return text;
   return text
     .replace(SCRIPT_RUN, (run) => {

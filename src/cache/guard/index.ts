@@ -59,7 +59,8 @@ class Analysis {
     this.view = viewText(prompt);
   }
   get checked(): PromptFeatures {
-    return (this.features ??= analyzePrompt(this.prompt));
+    this.features ??= analyzePrompt(this.prompt);
+    return this.features;
   }
 }
 

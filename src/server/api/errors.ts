@@ -89,7 +89,7 @@ export function toConnectError(error: unknown, log: (error: unknown) => void): C
  */
 export function errorMappingInterceptor(log: (error: unknown) => void): Interceptor {
   return (next) => async (req) => {
-    let res;
+    let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (error) {

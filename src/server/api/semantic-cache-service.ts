@@ -125,7 +125,7 @@ export function registerSemanticCacheService(router: ConnectRouter, impl: Semant
     ask: impl.ask ?? unimplemented,
     askStream:
       impl.askStream ??
-      // eslint-disable-next-line require-yield -- a generator is what the router expects for a server stream
+      // biome-ignore lint/correctness/useYield: a generator is what the router expects for a server stream
       async function* () {
         unimplemented();
       },

@@ -157,7 +157,7 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
       return true;
     }
     const admission = options.admit?.(req, { service, method }) ?? {};
-    let answer;
+    let answer: ReturnType<typeof handler>;
     if (admission.refusal !== undefined) {
       // The body is never read: HTTP/2 resets the stream after the answer (stopUnreadUploads), HTTP/1.1 closes the connection.
       if (res instanceof ServerResponse) res.shouldKeepAlive = false;

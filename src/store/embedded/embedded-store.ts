@@ -288,7 +288,7 @@ export class EmbeddedStore implements CacheStore {
     this.checkDataDir();
     // Hits ride along with the puts' transaction: no extra fsync.
     const hits = this.takePendingHits();
-    let outcomes;
+    let outcomes: ReturnType<typeof this.entries.write>;
     try {
       outcomes = this.entries.write(batch, hits, this.runtime.now());
     } catch (error) {

@@ -112,7 +112,7 @@ export class ScopeIndexes {
     const d = this.dimension;
     const labels = items.map((item) => item.label);
     const vectors = new Float32Array(items.length * d);
-    items.forEach((item, i) => vectors.set(item.vector, i * d));
+    for (const [i, item] of items.entries()) vectors.set(item.vector, i * d);
     for (const item of items) scope.expiry.set(item.label, item.expiresAtMs);
     if (scope.index instanceof ExactIndex && scope.index.size + items.length > this.exactLimit) {
       if (!this.promoteInBackground) {

@@ -11,6 +11,7 @@
 // lexer). Non-ASCII white space is left alone: the lexer does not split on it.
 const NEEDS_ESCAPE = /[\t-\r !-\/:-@\[-^`{-~]/gu;
 // Control characters cannot be written in a query at all, escaped or not.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are refused
 const CONTROL_CHARS = /[\u0000-\u0008\u000e-\u001f\u007f]/u;
 
 /**
