@@ -1,7 +1,8 @@
 import type { Embedder } from "../embedder/embedder.js";
+import { cosineSimilarity } from "../embedder/pooling.js";
 import { SemcacheError } from "../errors/index.js";
 import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type EntryScope, type IndexParams, type Observation, type StoredEntry } from "../store/cache-store.js";
-import { checkErrorBudget, cosine, DEFAULT_ANSWER_MATCH, DEFAULT_EXPLORE_FLOOR, judgeAnswers, ServedLog, Verifier, type AnswerVerdict, type VerifyCandidate } from "../verify/index.js";
+import { checkErrorBudget, DEFAULT_ANSWER_MATCH, DEFAULT_EXPLORE_FLOOR, judgeAnswers, ServedLog, Verifier, type AnswerVerdict, type VerifyCandidate } from "../verify/index.js";
 import { Counters, type CounterName, type CounterValues } from "./counters.js";
 import { InvalidInputError } from "./errors.js";
 import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./limits.js";
@@ -414,7 +415,7 @@ export class SemanticCache {
     const similarity =
       entry.id === prepared.entryId
         ? 1
-        : cosine(await this.#embedder.embed(prepared.normalized), await this.#embedder.embed(normalizePrompt(entry.prompt)));
+        : cosineSimilarity(await this.#embedder.embed(prepared.normalized), await this.#embedder.embed(normalizePrompt(entry.prompt)));
     const observation: Observation = { similarity: Math.max(-1, Math.min(1, similarity)), correct: input.correct, atMs: this.#now() };
     const namespace = prepared.scope.namespace;
     if (!(await this.recordObservation(namespace, entry.id, observation))) {

@@ -1,3 +1,4 @@
+import { cosineSimilarity } from "../embedder/pooling.js";
 /**
  * Whether two answers are the same answer: the rule an exploration uses to
  * judge a cached answer against the LLM's fresh one.
@@ -33,20 +34,6 @@ export function normalizeAnswer(text: string): string {
     .replace(/[\s.!?。！？…]+$/u, "");
 }
 
-/** Cosine similarity of two vectors of equal length (0 when either is all zeros). */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError(`vectors differ in length (${a.length} vs ${b.length})`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
-
 /** The verdict on two answers, with how it was reached. */
 export interface AnswerVerdict {
   readonly match: boolean;
@@ -67,6 +54,6 @@ export async function judgeAnswers(
   if (normalizeAnswer(cached) === normalizeAnswer(fresh)) return { match: true, similarity: 1 };
   if (threshold >= 1) return { match: false, similarity: 0 };
   const [a, b] = await Promise.all([embed(cached), embed(fresh)]);
-  const similarity = cosine(a, b);
+  const similarity = cosineSimilarity(a, b);
   return { match: similarity >= threshold, similarity };
 }

@@ -6,7 +6,7 @@
  * budget, logistic.ts and pooled-prior.ts for the model, answer-match.ts
  * for how answers are judged.
  */
-export { DEFAULT_ANSWER_MATCH, judgeAnswers, normalizeAnswer, cosine, type AnswerVerdict } from "./answer-match.js";
+export { DEFAULT_ANSWER_MATCH, judgeAnswers, normalizeAnswer, type AnswerVerdict } from "./answer-match.js";
 export { checkErrorBudget } from "./budget.js";
 export { CONFIDENCE_Z, ENTRY_SPREAD, MAX_POINT_WRONG, assessCandidate, entryPosterior, type Assessment, type CandidateEvidence } from "./decision.js";
 export { ErrorBudgetLedger, SAVINGS_WINDOW } from "./error-budget.js";

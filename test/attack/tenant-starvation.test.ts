@@ -1,22 +1,14 @@
 /** Item 5 of the hostile-clients issue: neither bursting keys nor huge prompts starve another tenant. */
 import { afterAll, describe, expect, it } from "vitest";
 import { attack } from "../../tools/attack/attacks/tenant-starvation.js";
-import { launchTarget, type AttackTarget } from "../../tools/attack/target.js";
+import { createAttackContext } from "../../tools/attack/context.js";
 
 describe(attack.name, () => {
-  const targets: AttackTarget[] = [];
-  afterAll(async () => {
-    await Promise.all(targets.map((t) => t.stop()));
-  });
+  const context = createAttackContext();
+  afterAll(() => context.stopAll());
 
   it("holds: the third key's Asks are queued and answered, a small Lookup waits about one batch beside 64 KB prompts", async () => {
-    const result = await attack.run({
-      launch: async (options) => {
-        const target = await launchTarget(options);
-        targets.push(target);
-        return target;
-      },
-    });
+    const result = await attack.run(context);
     console.log(`${attack.name}: ${result.held ? "held" : "did not hold"}: ${result.detail}`);
     expect(result.detail).toMatch(/victim 5\/5 answered by the LLM/);
     expect(result.detail).toMatch(/8\/8 64 KB Lookups answered/);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cosine, DEFAULT_ANSWER_MATCH, judgeAnswers, normalizeAnswer } from "../../src/verify/answer-match.js";
+import { cosineSimilarity as cosine } from "../../src/embedder/pooling.js";
+import { DEFAULT_ANSWER_MATCH, judgeAnswers, normalizeAnswer } from "../../src/verify/answer-match.js";
 
 /** A stand-in for the answer embedder: fixed vectors per text, and a count of calls. */
 function vectors(table: Record<string, number[]>): { embed: (t: string) => Promise<Float32Array>; calls: () => number } {
