@@ -5,7 +5,7 @@ import { SemanticCache, type CacheObserver } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
 import type { EmbedderObserver } from "../embedder/embedder.js";
 import { loadOnnxEmbedder, type LoadOnnxEmbedderOptions } from "../embedder/load.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 import { LoadProgress } from "./load-progress.js";
 import { openStore, type StoreOpener } from "./open-store.js";
 

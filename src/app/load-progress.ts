@@ -5,7 +5,7 @@
  * not tell an operator whether to wait or to look.
  */
 import type { ModelDownloadProgress } from "../embedder/model-source.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 
 /** Log a download's progress at least this often... */
 const LOG_EVERY_MS = 2_000;

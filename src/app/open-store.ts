@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { ServerConfig } from "../config/settings.js";
 import type { Embedder } from "../embedder/embedder.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 import type { CacheStore, IndexParams } from "../store/cache-store.js";
 import { openEmbeddedStore } from "../store/embedded/index.js";
 import { openRedisStore } from "../store/redis/index.js";

@@ -9,7 +9,7 @@ import { cacheHealthSource, registerHealthService } from "../server/health/index
 import { admitAllowedHosts, AllowedHosts } from "../server/http/allowed-hosts.js";
 import { BodyBudget } from "../server/http/body-budget.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
 import { tenantInterceptor } from "../tenancy/tenant-interceptor.js";

@@ -9,7 +9,7 @@
 import { InvalidInputError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import type { LlmCompletion } from "../llm/index.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 import type { StoredEntry } from "../store/cache-store.js";
 import type { UncertainCandidate } from "../cache/semantic-cache.js";
 import { answerFactsOf, answerMetadata } from "./answer-metadata.js";

@@ -13,7 +13,7 @@ import { InvalidInputError, NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import { EmbedderClosedError } from "../embedder/errors.js";
 import { SemcacheError } from "../errors/index.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 
 /** The cache operations Ask performs. */
 export type CacheOperation = "lookup" | "store";

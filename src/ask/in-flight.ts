@@ -12,7 +12,7 @@
  * semantic cache hit.
  */
 import { meetsThreshold } from "../cache/threshold.js";
-import { SingleFlight, type SingleFlightResult } from "../llm/index.js";
+import { SingleFlight, type SingleFlightResult } from "./single-flight.js";
 
 /** What is known about the prompt a call in flight answers. */
 export interface FlightPrompt {

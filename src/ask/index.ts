@@ -6,7 +6,7 @@
 import { SETTINGS, type ServerConfig } from "../config/settings.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
 import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 import { AskEngine } from "./ask-engine.js";
 import { askHandler } from "./ask-service.js";
 import { FailOpenPolicy } from "./fail-open.js";

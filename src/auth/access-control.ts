@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../observability/logger.js";
 import { accessInterceptor } from "./access-interceptor.js";
 import type { Admit } from "../server/http/edge-options.js";
 import { admitKeyedCalls, rejectHttp } from "./http-access.js";

@@ -1,7 +1,7 @@
 import { startServerFromConfig } from "../app/start-server.js";
 import type { ServerConfig } from "../config/settings.js";
 import { MODEL_LOAD_ADVICE, ModelLoadError } from "../embedder/errors.js";
-import { createLogger } from "../server/logger.js";
+import { createLogger } from "../observability/logger.js";
 
 /**
  * The plain line a failed start prints before its log line. A model that

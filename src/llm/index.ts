@@ -6,4 +6,3 @@ export { pickLlmParams, type LlmSamplingParams, type PickedParams } from "./para
 export { classifyUpstreamError, type FailureContext, type UpstreamFailure } from "./errors.js";
 export { backoffMs, retryAfterMs } from "./retry.js";
 export { limitConcurrency, SlotPool, type ConcurrencyLimits, type SlotCounts } from "./concurrency-limit.js";
-export { SingleFlight, type SingleFlightResult, type SingleFlightOptions } from "./single-flight.js";

@@ -8,7 +8,7 @@ import type { ServerResponse } from "node:http";
 import type { Interceptor } from "@connectrpc/connect";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "./logger.js";
 import { SemcacheMetrics } from "./metrics.js";
 import { metricNamespace } from "./rpc-facts.js";
 import { rpcRecordInterceptor, type RpcRecord } from "./rpc-interceptor.js";

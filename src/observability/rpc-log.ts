@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Level } from "pino";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "./logger.js";
 import type { RpcRecord } from "./rpc-interceptor.js";
 
 /** Hex digits of SHA-256 kept in the logs (64 bits: collisions are not a concern for correlating lines). */

@@ -14,7 +14,7 @@ import { listenOnePort } from "./http/graceful-http.js";
 import type { BodyBudget } from "./http/body-budget.js";
 import type { Admit, ConnectionLimits } from "./http/edge-options.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../observability/logger.js";
 import { storeAnswering } from "./health/index.js";
 
 /** What a server is started with. */

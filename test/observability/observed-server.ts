@@ -34,7 +34,7 @@ export function capturingLogger(level: string): { logger: Logger; log: CapturedL
       done();
     },
   });
-  // The same base fields as src/server/logger.ts; only the destination differs.
+  // The same base fields as src/observability/logger.ts; only the destination differs.
   const logger = pino({ level, base: { service: "semcache" } }, stream);
   return {
     logger,

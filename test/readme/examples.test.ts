@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServerFromConfig, type ConfiguredServer } from "../../src/app/start-server.js";
 import { loadConfig } from "../../src/config/load-config.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { tempDir, testEnv } from "../support/test-server.js";
 import { looseMismatches, npmStart, readmeBlocks, shellCommands, withPort, type ReadmeBlock } from "./readme-blocks.js";

@@ -10,7 +10,7 @@ import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import { Health, HealthCheckResponse_ServingStatus as Status, type HealthCheckResponse } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { SemanticCacheService } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { cacheHealthSource, registerHealthService, type HealthServiceHandle } from "../../src/server/health/index.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { registerReflectionService } from "../../src/server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../../src/server/semcache-server.js";
 import { openRedisStore } from "../../src/store/redis/index.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { startServerFromConfig, type ConfiguredServer, type ServerParts } from "../../src/app/start-server.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import type { ServerConfig } from "../../src/config/settings.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 import { fixtureModelDir } from "./fixture-model.js";
 
 /** A server on a free loopback port with the fixture model and a temporary data directory. */

@@ -15,7 +15,7 @@ import { UsageError } from "../../src/eval/command.js";
 import { parseDataset } from "../../src/eval/dataset.js";
 import { startIntentLlm } from "../../src/eval/intent-llm.js";
 import { answerFor, evaluateOnline, intentByPrompt, type OnlineConfig, type OnlineReport } from "../../src/eval/online.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/observability/logger.js";
 
 /** What the online run needs from the command line. */
 export interface OnlineRunOptions {

@@ -18,7 +18,7 @@ import { startServerFromConfig, type ConfiguredServer } from "../../../src/app/s
 import { indexParamsOf } from "../../../src/app/open-store.js";
 import { loadConfig } from "../../../src/config/load-config.js";
 import type { ServerConfig } from "../../../src/config/settings.js";
-import { createLogger } from "../../../src/server/logger.js";
+import { createLogger } from "../../../src/observability/logger.js";
 import { openRedisStore } from "../../../src/store/redis/index.js";
 import { tempDir, testEnv } from "../../support/test-server.js";
 

@@ -10,7 +10,7 @@
  * call is forgotten at once, so a later caller with the same key starts a
  * fresh call instead of joining one that is being aborted.
  */
-import { canceledError } from "./errors.js";
+import { canceledError } from "../llm/errors.js";
 
 /** A shared call's outcome for one caller. */
 export interface SingleFlightResult<T> {
