@@ -46,6 +46,11 @@ export interface ProbeTimes {
   readonly healthzMs: number;
 }
 
+/** The slower of a probe's two answers: what "the server answered promptly" is judged by. */
+export function worstOf(probe: ProbeTimes): number {
+  return Math.max(probe.lookupMs, probe.healthzMs);
+}
+
 /** A running server under attack. */
 export interface AttackTarget {
   /** Base URL, e.g. http://127.0.0.1:40123. */

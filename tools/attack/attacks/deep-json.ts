@@ -12,7 +12,7 @@
 import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import type { Attack, AttackContext, AttackResult } from "../attack.js";
 import { ms, probeWhile } from "../hostile-http.js";
-import type { ProbeTimes } from "../target.js";
+import { type ProbeTimes, worstOf } from "../target.js";
 
 const PARALLEL = 8;
 const DEPTH = 1_800_000;
@@ -93,8 +93,6 @@ export async function measure(context: AttackContext): Promise<DeepJsonFacts> {
     session.destroy();
   }
 }
-
-const worstOf = (probe: ProbeTimes): number => Math.max(probe.lookupMs, probe.healthzMs);
 
 /** The verdict on what was observed (see the module comment for the bounds). */
 export function judge(facts: DeepJsonFacts): AttackResult {

@@ -13,7 +13,7 @@
 import { connect as tcpConnect } from "node:net";
 import type { Attack, AttackContext, AttackResult } from "../attack.js";
 import { mib, ms, probeWhile } from "../hostile-http.js";
-import type { ProbeTimes } from "../target.js";
+import { type ProbeTimes, worstOf } from "../target.js";
 
 const HEADERS_TIMEOUT_MS = 2_000;
 const REQUEST_TIMEOUT_MS = 4_000;
@@ -88,8 +88,6 @@ export async function measure(context: AttackContext): Promise<HalfSentFacts> {
     rssAfter,
   };
 }
-
-const worstOf = (probe: ProbeTimes): number => Math.max(probe.lookupMs, probe.healthzMs);
 
 /** The verdict on what was observed (see the module comment for the bounds). */
 export function judge(facts: HalfSentFacts): AttackResult {

@@ -17,7 +17,7 @@
  */
 import type { Attack, AttackContext, AttackResult } from "../attack.js";
 import { mib, ms, probeWhile, rawH2, rpcHeaders, sleep, type RawH2Connection } from "../hostile-http.js";
-import type { ProbeTimes } from "../target.js";
+import { type ProbeTimes, worstOf } from "../target.js";
 
 const CONNECTIONS = 12;
 const STREAMS_OVER_CAP = 1_000;
@@ -108,8 +108,6 @@ export async function measure(context: AttackContext): Promise<HalfOpenStreamFac
   const rssAfter = await target.rssBytes();
   return { sentOverCap: CONNECTIONS * STREAMS_OVER_CAP, ...a.result, ...b.result, duringKeyless: a.worst, during: b.worst, after, rssBefore, rssPeak, rssAfter };
 }
-
-const worstOf = (probe: ProbeTimes): number => Math.max(probe.lookupMs, probe.healthzMs);
 
 /** The verdict on what was observed (see the module comment for the bounds). */
 export function judge(facts: HalfOpenStreamFacts): AttackResult {

@@ -12,7 +12,7 @@
  */
 import type { Attack, AttackContext, AttackResult } from "../attack.js";
 import { mib, ms, probeWhile, rawH2, sleep, type RawH2Connection } from "../hostile-http.js";
-import type { ProbeTimes } from "../target.js";
+import { type ProbeTimes, worstOf } from "../target.js";
 
 const IDLE_TIMEOUT_MS = 2_000;
 const MAX_CONNECTIONS = 400;
@@ -89,8 +89,6 @@ export async function measure(context: AttackContext): Promise<IdleConnectionFac
     rssAfter,
   };
 }
-
-const worstOf = (probe: ProbeTimes): number => Math.max(probe.lookupMs, probe.healthzMs);
 
 /** The verdict on what was observed (see the module comment for the bounds). */
 export function judge(facts: IdleConnectionFacts): AttackResult {

@@ -15,7 +15,7 @@ import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import { connect as tcpConnect } from "node:net";
 import type { Attack, AttackContext, AttackResult } from "../attack.js";
 import { mib, ms, probeWhile, sleep } from "../hostile-http.js";
-import type { ProbeTimes } from "../target.js";
+import { type ProbeTimes, worstOf } from "../target.js";
 
 const H2_CONNECTIONS = 2;
 const STREAMS_EACH = 100;
@@ -122,8 +122,6 @@ export async function measure(context: AttackContext): Promise<UnfinishedBodyFac
     rssAfter,
   };
 }
-
-const worstOf = (probe: ProbeTimes): number => Math.max(probe.lookupMs, probe.healthzMs);
 
 /** The verdict on what was observed (see the module comment for the bounds). */
 export function judge(facts: UnfinishedBodyFacts): AttackResult {
