@@ -68,9 +68,11 @@ export async function scoreGuardRules(dataset: Dataset, embed: EmbedAll, floors:
   const queryVectors = vectors.slice(seedTexts.length);
   const features = new Map<string, PromptFeatures>();
   const featuresOf = (text: string): PromptFeatures => {
-    let f = features.get(text);
-    if (f === undefined) features.set(text, (f = analyzePrompt(text)));
-    return f;
+    const known = features.get(text);
+    if (known !== undefined) return known;
+    const analysed = analyzePrompt(text);
+    features.set(text, analysed);
+    return analysed;
   };
 
   const pairs: Pair[] = [];
