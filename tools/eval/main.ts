@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { basename, extname, join, resolve } from "node:path";
+import { basename, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { guardChecksOf, parseGuardSetting } from "../../src/cache/guard/index.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
@@ -128,7 +128,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const out = resolve(flags.out ?? `${REPO}eval/results`);
       mkdirSync(out, { recursive: true });
       const markdown = guardRulesMarkdown(name, scores);
-      writeFileSync(join(out, `${name}-guard-rules.json`), `${JSON.stringify({ name, data: dataPath, modelId: embedder.modelId, floors: scores }, null, 2)}\n`);
+      writeFileSync(join(out, `${name}-guard-rules.json`), `${JSON.stringify({ name, data: relative(REPO, dataPath), modelId: embedder.modelId, floors: scores }, null, 2)}\n`);
       writeFileSync(join(out, `${name}-guard-rules.md`), markdown);
       process.stdout.write(`${markdown}\nwrote ${join(out, `${name}-guard-rules.{json,md}`)}\n`);
       return 0;
