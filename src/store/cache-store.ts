@@ -136,10 +136,10 @@ export class StoreUnavailableError extends SemcacheError {
   override readonly name: string = "StoreUnavailableError";
   /**
    * True when the store cannot recover by itself and needs its operator (the
-   * embedded store's data directory deleted or replaced): /healthz then says
-   * NOT_SERVING so the instance gets replaced. False for outages that heal
-   * (Redis away), during which /healthz stays SERVING: Ask still answers
-   * from the LLM (fail-open), and the gRPC health service reports the outage.
+   * embedded store's data directory deleted or replaced); false for outages
+   * that heal (Redis away, its index being re-created). Either way /healthz,
+   * gRPC health and the semcache_store_up gauge say the store is down while
+   * it lasts.
    */
   readonly permanent: boolean;
 

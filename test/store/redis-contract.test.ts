@@ -18,6 +18,7 @@ import {
   type RedisStore,
   type RedisStoreOptions,
 } from "../../src/store/redis/index.js";
+import { recordingLogger } from "../support/recording-logger.js";
 import { describeStoreContract, type StoreHarness } from "./contract.js";
 import { DIM, entryOf, rotated, scopeOf } from "./vectors.js";
 
@@ -75,7 +76,7 @@ if (url === undefined || url === "") {
       modelId: MODEL,
       dimension: DIM,
       index: INDEX,
-      onWarning: () => undefined,
+      logger: recordingLogger().logger,
       ...overrides,
     };
   }
@@ -122,7 +123,6 @@ if (url === undefined || url === "") {
 
     it("detects the query engine and creates the index named after model and dimension", async () => {
       const store = await open();
-      expect(store.searchEnabled).toBe(true);
       expect(store.indexName).toBe(indexName(keyPrefix, MODEL, DIM));
       expect(store.indexName).toMatch(new RegExp(`^${keyPrefix}idx:contract-test-model-[0-9a-f]{8}:${DIM}$`, "u"));
       expect(((await raw.sendCommand(["FT._LIST"])) as string[]).map(String)).toContain(store.indexName);
