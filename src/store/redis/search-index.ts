@@ -180,13 +180,18 @@ export class SearchIndex implements EntrySearch {
     }
   }
 
-  /** Re-creates the index, once at a time and at most once per REPAIR_INTERVAL_MS. */
+  /**
+   * Re-creates the index, once at a time and at most once per
+   * REPAIR_INTERVAL_MS: a repair asked for sooner waits for its turn.
+   */
   private repair(): Promise<void> {
     if (this.repairing !== undefined) return this.repairing;
-    if (Date.now() - this.lastRepairAtMs < REPAIR_INTERVAL_MS) return Promise.resolve();
-    this.lastRepairAtMs = Date.now();
+    const waitMs = Math.max(0, this.lastRepairAtMs + REPAIR_INTERVAL_MS - Date.now());
     this.repairing = (async () => {
       try {
+        if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+        this.lastRepairAtMs = Date.now();
+        if (this.missing === undefined) return;
         const created = await createIndex(this.connection, this.definition);
         this.missing = undefined;
         this.scopeSizes.clear();
