@@ -93,7 +93,7 @@ interface CannedVectorField {
  * store's probe entry as an index with the `field` settings would.
  */
 function searchServer(
-  opts: { existing?: boolean; vector?: unknown[]; field?: CannedVectorField; search?: Responder } = {},
+  opts: { existing?: boolean; vector?: unknown[]; field?: CannedVectorField; debug?: { m: number }; search?: Responder } = {},
 ): Responder {
   let exists = opts.existing ?? false;
   const probes = new Map<string, Float32Array>();
@@ -118,6 +118,10 @@ function searchServer(
       }
       case "DEL":
         return probes.delete(String(raw[1])) ? 1 : 0;
+      case "FT.DEBUG":
+        // Managed services often refuse it; a server that allows it describes the field.
+        if (opts.debug === undefined) throw new ErrorReply("ERR unknown command 'FT.DEBUG'");
+        return ["ALGORITHM", field.algorithm, "TYPE", "FLOAT32", "DIMENSION", field.dimension, "METRIC", field.metric, "M", opts.debug.m, "EF_CONSTRUCTION", 200];
       case "FT.SEARCH":
         if (args[2]?.includes("semcache\\-vector\\-probe")) {
           if (field.algorithm === "FLAT" && args[2].includes("EF_RUNTIME")) throw new ErrorReply("Error parsing vector similarity parameters: Invalid parameter EF_RUNTIME");
@@ -192,20 +196,37 @@ describe("Redis store startup (canned replies)", () => {
     const connection = new CannedConnection(searchServer({ existing: true }));
     const store = await initRedisStore(connection, OPTIONS);
     expect(store.indexParams).toEqual(OPTIONS.index);
-    expect(connection.names()).toEqual(["PING", "FT._LIST", "FT.INFO", "EVALSHA", "FT.SEARCH", "FT.SEARCH", "DEL"]);
+    expect(connection.names()).toEqual(["PING", "FT._LIST", "FT.INFO", "FT.DEBUG", "EVALSHA", "FT.SEARCH", "FT.SEARCH", "DEL"]);
+    expect(connection.sent[3]).toEqual(["FT.DEBUG", "VECSIM_INFO", INDEX, "vec"]);
     // The probe entry: under the entry prefix, this store's embedding tag, a TTL, a scope no caller has.
-    const put = connection.sent[3]!.map((a) => (Buffer.isBuffer(a) ? a : String(a)));
+    const put = connection.sent[4]!.map((a) => (Buffer.isBuffer(a) ? a : String(a)));
     const key = String(put[3]);
     expect(key).toMatch(/^sc:entry:~semcache-vector-probe-[0-9a-f-]{36}$/u);
     expect(Number(put[4])).toBeGreaterThan(Date.now());
     expect(put[put.indexOf("emb") + 1]).toBe("mini:4");
     expect(Array.from(decodeFloat32(put[put.indexOf("vec") + 1] as Buffer))).toEqual(Array.from(probeVectors(DIM).stored));
-    const [search, hnswOnly] = [connection.sent[4]!, connection.sent[5]!];
+    const [search, hnswOnly] = [connection.sent[5]!, connection.sent[6]!];
     expect(String(search[2])).toMatch(/^\(@ns:\{semcache\\-vector\\-probe.*\}\)=>\[KNN 1 @vec \$v AS dist\]$/u);
     expect((search[6] as Buffer).byteLength).toBe(DIM * 4);
     expect(String(hnswOnly[2])).toContain("EF_RUNTIME 10 AS dist");
     // Deleted again.
-    expect(connection.sent[6]).toEqual(["DEL", key]);
+    expect(connection.sent[7]).toEqual(["DEL", key]);
+  });
+
+  it("on 2.6 with FT.DEBUG allowed, also reads the field's settings from it: HNSW M warned about and reported", async () => {
+    const { logger, records } = recordingLogger();
+    const connection = new CannedConnection(searchServer({ existing: true, debug: { m: 32 } }));
+    const store = await initRedisStore(connection, { ...OPTIONS, logger });
+    expect(store.indexParams).toEqual({ m: 32, efConstruction: 200, efSearch: 64 });
+    expect(records.filter((r) => r.level === 40).map((r) => r.msg)).toEqual([expect.stringMatching(/HNSW M is 32, not the configured 16/u)]);
+    // The probe entry checks what the field does as well.
+    expect(connection.names().slice(3)).toEqual(["FT.DEBUG", "EVALSHA", "FT.SEARCH", "FT.SEARCH", "DEL"]);
+  });
+
+  it("on 2.6 with FT.DEBUG allowed, refuses a field it describes as different before writing any probe entry", async () => {
+    const connection = new CannedConnection(searchServer({ existing: true, debug: { m: 16 }, field: { metric: "L2" } }));
+    await expect(initRedisStore(connection, OPTIONS)).rejects.toThrow(/the vector field uses L2 distance, not COSINE/u);
+    expect(connection.names()).not.toContain("EVALSHA");
   });
 
   it.each([

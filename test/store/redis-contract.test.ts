@@ -200,9 +200,9 @@ if (url === undefined || url === "") {
       "vec", "VECTOR", algorithm, "6", "TYPE", "FLOAT32", "DIM", String(dim), "DISTANCE_METRIC", metric,
     ];
     it.each([
-      ["another DIM", vectorField("HNSW", DIM * 2, "COSINE"), /DIM/u],
-      ["the L2 metric", vectorField("HNSW", DIM, "L2"), /L2, not COSINE/u],
-      ["the IP metric", vectorField("HNSW", DIM, "IP"), /IP, not COSINE/u],
+      ["another DIM", vectorField("HNSW", DIM * 2, "COSINE"), /DIM|dimension/u],
+      ["the L2 metric", vectorField("HNSW", DIM, "L2"), /L2/u],
+      ["the IP metric", vectorField("HNSW", DIM, "IP"), /IP/u],
       ["the FLAT algorithm", vectorField("FLAT", DIM, "COSINE"), /FLAT|not HNSW/u],
     ])("refuses to start on an existing index whose vector field has %s, naming the setting, and leaves no probe entry behind", async (_label, create, setting) => {
       const name = indexName(keyPrefix, MODEL, DIM);

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { NewEntry } from "../../src/store/cache-store.js";
 import { READ_FIELDS, decodeEntry, encodeEntry } from "../../src/store/redis/entry-codec.js";
 import { encodeFloat32 } from "../../src/store/vectors.js";
-import { compareIndex, parseIndexInfo } from "../../src/store/redis/index-info.js";
+import { compareIndex, parseIndexInfo, parseVecsimInfo, withVectorDetails } from "../../src/store/redis/index-info.js";
 import { buildCreateIndexArgs, filterExpression, type IndexDefinition } from "../../src/store/redis/index-schema.js";
 import {
   embeddingTag,
@@ -286,6 +286,21 @@ describe("FT.INFO", () => {
     expect(result.actual).toEqual({ m: 32, efConstruction: 200 });
     expect(result.warnings).toEqual(["HNSW M is 32, not the configured 16"]);
     expect(compareIndex(parseIndexInfo(info8({ algorithm: "TIERED" })), DEF).problems).toEqual([]);
+  });
+
+  it("reads a 2.6 vector field's settings from FT.DEBUG VECSIM_INFO, and compares them as if FT.INFO had said", () => {
+    const debug = ["ALGORITHM", "HNSW", "TYPE", "FLOAT32", "DIMENSION", 384, "METRIC", "COSINE", "IS_MULTI_VALUE", 0, "M", 32, "EF_CONSTRUCTION", 200, "EF_RUNTIME", 10];
+    const details = parseVecsimInfo(debug);
+    expect(Object.fromEntries(details)).toEqual({ algorithm: "HNSW", data_type: "FLOAT32", dim: "384", distance_metric: "COSINE", m: "32", ef_construction: "200" });
+    const result = compareIndex(withVectorDetails(parseIndexInfo(info26()), "vec", details), DEF);
+    expect(result).toMatchObject({ problems: [], vectorDetailsReported: true, actual: { m: 32, efConstruction: 200 } });
+    const flat = parseVecsimInfo(["ALGORITHM", "FLAT", "TYPE", "FLOAT32", "DIMENSION", 768, "METRIC", "IP"]);
+    expect(compareIndex(withVectorDetails(parseIndexInfo(info26()), "vec", flat), DEF).problems).toEqual([
+      "the vector field uses FLAT, not HNSW",
+      "the vector field has dimension 768, not 384",
+      "the vector field uses IP distance, not COSINE",
+    ]);
+    expect(parseVecsimInfo("Vector index not found").size).toBe(0);
   });
 
   it.each([

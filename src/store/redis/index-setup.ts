@@ -5,7 +5,8 @@
  */
 import { ErrorReply } from "redis";
 import type { StoreConnection } from "./connection.js";
-import { compareIndex, parseIndexInfo } from "./index-info.js";
+import { FIELD } from "./entry-codec.js";
+import { compareIndex, parseIndexInfo, parseVecsimInfo, withVectorDetails } from "./index-info.js";
 import { buildCreateIndexArgs, type IndexDefinition } from "./index-schema.js";
 import { RedisStoreStartupError } from "./startup-error.js";
 import { probeVectorField } from "./vector-probe.js";
@@ -54,9 +55,10 @@ export interface ReportedParams {
 
 /**
  * Creates the index if `exists` is false, then checks it: FT.INFO where it
- * describes the vector field (RediSearch 2.8+, Redis 8), a probe entry
- * where it does not (2.6). Throws RedisStoreStartupError naming what
- * differs; tuning differences go to `onWarning`.
+ * describes the vector field (RediSearch 2.8+, Redis 8); where it does not
+ * (2.6), FT.DEBUG VECSIM_INFO if the server allows it, and a probe entry
+ * (vector-probe.ts) in any case. Throws RedisStoreStartupError naming what
+ * differs; tuning differences (HNSW M, EF_CONSTRUCTION) go to `onWarning`.
  */
 export async function ensureIndex(
   connection: StoreConnection,
@@ -76,9 +78,15 @@ export async function ensureIndex(
     }
   }
   const info = parseIndexInfo(await connection.command(["FT.INFO", def.name], { timeoutMs: ADMIN_TIMEOUT_MS }));
-  const comparison = compareIndex(info, def);
+  let comparison = compareIndex(info, def);
+  if (comparison.problems.length === 0 && !comparison.vectorDetailsReported) {
+    // 2.6: FT.DEBUG describes the field where the server allows it (managed
+    // services often do not); the probe entry checks it either way.
+    const details = await vectorDebugInfo(connection, def.name);
+    if (details.size > 0) comparison = compareIndex(withVectorDetails(info, FIELD.vector, details), def);
+  }
   const problems = [...comparison.problems];
-  if (problems.length === 0 && !comparison.vectorDetailsReported) {
+  if (problems.length === 0 && !info.attributes.some((a) => a.attribute === FIELD.vector && a.details.has("dim"))) {
     problems.push(...(await probeVectorField(connection, def, { timeoutMs: ADMIN_TIMEOUT_MS })));
   }
   if (problems.length > 0) throw mismatchError(connection, def, problems);
@@ -86,6 +94,16 @@ export async function ensureIndex(
     onWarning(`index ${def.name}: ${warning}; drop it (FT.DROPINDEX ${def.name}) to rebuild with the configured settings`);
   }
   return comparison.actual;
+}
+
+/** The vector field's details by FT.DEBUG VECSIM_INFO; empty when the server refuses the command. */
+async function vectorDebugInfo(connection: StoreConnection, index: string): Promise<Map<string, string>> {
+  try {
+    return parseVecsimInfo(await connection.command(["FT.DEBUG", "VECSIM_INFO", index, FIELD.vector], { timeoutMs: ADMIN_TIMEOUT_MS }));
+  } catch (error) {
+    if (error instanceof ErrorReply) return new Map();
+    throw error;
+  }
 }
 
 function mismatchError(connection: StoreConnection, def: IndexDefinition, problems: readonly string[]): RedisStoreStartupError {
