@@ -123,7 +123,8 @@ export interface CacheStore {
   /**
    * Resolves when the store can serve reads and writes right now; rejects
    * (StoreUnavailableError, naming what is wrong) when it cannot: Redis
-   * unreachable, or the embedded store's data directory deleted or replaced.
+   * unreachable or its index missing (and not re-created on the spot), or
+   * the embedded store's data directory deleted or replaced.
    * Cheap enough for every health check.
    */
   ping(): Promise<void>;
