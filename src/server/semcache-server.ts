@@ -81,7 +81,7 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
     corsOrigins: options.corsOrigins,
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    isReady: () => cache !== undefined && storeAnswering(cache.backend),
+    isReady: () => cache !== undefined && storeAnswering(cache),
     ...(options.loadingStatus === undefined ? {} : { loadingStatus: options.loadingStatus }),
     ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
     ...options.edge,

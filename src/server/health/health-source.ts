@@ -1,6 +1,9 @@
 import type { SemanticCache } from "../../cache/semantic-cache.js";
 import { StoreUnavailableError, type CacheStore } from "../../store/cache-store.js";
 
+/** Whatever answers a health ping: a store, or the cache in front of it. */
+export type Pingable = Pick<CacheStore, "ping">;
+
 /** What the health service asks to decide whether semcache can serve. */
 export interface HealthSource {
   /** Whether the model is loaded and the store open. */
@@ -31,13 +34,13 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * Probes a store with its `ping()` (Redis reachable; the embedded store's
  * data directory still there), within `timeoutMs`.
  */
-export async function probeStore(store: CacheStore, timeoutMs: number): Promise<boolean> {
+export async function probeStore(store: Pingable, timeoutMs: number): Promise<boolean> {
   await withTimeout(store.ping(), timeoutMs);
   return true;
 }
 
 // What the last ping of each store found, for the synchronous /healthz.
-const lastPing = new WeakMap<CacheStore, { failed: boolean; atMs: number; pending: boolean }>();
+const lastPing = new WeakMap<Pingable, { failed: boolean; atMs: number; pending: boolean }>();
 
 /**
  * False once `store`'s ping has failed for good (a StoreUnavailableError
@@ -47,7 +50,7 @@ const lastPing = new WeakMap<CacheStore, { failed: boolean; atMs: number; pendin
  * gRPC health service reports it. Starts a new ping when the last is older
  * than `maxAgeMs`, so the answer is at most that stale.
  */
-export function storeAnswering(store: CacheStore, maxAgeMs = 1_000, timeoutMs = 1_000): boolean {
+export function storeAnswering(store: Pingable, maxAgeMs = 1_000, timeoutMs = 1_000): boolean {
   const now = Date.now();
   const last = lastPing.get(store) ?? { failed: false, atMs: 0, pending: false };
   lastPing.set(store, last);
@@ -79,7 +82,7 @@ export function cacheHealthSource(cache: () => SemanticCache, options: { probeTi
     ready: () => current() !== undefined,
     probe: async () => {
       const loaded = current();
-      return loaded !== undefined && (await probeStore(loaded.backend, timeoutMs));
+      return loaded !== undefined && (await probeStore(loaded, timeoutMs));
     },
   };
 }
