@@ -129,12 +129,12 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
     jsonOptions: JSON_OPTIONS,
   });
   options.routes(withEdgeRefusals(router));
-  const guard = { maxMessageBytes: options.maxMessageBytes, maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
+  const messageLimits = { maxMessageBytes: options.maxMessageBytes, maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
   const methods = new Map<string, UniversalHandlerFn>();
   // A refused call carries a well-formed stand-in message, so it has no client mistakes to clarify: it skips that work.
   const refusable = new Map<string, UniversalHandlerFn>();
   for (const handler of router.handlers) {
-    methods.set(handler.requestPath, withClearClientErrors(handler, guard));
+    methods.set(handler.requestPath, withClearClientErrors(handler, messageLimits));
     refusable.set(handler.requestPath, handler);
   }
   const services = new Set(router.handlers.map((handler) => handler.service.typeName));
