@@ -3,9 +3,11 @@
  * composition root passes `askLayerFromConfig(config, logger)` as the
  * server's `ask` option.
  */
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { CacheProvider } from "../cache/cache-provider.js";
 import { SETTINGS, type ServerConfig } from "../config/settings.js";
+import type { SemanticCacheService } from "../gen/semcache/v1/semantic_cache_pb.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
-import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
 import type { Logger } from "../observability/logger.js";
 import { AskEngine } from "./ask-engine.js";
 import { askHandler } from "./ask-service.js";
@@ -30,7 +32,7 @@ export interface AskLayerOptions {
 }
 
 /** The Ask and AskStream handlers, as the server's `ask` option wants them. */
-export type AskLayer = (cache: CacheProvider) => Pick<SemanticCacheServiceImpl, "ask" | "askStream">;
+export type AskLayer = (cache: CacheProvider) => Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream">;
 
 /** The engine of an Ask layer: one per server, shared by every door to Ask (Ask, AskStream, /v1/chat/completions). */
 export function askEngineOf(options: AskLayerOptions): AskEngine {

@@ -4,12 +4,8 @@ import type { UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import { errorMappingInterceptor } from "./api/errors.js";
-import {
-  registerSemanticCacheService,
-  semanticCacheService,
-  type CacheProvider,
-  type SemanticCacheServiceImpl,
-} from "./api/semantic-cache-service.js";
+import type { CacheProvider } from "../cache/cache-provider.js";
+import { registerSemanticCacheService, semanticCacheService, type SemanticCacheServiceImpl } from "./api/semantic-cache-service.js";
 import { listenOnePort } from "./http/graceful-http.js";
 import type { BodyBudget } from "./http/body-budget.js";
 import type { Admit, ConnectionLimits } from "./http/edge-options.js";
