@@ -1,4 +1,4 @@
-import { askPartsFromConfig, createAskLayer } from "../ask/index.js";
+import { createAskLayer } from "../ask/index.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import { llmConfigFromSettings } from "../llm/index.js";
 import { openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
@@ -13,6 +13,7 @@ import type { Logger } from "../observability/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
 import { tenantInterceptor } from "../tenancy/tenant-interceptor.js";
+import { askPartsFromConfig } from "./ask-from-config.js";
 import { loadSemanticCache } from "./load-cache.js";
 import { LoadProgress } from "./load-progress.js";
 import type { StoreOpener } from "./open-store.js";
