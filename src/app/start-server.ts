@@ -12,7 +12,7 @@ import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js"
 import type { Logger } from "../observability/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
-import { tenantInterceptor } from "../tenancy/tenant-interceptor.js";
+import { tenantInterceptor } from "../auth/tenant-interceptor.js";
 import { askPartsFromConfig } from "./ask-from-config.js";
 import { loadSemanticCache } from "./load-cache.js";
 import { LoadProgress } from "./load-progress.js";
