@@ -1,7 +1,7 @@
 import { createAskLayer } from "../ask/index.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import { llmConfigFromSettings } from "../llm/index.js";
-import { openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
+import { OPENAI_CORS, openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
 import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
@@ -86,6 +86,7 @@ export async function startServerFromConfig(
     host: config.host,
     port: config.port,
     corsOrigins: config.corsOrigins,
+    corsAdditions: OPENAI_CORS,
     maxMessageBytes: config.maxMessageBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,

@@ -8,6 +8,7 @@ import type { CacheProvider } from "../cache/cache-provider.js";
 import { registerSemanticCacheService, semanticCacheService, type SemanticCacheServiceImpl } from "./api/semantic-cache-service.js";
 import { listenOnePort } from "./http/graceful-http.js";
 import type { BodyBudget } from "./http/body-budget.js";
+import type { CorsAdditions } from "./http/cors.js";
 import type { Admit, ConnectionLimits } from "./http/edge-options.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
 import type { Logger } from "../observability/logger.js";
@@ -18,6 +19,8 @@ export interface SemcacheServerOptions {
   readonly host: string;
   readonly port: number;
   readonly corsOrigins: readonly string[];
+  /** Headers of `extraRoutes` (the OpenAI endpoint) that CORS must also allow and expose. */
+  readonly corsAdditions?: CorsAdditions;
   readonly maxMessageBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger;
@@ -75,6 +78,7 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
       registerSemanticCacheService(router, service);
     },
     corsOrigins: options.corsOrigins,
+    ...(options.corsAdditions === undefined ? {} : { corsAdditions: options.corsAdditions }),
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
     isReady: () => cache !== undefined && storeAnswering(cache),
