@@ -1,6 +1,7 @@
 import { cpus, homedir } from "node:os";
 import { join } from "node:path";
 import { GUARD_CHECKS, parseGuardSetting } from "../cache/guard/index.js";
+import { LLM_ENV } from "../llm/config.js";
 import { DEFAULT_ANSWER_MATCH } from "../verify/answer-match.js";
 import { boolean, integer, list, numberAbove, numberBetween, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
 
@@ -65,14 +66,14 @@ export const SETTINGS = {
   embedThreads: setting("SEMCACHE_EMBED_THREADS", cpus().length, integer(1, 256), "onnxruntime intra-op threads."),
   embedMaxBatch: setting("SEMCACHE_EMBED_MAX_BATCH", 32, integer(1, 1024), "Most texts embedded in one model run (micro-batching)."),
   embedMaxWaitMs: setting("SEMCACHE_EMBED_MAX_WAIT_MS", 1, integer(0, 1000), "Longest a text waits for others to share its model run."),
-  llmBaseUrl: optional("SEMCACHE_LLM_BASE_URL", url("http:", "https:"), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
-  llmApiKey: optional("SEMCACHE_LLM_API_KEY", text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
-  openAiApiKey: optional("OPENAI_API_KEY", text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),
-  llmModel: optional("SEMCACHE_LLM_MODEL", text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
+  llmBaseUrl: optional(LLM_ENV.baseUrl, url("http:", "https:"), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
+  llmApiKey: optional(LLM_ENV.apiKey, text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
+  openAiApiKey: optional(LLM_ENV.openAiApiKey, text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),
+  llmModel: optional(LLM_ENV.model, text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
   // Long answers from slow local models fit in the default; an hour is far beyond any sane answer.
-  llmTimeoutMs: setting("SEMCACHE_LLM_TIMEOUT_MS", 120_000, integer(1, 3_600_000), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
+  llmTimeoutMs: setting(LLM_ENV.timeoutMs, 120_000, integer(1, 3_600_000), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
   // More than ten retries only prolongs an outage for the caller.
-  llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", 2, integer(0, 10), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
+  llmMaxRetries: setting(LLM_ENV.maxRetries, 2, integer(0, 10), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
   llmMaxConcurrency: setting("SEMCACHE_LLM_MAX_CONCURRENCY", 32, integer(1, 10_000), "Most LLM calls in flight at once (identical prompts share one); more wait in a queue."),
   llmMaxQueue: setting("SEMCACHE_LLM_MAX_QUEUE", 256, integer(0, 1_000_000), "Most LLM calls waiting for a slot; beyond it, Ask answers RESOURCE_EXHAUSTED."),
   llmMaxQueuePerTenant: setting("SEMCACHE_LLM_MAX_QUEUE_PER_TENANT", 128, integer(0, 1_000_000), "Most LLM calls one tenant (API key; without keys, namespace) may have waiting; beyond it that tenant gets RESOURCE_EXHAUSTED while others still get in. At most SEMCACHE_LLM_MAX_QUEUE."),
