@@ -14,7 +14,7 @@ import { createLogger } from "../../src/observability/logger.js";
 import { registerReflectionService } from "../../src/server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../../src/server/semcache-server.js";
 import { openRedisStore } from "../../src/store/redis/index.js";
-import { findRedisServer, RedisTestServer } from "../store/redis-test-server.js";
+import { findRedisServer, RedisTestServer } from "../support/redis-server.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { tempDir, testEnv } from "../support/test-server.js";
 import { toolGate } from "../clients/support/tools.js";

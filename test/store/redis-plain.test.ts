@@ -16,7 +16,7 @@ import {
   type RedisStoreOptions,
 } from "../../src/store/redis/index.js";
 import { eventually } from "../support/eventually.js";
-import { RedisTestServer } from "./redis-test-server.js";
+import { RedisTestServer } from "../support/redis-server.js";
 
 const PASSWORD = "s3cret-pw";
 const DIM = 8;
