@@ -21,7 +21,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { MatchKind, Source, type AskResponse, type LookupResponse, type StoreResponse } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { collect, expectCode, type CollectedStream } from "../ask/helpers.js";
+import { collect, expectCode, type CollectedStream } from "../support/ask-server.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { concurrently, eventually, settle, sleep, tallyCodes, until, type Settled } from "./support/calls.js";
