@@ -14,7 +14,7 @@ import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";
-import { testKey, writeKeyFile, type TestKey } from "./support.js";
+import { testKey, writeKeyFile, type TestKey } from "../support/key-files.js";
 
 const alice = testKey({ id: "alice", role: "user", namespaces: ["team-a"] });
 const bob = testKey({ id: "bob", role: "user", namespaces: ["team-b", "shared/*"] });
