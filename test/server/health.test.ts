@@ -17,7 +17,7 @@ import { openRedisStore } from "../../src/store/redis/index.js";
 import { findRedisServer, RedisTestServer } from "../support/redis-server.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { tempDir, testEnv } from "../support/test-server.js";
-import { toolGate } from "../clients/support/tools.js";
+import { toolGate } from "../support/client-tools.js";
 
 const SERVICE = SemanticCacheService.typeName;
 type HealthClient = Client<typeof Health>;
