@@ -8,7 +8,7 @@ import { startChildServer } from "../support/child-server.js";
 import { clientFor } from "../support/clients.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { tempDir } from "../support/test-server.js";
-import { startObservedServer, type ObservedServer } from "./observed-server.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
 
 const FRANCE = "What is the capital of France?";
 const PARIS = "Paris is the capital of France.";

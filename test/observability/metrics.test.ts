@@ -8,7 +8,7 @@ import { COUNTER_METRICS, NamespaceLabels, quantile, SemcacheMetrics, type Metri
 import { SIMILARITY_BUCKETS } from "../../src/observability/metrics.js";
 import { testKey, writeKeyFile } from "../support/key-files.js";
 import { clientFor } from "../support/clients.js";
-import { startObservedServer, type ObservedServer } from "./observed-server.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
 import { parsePrometheusText, sampleValue, samplesOf, sumOf, type Family } from "./prometheus-text.js";
 
 const FRANCE = "What is the capital of France?";
