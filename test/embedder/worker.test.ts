@@ -23,7 +23,7 @@ import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
 import { observeInferenceWorkers, WorkerSession } from "../../src/embedder/worker-session.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { longText, promptSet } from "./texts.js";
+import { longText, promptSet } from "./support/texts.js";
 
 let modelDir: string;
 

@@ -9,7 +9,7 @@ import { SIMILARITY_BUCKETS } from "../../src/observability/metrics.js";
 import { testKey, writeKeyFile } from "../support/key-files.js";
 import { clientFor } from "../support/clients.js";
 import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
-import { parsePrometheusText, sampleValue, samplesOf, sumOf, type Family } from "./prometheus-text.js";
+import { parsePrometheusText, sampleValue, samplesOf, sumOf, type Family } from "./support/prometheus-text.js";
 
 const FRANCE = "What is the capital of France?";
 const PARAPHRASE = "Tell me the capital city of France.";
