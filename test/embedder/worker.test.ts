@@ -186,7 +186,7 @@ describe("inference in a worker thread", () => {
     const dir = await mkdtemp(join(tmpdir(), "semcache-worker-"));
     try {
       const load = new URL("../../src/embedder/load.ts", import.meta.url).href;
-      const texts = new URL("./texts.ts", import.meta.url).href;
+      const texts = new URL("./support/texts.ts", import.meta.url).href;
       const open =
         `import { loadOnnxEmbedder } from ${JSON.stringify(load)};\n` +
         `import { longText } from ${JSON.stringify(texts)};\n` +
