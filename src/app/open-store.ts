@@ -24,8 +24,7 @@ export function openStore(config: ServerConfig, embedder: Embedder, logger: Logg
       modelId: embedder.modelId,
       dimension: embedder.dimension,
       index,
-      onError: (error: unknown) => logger.warn({ err: error }, "redis connection error"),
-      onWarning: (message: string) => logger.warn(message),
+      logger,
     });
   }
   const dataDir = resolve(config.dataDir);
@@ -35,7 +34,6 @@ export function openStore(config: ServerConfig, embedder: Embedder, logger: Logg
     dimension: embedder.dimension,
     index,
     maxScopesPerNamespace: config.maxScopesPerNamespace,
-    // A JSON log line, where operators look (not a Node warning on stderr).
-    onBackgroundError: (error: unknown) => logger.error({ err: error, dataDir }, `embedded store: ${error instanceof Error ? error.message : String(error)}`),
+    logger,
   });
 }

@@ -64,6 +64,12 @@ export interface FlightStart {
   readonly similarity: number;
   /** True when this Ask's lookup failed (fail-open). */
   readonly lookupFailed: boolean;
+  /**
+   * Under an error budget, when this Ask leads: the cached candidate its LLM
+   * answer will be judged against (an exploration), known before the call
+   * starts so a stream can say so in its headers; "" otherwise.
+   */
+  readonly exploring: string;
   /** Settles with the shared answer, or the shared call's error (or CANCELED for this caller alone). */
   readonly result: Promise<{ readonly outcome: AskOutcome; readonly source: OutcomeSource }>;
 }
@@ -101,7 +107,7 @@ export class AskEngine {
   async start(cache: SemanticCache, plan: AskPlan, signal: AbortSignal, call: LlmCall): Promise<AskStart> {
     // Before the lookup, not only after: a burst's followers then skip the embedding altogether.
     const identical = this.inFlight.join(plan.flightKey, signal);
-    if (identical !== undefined) return this.flight(cache, plan, identical, 1, false);
+    if (identical !== undefined) return this.flight(cache, plan, identical, 1, false, "");
 
     const { prepared } = plan;
     let vector: Float32Array | undefined;
@@ -122,7 +128,7 @@ export class AskEngine {
         cache.passesGuard(query, inFlight),
       );
       const joined = near === undefined ? undefined : this.inFlight.join(near.key, signal);
-      if (near !== undefined && joined !== undefined) return this.flight(cache, plan, joined, near.similarity, lookupFailed);
+      if (near !== undefined && joined !== undefined) return this.flight(cache, plan, joined, near.similarity, lookupFailed, "");
     }
 
     const recheck = !plan.noCache && !lookupFailed;
@@ -132,10 +138,10 @@ export class AskEngine {
       (flightSignal) => this.lead(cache, plan, flightSignal, call, vector, recheck, explore),
       signal,
     );
-    return this.flight(cache, plan, participation, 1, lookupFailed);
+    return this.flight(cache, plan, participation, 1, lookupFailed, participation.leader ? (explore?.entry.id ?? "") : "");
   }
 
-  private flight(cache: SemanticCache, plan: AskPlan, participation: Participation<AskOutcome>, similarity: number, lookupFailed: boolean): FlightStart {
+  private flight(cache: SemanticCache, plan: AskPlan, participation: Participation<AskOutcome>, similarity: number, lookupFailed: boolean, exploring: string): FlightStart {
     const namespace = plan.prepared.scope.namespace;
     const result = participation.result.then(({ value, leader }) => {
       const source: OutcomeSource = leader && value.fromLlm ? "llm" : "coalesced";
@@ -148,7 +154,7 @@ export class AskEngine {
     });
     // A stream whose client left stops awaiting this; its rejection must not go unhandled.
     result.catch(() => undefined);
-    return { kind: "flight", plan, leader: participation.leader, similarity, lookupFailed, result };
+    return { kind: "flight", plan, leader: participation.leader, similarity, lookupFailed, exploring, result };
   }
 
   /** The shared call: the LLM, then the store, so every participant's answer is already cached. */

@@ -10,6 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { CounterName, CounterValues } from "../cache/counters.js";
 import type { CacheObserver, SemanticCache } from "../cache/semantic-cache.js";
 import type { EmbedderObserver } from "../embedder/embedder.js";
+import { storeAnswering } from "../server/health/health-source.js";
 import type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-json.js";
 import { NamespaceLabels } from "./namespace-labels.js";
 import { RelabelledHistogram } from "./relabelled-histogram.js";
@@ -162,6 +163,15 @@ export class SemcacheMetrics {
         this.reset();
         const entries = await self.countEntries();
         if (entries !== null && self.cache !== undefined) this.set({ store: self.cache.describe().storeKind }, entries);
+      },
+    });
+    new Gauge({
+      name: "semcache_store_up",
+      help: "1 while the store answers its health ping (Redis reachable with its index; the embedded data directory in place), else 0: what /healthz and gRPC health report.",
+      registers,
+      collect(this: Gauge) {
+        this.reset();
+        if (self.cache !== undefined) this.set(storeAnswering(self.cache) ? 1 : 0);
       },
     });
     new Gauge({

@@ -39,7 +39,7 @@ function hitReply(hit: HitStart): AskReply {
   const stored = answerFactsOf(hit.entry);
   return {
     answer: { ...stored, text: hit.entry.response },
-    facts: { source: "cache", similarity: hit.similarity, entryId: hit.entry.id, tokensSaved: stored.completionTokens, cacheUnavailable: false },
+    facts: { source: "cache", similarity: hit.similarity, entryId: hit.entry.id, tokensSaved: stored.completionTokens, cacheUnavailable: false, exploredEntryId: "" },
   };
 }
 
@@ -54,6 +54,7 @@ function outcomeReply(outcome: AskOutcome, source: OutcomeSource, similarity: nu
       entryId: outcome.entryId,
       tokensSaved: own ? 0 : outcome.completionTokens,
       cacheUnavailable: lookupFailed || outcome.storeFailed,
+      exploredEntryId: own ? outcome.exploredEntryId : "",
     },
   };
 }
@@ -109,7 +110,7 @@ export async function askStreaming(options: AskBridgeOptions, input: AskInput, s
     for await (const event of events.drain(signal)) {
       if (event === null) {
         streamed = true;
-        listener.started({ source: "llm", similarity: undefined, entryId: "", tokensSaved: 0, cacheUnavailable: start.lookupFailed });
+        listener.started({ source: "llm", similarity: undefined, entryId: "", tokensSaved: 0, cacheUnavailable: start.lookupFailed, exploredEntryId: start.exploring });
       } else {
         listener.delta(event);
       }

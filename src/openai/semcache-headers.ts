@@ -39,6 +39,8 @@ export const RESPONSE_HEADERS = {
   cacheUnavailable: "x-semcache-cache-unavailable",
   /** Why a request was passed through (bypass only). */
   bypassReason: "x-semcache-bypass-reason",
+  /** Under an error budget: the cached candidate this request's LLM answer was judged against (an exploration). */
+  exploredEntryId: "x-semcache-explored-entry-id",
 } as const;
 
 /** Every semcache response header, for CORS `access-control-expose-headers`. */
@@ -58,6 +60,8 @@ export interface AnswerFacts {
   readonly tokensSaved: number;
   /** The cache failed and the answer came without it (fail-open). */
   readonly cacheUnavailable: boolean;
+  /** The candidate this request's own LLM answer was judged against (an exploration); "" when none. */
+  readonly exploredEntryId: string;
 }
 
 /** The per-request controls, validated. */
@@ -136,6 +140,7 @@ export function answerHeaders(facts: AnswerFacts): Record<string, string> {
   if (facts.similarity !== undefined) headers[RESPONSE_HEADERS.similarity] = String(Math.round(facts.similarity * 1e6) / 1e6);
   if (facts.entryId !== "") headers[RESPONSE_HEADERS.entryId] = facts.entryId;
   if (facts.cacheUnavailable) headers[RESPONSE_HEADERS.cacheUnavailable] = "true";
+  if (facts.exploredEntryId !== "") headers[RESPONSE_HEADERS.exploredEntryId] = facts.exploredEntryId;
   return headers;
 }
 

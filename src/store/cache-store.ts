@@ -123,7 +123,8 @@ export interface CacheStore {
   /**
    * Resolves when the store can serve reads and writes right now; rejects
    * (StoreUnavailableError, naming what is wrong) when it cannot: Redis
-   * unreachable, or the embedded store's data directory deleted or replaced.
+   * unreachable or its index missing (and not re-created on the spot), or
+   * the embedded store's data directory deleted or replaced.
    * Cheap enough for every health check.
    */
   ping(): Promise<void>;
@@ -136,10 +137,10 @@ export class StoreUnavailableError extends SemcacheError {
   override readonly name: string = "StoreUnavailableError";
   /**
    * True when the store cannot recover by itself and needs its operator (the
-   * embedded store's data directory deleted or replaced): /healthz then says
-   * NOT_SERVING so the instance gets replaced. False for outages that heal
-   * (Redis away), during which /healthz stays SERVING: Ask still answers
-   * from the LLM (fail-open), and the gRPC health service reports the outage.
+   * embedded store's data directory deleted or replaced); false for outages
+   * that heal (Redis away, its index being re-created). Either way /healthz,
+   * gRPC health and the semcache_store_up gauge say the store is down while
+   * it lasts.
    */
   readonly permanent: boolean;
 

@@ -44,7 +44,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "server/reflection": ["gen"],
   "server/api": ["cache", "errors", "gen", "server/http", "store"],
   // The edge around every call: metrics and RPC records, access control, the transport.
-  observability: ["auth", "cache", "embedder", "gen", "logger", "server/http"],
+  // server/health: the store's last ping, so /metrics and health never disagree.
+  observability: ["auth", "cache", "embedder", "gen", "logger", "server/health", "server/http"],
   auth: ["cache", "errors", "gen", "logger", "server/http", "tenancy"],
   "server/http": [],
   // Ask over the core and the LLM client.
@@ -53,7 +54,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   llm: ["errors", "tenancy"],
   verify: ["embedder", "errors", "store"],
   embedder: ["errors", "tenancy"],
-  store: ["errors"],
+  store: ["errors", "logger"],
   // Leaves.
   tenancy: [],
   errors: [],

@@ -7,8 +7,8 @@
  * the middle of the run and restarted on the same port and files later,
  * while semcache keeps running.
  *
- * A plain redis-server has no FT.*, so the store runs with
- * `requireQueryEngine: false` and its semantic search always throws
+ * A plain redis-server has no FT.*, so the store runs without an index
+ * (test/support/plain-redis-store.ts) and its semantic search always throws
  * StoreUnavailableError. The load is therefore built on the exact layer:
  * Lookups of prompts known to be stored (exact hits while Redis is up), and
  * Asks of such prompts (cache hits while Redis is up). A Lookup of an
@@ -57,6 +57,13 @@ afterAll(async () => {
 });
 
 const answerTo = (prompt: string): string => `ANSWER: ${prompt}`;
+
+/** The semcache_store_up gauge, as /metrics shows it. */
+async function storeUp(): Promise<number | undefined> {
+  const text = await (await fetch(`${semcache.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("semcache_store_up "));
+  return line === undefined ? undefined : Number(line.split(" ")[1]);
+}
 
 describe("the Redis store on a plain redis-server, before any fault", () => {
   it("serves the exact layer, refuses the semantic one, and an Ask miss fails open but is stored", async () => {
@@ -146,10 +153,10 @@ describe("Redis killed in the middle of a load run", () => {
     // The process is gone and its sockets with it: from here on nothing can answer.
     const killedAt = performance.now();
 
-    // Health (the store probe) notices; /healthz only says whether the model and store were loaded.
+    // Health (the store probe) notices, and /healthz and /metrics agree.
     await eventually(async () => expect((await health.check({ service: "" })).status).toBe(Status.NOT_SERVING), 10_000);
-    const healthz = await fetch(`${semcache.url}/healthz`);
-    expect(healthz.status).toBe(200);
+    await eventually(async () => expect((await fetch(`${semcache.url}/healthz`)).status).toBe(503), 5_000);
+    await eventually(async () => expect(await storeUp()).toBe(0), 5_000);
     // Enough of the outage seen by every client: at least two failed Lookups each, on average.
     await until(
       () => calls.filter((c) => c.op === "lookup" && c.outcome.startedAt > killedAt).length >= 2 * CLIENTS,
@@ -236,6 +243,8 @@ describe("Redis killed in the middle of a load run", () => {
     }
     // The probe's result is reused for up to 2 s, so health follows a moment later.
     await eventually(async () => expect((await health.check({ service: "" })).status).toBe(Status.SERVING), 10_000);
+    await eventually(async () => expect((await fetch(`${semcache.url}/healthz`)).status).toBe(200), 5_000);
+    await eventually(async () => expect(await storeUp()).toBe(1), 5_000);
 
     // Nothing acknowledged was lost: the entries from before the outage, and every acknowledged Store of the run.
     const checker = clients[1] as CacheClient;

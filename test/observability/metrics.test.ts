@@ -150,6 +150,7 @@ describe("/metrics after a scripted sequence of calls", () => {
     // Gauges.
     expect(sampleValue(m, "semcache_entries", { store: "embedded" })).toBe(2);
     expect(sampleValue(m, "semcache_model_state", { state: "ready" })).toBe(1);
+    expect(sampleValue(m, "semcache_store_up")).toBe(1);
     expect(sampleValue(m, "semcache_model_state", { state: "loading" })).toBe(0);
     expect(sampleValue(m, "semcache_model_state", { state: "failed" })).toBe(0);
     const [info] = samplesOf(m, "semcache_model_info");

@@ -119,6 +119,30 @@ describe("POST /v1/chat/completions", () => {
     expect(plain.chunks.some((c) => c.usage)).toBe(false);
   });
 
+  it("says which cached answer an exploration checked, for whole and streamed answers", async () => {
+    // A fresh namespace under a budget has no evidence: a paraphrase is explored, not served.
+    const client = openai("oa-explore", { headers: { "x-semcache-max-error-rate": "0.02" } });
+    const seed = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "What is the capital of France?" }] }).withResponse();
+    const seedId = seed.response.headers.get("x-semcache-entry-id");
+    expect(seed.response.headers.get("x-semcache-explored-entry-id")).toBeNull();
+
+    const whole = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Tell me the capital city of France." }] }).withResponse();
+    expect(whole.response.headers.get("x-semcache-source")).toBe("llm");
+    expect(whole.response.headers.get("x-semcache-explored-entry-id")).toBe(seedId);
+    const wholeId = whole.response.headers.get("x-semcache-entry-id");
+
+    const streamed = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: "user", content: "Which city is the capital of France?" }], stream: true })
+      .withResponse();
+    expect(streamed.response.headers.get("x-semcache-source")).toBe("llm");
+    // The headers go out before the answer: the candidate is known when the call starts.
+    expect([seedId, wholeId]).toContain(streamed.response.headers.get("x-semcache-explored-entry-id"));
+    expect((await collectStream(streamed.data)).text).toBe("ANSWER: Which city is the capital of France?");
+    expect(llm.counts().total).toBe(3);
+    const stats = await grpc.stats({ namespace: "oa-explore" });
+    expect(stats.explorations).toBe(2n);
+  });
+
   it("shares entries with the gRPC Ask, both ways", async () => {
     const namespace = "oa-shared";
     const client = openai(namespace);

@@ -13,7 +13,8 @@ import { cacheHealthSource, registerHealthService, type HealthServiceHandle } fr
 import { createLogger } from "../../src/observability/logger.js";
 import { registerReflectionService } from "../../src/server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../../src/server/semcache-server.js";
-import { openRedisStore } from "../../src/store/redis/index.js";
+import { openPlainRedisStore } from "../support/plain-redis-store.js";
+import { recordingLogger } from "../support/recording-logger.js";
 import { findRedisServer, RedisTestServer } from "../support/redis-server.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { tempDir, testEnv } from "../support/test-server.js";
@@ -182,16 +183,15 @@ describe("health with a Redis store that goes away and comes back", () => {
       ...baseOptions(config),
       loadCache: async () => {
         const embedder = await loadOnnxEmbedder({ modelDir: await fixtureModelDir(), threads: 1 });
-        const store = await openRedisStore({
+        const store = await openPlainRedisStore({
           url: redis.url,
           keyPrefix: "health-test:",
           modelId: embedder.modelId,
           dimension: embedder.dimension,
           index: { m: 16, efConstruction: 200, efSearch: 64 },
           // A plain redis-server has no query engine; the probe needs none.
-          requireQueryEngine: false,
           maxReconnectDelayMs: 200,
-          onError: () => undefined,
+          logger: recordingLogger().logger,
         });
         return new SemanticCache(store, embedder, {
           defaultThreshold: config.threshold,
@@ -214,18 +214,23 @@ describe("health with a Redis store that goes away and comes back", () => {
     await redis?.stop();
   });
 
-  it.skipIf(gateTools.skip)("goes NOT_SERVING when Redis is lost and SERVING when it is back", async () => {
+  it.skipIf(gateTools.skip)("goes NOT_SERVING (gRPC) and 503 (/healthz) when Redis is lost, and SERVING when it is back", async () => {
     expect((await client.check({ service: SERVICE })).status).toBe(Status.SERVING);
     const watch = watcher(client, SERVICE);
     expect(await watch.next()).toBe(Status.SERVING);
 
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
     await redis.stop();
     await watch.until(Status.NOT_SERVING);
     expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
+    // /healthz agrees (within the second its probe result is reused).
+    await expect.poll(async () => (await fetch(`${server.url}/healthz`)).status, { timeout: 5_000, interval: 100 }).toBe(503);
 
     await redis.restart();
     await watch.until(Status.SERVING);
     expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
+    await expect.poll(async () => (await fetch(`${server.url}/healthz`)).status, { timeout: 5_000, interval: 100 }).toBe(200);
     watch.cancel();
   });
 });

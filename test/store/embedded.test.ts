@@ -13,6 +13,7 @@ import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js"
 import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
 import { SemcacheError, StartupError } from "../../src/errors/index.js";
 import { StoreUnavailableError } from "../../src/store/cache-store.js";
+import { recordingLogger } from "../support/recording-logger.js";
 import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./vectors.js";
 
 const MODEL = "test-model";
@@ -390,8 +391,8 @@ describe("embedded store: its data directory deleted or replaced while running",
   const a = scopeOf("ns-a");
   it("refuses writes and pings from then on, naming the path, reports it once, and still reads", async () => {
     const dataDir = join(tempDir(), "data");
-    const reported: unknown[] = [];
-    const store = await open(dataDir, { onBackgroundError: (error) => reported.push(error), dataDirCheckIntervalMs: 0 });
+    const { logger, records } = recordingLogger();
+    const store = await open(dataDir, { logger, dataDirCheckIntervalMs: 0 });
     const entry = entryOf(a, "before", rotated(0));
     await store.put([entry]);
     await store.ping();
@@ -404,7 +405,9 @@ describe("embedded store: its data directory deleted or replaced while running",
     await expect(store.ping()).rejects.toThrow(dataDir);
     await expect(store.addObservation(entry.id, { similarity: 0.9, correct: true, atMs: 1 }, Date.now())).rejects.toThrow(/deleted/);
     await expect(store.flushAll()).rejects.toThrow(/deleted/);
-    expect(reported).toHaveLength(1);
+    expect(records.filter((r) => r.level >= 50)).toHaveLength(1);
+    expect(records[0]?.err?.message).toContain(`the data directory ${dataDir} was deleted`);
+    expect(records[0]?.dataDir).toBe(dataDir);
     // What was stored can still be served from the open database.
     expect((await store.get(entry.id, Date.now()))?.response).toBe(entry.response);
     await store.close();
@@ -414,15 +417,15 @@ describe("embedded store: its data directory deleted or replaced while running",
   it("notices on its timer, and notices a directory replaced by another", async () => {
     const parent = tempDir();
     const dataDir = join(parent, "data");
-    const reported: unknown[] = [];
-    const store = await open(dataDir, { onBackgroundError: (error) => reported.push(error), dataDirCheckIntervalMs: 20 });
+    const { logger, records: reported } = recordingLogger();
+    const store = await open(dataDir, { logger, dataDirCheckIntervalMs: 20 });
     await store.put([entryOf(a, "q", rotated(0))]);
     // Replaced: moved away and a fresh copy put in its place.
     renameSync(dataDir, join(parent, "moved"));
     cpSync(join(parent, "moved"), dataDir, { recursive: true });
     const deadline = Date.now() + 5_000;
     while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(String(reported[0])).toMatch(/was replaced by another directory or database/);
+    expect(reported[0]?.msg).toMatch(/was replaced by another directory or database/);
     await expect(store.put([entryOf(a, "r", rotated(0))])).rejects.toThrow(/replaced/);
     await store.close();
   });

@@ -11,13 +11,16 @@ import { randomUUID } from "node:crypto";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CacheStore, EntryScope } from "../../src/store/cache-store.js";
-import { escapeGlob, indexName } from "../../src/store/redis/naming.js";
+import { embeddingTag, escapeGlob, indexName } from "../../src/store/redis/naming.js";
+import { IndexMissingError } from "../../src/store/redis/connection.js";
 import {
   RedisStoreStartupError,
   openRedisStore,
   type RedisStore,
   type RedisStoreOptions,
 } from "../../src/store/redis/index.js";
+import { recordingLogger } from "../support/recording-logger.js";
+import { eventually } from "../support/eventually.js";
 import { describeStoreContract, type StoreHarness } from "./contract.js";
 import { DIM, entryOf, rotated, scopeOf } from "./vectors.js";
 
@@ -75,7 +78,7 @@ if (url === undefined || url === "") {
       modelId: MODEL,
       dimension: DIM,
       index: INDEX,
-      onWarning: () => undefined,
+      logger: recordingLogger().logger,
       ...overrides,
     };
   }
@@ -122,7 +125,6 @@ if (url === undefined || url === "") {
 
     it("detects the query engine and creates the index named after model and dimension", async () => {
       const store = await open();
-      expect(store.searchEnabled).toBe(true);
       expect(store.indexName).toBe(indexName(keyPrefix, MODEL, DIM));
       expect(store.indexName).toMatch(new RegExp(`^${keyPrefix}idx:contract-test-model-[0-9a-f]{8}:${DIM}$`, "u"));
       expect(((await raw.sendCommand(["FT._LIST"])) as string[]).map(String)).toContain(store.indexName);
@@ -188,6 +190,84 @@ if (url === undefined || url === "") {
       expect((error as Error).message).toContain("FT.DROPINDEX");
       // The foreign index is left as it was.
       expect(((await raw.sendCommand(["FT._LIST"])) as string[]).map(String)).toContain(name);
+    });
+
+    // The same prefix, FILTER and schema as the store's own index, so only the
+    // vector field differs: RediSearch 2.6's FT.INFO does not show it.
+    const vectorField = (algorithm: string, dim: number, metric: string) => (name: string, prefix: string) => [
+      "FT.CREATE", name, "ON", "HASH", "PREFIX", "1", `${prefix}entry:`, "FILTER", `@emb=="${embeddingTag(MODEL, DIM)}"`,
+      "SCHEMA", "ns", "TAG", "CASESENSITIVE", "scope", "TAG", "CASESENSITIVE", "model", "TAG", "CASESENSITIVE", "created", "NUMERIC", "SORTABLE",
+      "vec", "VECTOR", algorithm, "6", "TYPE", "FLOAT32", "DIM", String(dim), "DISTANCE_METRIC", metric,
+    ];
+    it.each([
+      ["another DIM", vectorField("HNSW", DIM * 2, "COSINE"), /DIM|dimension/u],
+      ["the L2 metric", vectorField("HNSW", DIM, "L2"), /L2/u],
+      ["the IP metric", vectorField("HNSW", DIM, "IP"), /IP/u],
+      ["the FLAT algorithm", vectorField("FLAT", DIM, "COSINE"), /FLAT|not HNSW/u],
+    ])("refuses to start on an existing index whose vector field has %s, naming the setting, and leaves no probe entry behind", async (_label, create, setting) => {
+      const name = indexName(keyPrefix, MODEL, DIM);
+      await raw.sendCommand(create(name, keyPrefix));
+      const error = await open().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(RedisStoreStartupError);
+      expect((error as Error).message).toContain(name);
+      expect((error as Error).message).toMatch(setting);
+      expect((error as Error).message).toContain("FT.DROPINDEX");
+      const [, keys] = (await raw.sendCommand(["SCAN", "0", "MATCH", `${escapeGlob(keyPrefix)}*`, "COUNT", "1000"])) as [string, string[]];
+      expect(keys).toEqual([]);
+    });
+
+    it("re-creates its index when it goes missing (Redis restarted empty, or dropped): UNAVAILABLE meanwhile, then entries re-indexed", async () => {
+      const store = await open();
+      const scope = scopeOf("heal");
+      const entries = Array.from({ length: 20 }, (_, i) => entryOf(scope, `kept ${i}`, rotated(i / 40)));
+      await store.put(entries);
+      expect((await store.search(scope, rotated(0), 1, Date.now()))[0]?.entry.id).toBe(entries[0]?.id);
+
+      // Dropped without its documents: the entries stay in Redis.
+      await raw.sendCommand(["FT.DROPINDEX", store.indexName]);
+      const failure = await store.search(scope, rotated(0), 1, Date.now()).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(IndexMissingError);
+      expect((failure as IndexMissingError).code).toBe("unavailable");
+      await store.ping();
+      expect(((await raw.sendCommand(["FT._LIST"])) as string[]).map(String)).toContain(store.indexName);
+      // RediSearch re-indexes what is under the prefix by itself.
+      await eventually(async () => expect(await store.count("heal")).toBe(20), 10_000);
+      expect((await store.search(scope, rotated(0), 1, Date.now()))[0]?.entry.id).toBe(entries[0]?.id);
+
+      // Restarted empty: index and entries gone; the exact layer keeps working, and search heals as above.
+      await raw.sendCommand(["FT.DROPINDEX", store.indexName, "DD"]);
+      const fresh = entryOf(scope, "after the restart", rotated(0.5));
+      await store.put([fresh]);
+      expect((await store.get(fresh.id, Date.now()))?.response).toBe(fresh.response);
+      await expect(store.listRecent("heal", 5, Date.now())).rejects.toBeInstanceOf(IndexMissingError);
+      await store.ping();
+      await eventually(async () => expect((await store.listRecent("heal", 5, Date.now())).map((e) => e.id)).toEqual([fresh.id]), 10_000);
+    });
+
+    it("re-creates it once among several instances racing, and on reconnect before any search", async () => {
+      const replicas = [await open(), await open(), await open()];
+      const scope = scopeOf("race");
+      await replicas[0]!.put([entryOf(scope, "shared", rotated(0))]);
+      await raw.sendCommand(["FT.DROPINDEX", replicas[0]!.indexName]);
+      const outcomes = await Promise.allSettled(replicas.map((r) => r.search(scope, rotated(0), 1, Date.now())));
+      for (const outcome of outcomes) {
+        if (outcome.status === "rejected") expect(outcome.reason).toBeInstanceOf(IndexMissingError);
+      }
+      for (const replica of replicas) await replica.ping();
+      for (const replica of replicas) {
+        await eventually(async () => expect((await replica.search(scope, rotated(0), 1, Date.now())).map((n) => n.entry.prompt)).toEqual(["shared"]), 10_000);
+      }
+
+      // Dropped again, then every connection cut: each instance checks its index on reconnecting.
+      await raw.sendCommand(["FT.DROPINDEX", replicas[0]!.indexName]);
+      await raw.sendCommand(["CLIENT", "KILL", "SKIPME", "yes"]);
+      await eventually(async () => expect(((await raw.sendCommand(["FT._LIST"])) as string[]).map(String)).toContain(replicas[0]!.indexName), 10_000);
     });
 
     it("stores the vector as a FLOAT32 blob the index can search, and hits do not disturb it", async () => {

@@ -7,15 +7,18 @@
 import { createClient, RESP_TYPES } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MAX_OBSERVATIONS_PER_ENTRY, StoreUnavailableError, type NewEntry } from "../../src/store/cache-store.js";
-import { bufferToFloat32 } from "../../src/store/redis/entry-codec.js";
 import {
   NO_QUERY_ENGINE_MESSAGE,
   RedisStoreStartupError,
+  connectRedis,
   openRedisStore,
   type RedisStore,
   type RedisStoreOptions,
 } from "../../src/store/redis/index.js";
+import { decodeFloat32 } from "../../src/store/vectors.js";
 import { eventually } from "../support/eventually.js";
+import { openPlainRedisStore } from "../support/plain-redis-store.js";
+import { recordingLogger, type LogRecord } from "../support/recording-logger.js";
 import { RedisTestServer } from "../support/redis-server.js";
 
 const PASSWORD = "s3cret-pw";
@@ -59,7 +62,7 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
   let server: RedisTestServer;
   let raw: ReturnType<typeof createClient<{}, {}, {}, 2>>;
   const stores: RedisStore[] = [];
-  const errors: Error[] = [];
+  const { logger } = recordingLogger();
 
   function options(overrides: Partial<RedisStoreOptions> = {}): RedisStoreOptions {
     return {
@@ -68,15 +71,14 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
       modelId: "Xenova/all-MiniLM-L6-v2",
       dimension: DIM,
       index: INDEX,
-      onError: (error) => errors.push(error),
-      onWarning: () => undefined,
+      logger,
       ...overrides,
     };
   }
 
-  /** A store with the query-engine check bypassed, as only tests may do. */
+  /** A store on this plain redis-server (test/support/plain-redis-store.ts). */
   async function openPlain(overrides: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
-    const store = await openRedisStore(options({ requireQueryEngine: false, ...overrides }));
+    const store = await openPlainRedisStore(options(overrides));
     stores.push(store);
     return store;
   }
@@ -112,7 +114,7 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
   it("fails startup with StoreUnavailableError when nothing listens", async () => {
     const started = performance.now();
     await expect(
-      openRedisStore(options({ url: "redis://:pw@127.0.0.1:1", startupTimeoutMs: 500, requireQueryEngine: false })),
+      openRedisStore(options({ url: "redis://:pw@127.0.0.1:1", startupTimeoutMs: 500 })),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(performance.now() - started).toBeLessThan(2000);
   });
@@ -120,14 +122,13 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
   it("fails startup at once, and says why, when Redis refuses the credentials", async () => {
     const wrong = `redis://:not-the-password@127.0.0.1:${server.port}`;
     const started = performance.now();
-    await expect(openRedisStore(options({ url: wrong, requireQueryEngine: false }))).rejects.toThrow(/WRONGPASS/u);
+    await expect(openRedisStore(options({ url: wrong }))).rejects.toThrow(/WRONGPASS/u);
     await expect(openRedisStore(options({ url: `redis://127.0.0.1:${server.port}` }))).rejects.toThrow(/NOAUTH/u);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it("puts, gets and replaces entries by id (the exact layer)", async () => {
     const store = await openPlain();
-    expect(store.searchEnabled).toBe(false);
     const now = Date.now();
     const first = makeEntry("a1", { createdAtMs: now, metadata: { k: "v" } });
     expect(await store.put([first, makeEntry("a2")])).toEqual([false, false]);
@@ -279,11 +280,11 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
     })) as Buffer;
     expect(blob.byteLength).toBe(DIM * 4);
     expect(blob.readFloatLE(8)).toBe(vector[2]);
-    expect(Array.from(bufferToFloat32(blob))).toEqual(Array.from(vector));
+    expect(Array.from(decodeFloat32(blob))).toEqual(Array.from(vector));
     await expect(store.put([makeEntry("v2", { vector: new Float32Array(DIM + 1) })])).rejects.toThrow(/dimensional/u);
   });
 
-  it("refuses search and listRecent when started without the query engine", async () => {
+  it("refuses search and listRecent without the query engine", async () => {
     const store = await openPlain();
     const scope = makeEntry("x").scope;
     await expect(store.search(scope, vectorOf(1), 3, Date.now())).rejects.toThrow(/query engine/u);
@@ -294,7 +295,8 @@ describe("Redis store on a plain redis-server (no query engine)", () => {
 describe("Redis store while Redis goes away (plain redis-server)", () => {
   let server: RedisTestServer;
   let store: RedisStore | undefined;
-  const errors: Error[] = [];
+  const recorded = recordingLogger();
+  const connectionErrors = (): LogRecord[] => recorded.records.filter((r) => r.msg.includes("connection error"));
 
   beforeAll(async () => {
     server = await RedisTestServer.start();
@@ -306,14 +308,13 @@ describe("Redis store while Redis goes away (plain redis-server)", () => {
   });
 
   it("fails fast with StoreUnavailableError while Redis is killed, and recovers on its own after a restart", async () => {
-    store = await openRedisStore({
+    store = await openPlainRedisStore({
       url: server.url,
       keyPrefix: uniquePrefix(),
       modelId: "m",
       dimension: DIM,
       index: INDEX,
-      requireQueryEngine: false,
-      onError: (error) => errors.push(error),
+      logger: recorded.logger,
     });
     const s = store;
     await s.put([makeEntry("r1")]);
@@ -334,9 +335,9 @@ describe("Redis store while Redis goes away (plain redis-server)", () => {
       for (const op of operations) expect(await timeFailure(op)).toBeLessThan(1000);
     }
     expect(s.isReady).toBe(false);
-    expect(errors.length).toBeGreaterThan(0);
+    expect(connectionErrors().length).toBeGreaterThan(0);
     // Many failed reconnection attempts, but one report per outage.
-    expect(errors.length).toBeLessThanOrEqual(2);
+    expect(connectionErrors().length).toBeLessThanOrEqual(2);
 
     await server.restart();
     // Same store object: reconnection is automatic (backoff capped at 2 s).
@@ -346,16 +347,34 @@ describe("Redis store while Redis goes away (plain redis-server)", () => {
     expect(s.isReady).toBe(true);
   }, 30_000);
 
+  it("tells its listeners when the connection is back after Redis restarted (where the index is checked), not at the first connect", async () => {
+    const connection = await connectRedis({ url: server.url, keyPrefix: uniquePrefix(), modelId: "m", dimension: DIM, index: INDEX, maxReconnectDelayMs: 200, logger: recordingLogger().logger });
+    try {
+      let reconnects = 0;
+      connection.onReconnect(() => {
+        reconnects += 1;
+      });
+      await connection.command(["PING"]);
+      expect(reconnects).toBe(0);
+      await server.signal("SIGKILL");
+      await expect(connection.command(["PING"])).rejects.toBeInstanceOf(StoreUnavailableError);
+      await server.restart();
+      await eventually(async () => expect(reconnects).toBe(1), 10_000);
+      expect(await connection.command(["PING"])).toBe("PONG");
+    } finally {
+      await connection.close();
+    }
+  }, 30_000);
+
   it("bounds every command by the timeout when Redis hangs (SIGSTOP), then recovers (SIGCONT)", async () => {
-    const s = await openRedisStore({
+    const s = await openPlainRedisStore({
       url: server.url,
       keyPrefix: uniquePrefix(),
       modelId: "m",
       dimension: DIM,
       index: INDEX,
-      requireQueryEngine: false,
       commandTimeoutMs: 300,
-      onError: () => undefined,
+      logger: recordingLogger().logger,
     });
     try {
       await s.put([makeEntry("s1")]);

@@ -7,8 +7,9 @@ import { ScopeSizes } from "../../src/store/redis/scope-sizes.js";
 import { hnswCandidates } from "../../src/store/recall.js";
 import { describe, expect, it } from "vitest";
 import type { NewEntry } from "../../src/store/cache-store.js";
-import { READ_FIELDS, bufferToFloat32, decodeEntry, encodeEntry, float32ToBuffer, isExpired } from "../../src/store/redis/entry-codec.js";
-import { compareIndex, parseIndexInfo } from "../../src/store/redis/index-info.js";
+import { READ_FIELDS, decodeEntry, encodeEntry } from "../../src/store/redis/entry-codec.js";
+import { encodeFloat32 } from "../../src/store/vectors.js";
+import { compareIndex, parseIndexInfo, parseVecsimInfo, withVectorDetails } from "../../src/store/redis/index-info.js";
 import { buildCreateIndexArgs, filterExpression, type IndexDefinition } from "../../src/store/redis/index-schema.js";
 import {
   embeddingTag,
@@ -19,9 +20,10 @@ import {
   modelSlug,
   redactRedisUrl,
 } from "../../src/store/redis/naming.js";
-import { reconnectDelayMs } from "../../src/store/redis/connection.js";
+import { ErrorReply } from "redis";
+import { StoreUnavailableError } from "../../src/store/cache-store.js";
+import { IndexMissingError, reconnectDelayMs, toStoreError } from "../../src/store/redis/connection.js";
 import {
-  buildDimensionProbeArgs,
   buildKnnSearchArgs,
   buildNamespaceCountArgs,
   buildRecentArgs,
@@ -111,6 +113,37 @@ describe("naming", () => {
   });
 });
 
+describe("what a failed command means for callers (toStoreError)", () => {
+  const URL = "redis://redis:6379";
+
+  it.each([
+    ["2.6's FT.SEARCH", "semcache:idx:m:384: no such index"],
+    ["FT.INFO", "Unknown Index name"],
+    ["2.8+", "Unknown index name"],
+  ])("turns a missing index (%s) into UNAVAILABLE, never a bare server error", (_label, reply) => {
+    const error = toStoreError(new ErrorReply(reply), URL, "FT.SEARCH");
+    expect(error).toBeInstanceOf(IndexMissingError);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as StoreUnavailableError).code).toBe("unavailable");
+    expect(error.message).toBe(`cache store unavailable: the search index is missing on Redis at ${URL} (FT.SEARCH: ${reply}); it is being re-created`);
+    expect((error as Error & { cause?: unknown }).cause).toBeInstanceOf(ErrorReply);
+  });
+
+  it("turns replies that mean 'not now' and connection failures into UNAVAILABLE, and leaves bad commands as they are", () => {
+    const loading = toStoreError(new ErrorReply("LOADING Redis is loading the dataset in memory"), URL, "HMGET");
+    expect(loading).toBeInstanceOf(StoreUnavailableError);
+    expect(loading).not.toBeInstanceOf(IndexMissingError);
+    expect(loading.message).toContain("refused HMGET: LOADING");
+    expect(toStoreError(new Error("Socket closed unexpectedly"), URL, "PING").message).toBe(
+      `cache store unavailable: Redis at ${URL} is unavailable (PING): Socket closed unexpectedly`,
+    );
+    const syntax = new ErrorReply("Syntax error at offset 3 near foo");
+    expect(toStoreError(syntax, URL, "FT.SEARCH")).toBe(syntax);
+    const already = new StoreUnavailableError("x");
+    expect(toStoreError(already, URL, "GET")).toBe(already);
+  });
+});
+
 describe("FT.CREATE", () => {
   it("builds exactly the documented token list", () => {
     expect(buildCreateIndexArgs(DEF)).toEqual([
@@ -147,7 +180,7 @@ describe("FT.CREATE", () => {
 });
 
 describe("FT.SEARCH arguments", () => {
-  const blob = float32ToBuffer(new Float32Array([1, 0, 0]));
+  const blob = encodeFloat32(new Float32Array([1, 0, 0]));
 
   it("pre-filters the KNN search by namespace and scope, with the vector as a binary PARAM", () => {
     const args = buildKnnSearchArgs({ index: "i", namespace: "org/team", scopeKey: "9f3a", vector: blob, k: 6 });
@@ -163,14 +196,17 @@ describe("FT.SEARCH arguments", () => {
     expect(() => buildKnnSearchArgs({ index: "i", namespace: "n", scopeKey: "s", vector: blob, k: 0 })).toThrow(RangeError);
   });
 
-  it("lists, counts and probes", () => {
+  it("lists and counts", () => {
     expect(buildRecentArgs("i", "a b", 5)).toEqual([
       "FT.SEARCH", "i", "@ns:{a\\ b}", "SORTBY", "created", "DESC", "RETURN", "11", ...READ_FIELDS, "LIMIT", "0", "5", "DIALECT", "2",
     ]);
     expect(buildNamespaceCountArgs("i", "gpt-4o")).toEqual(["FT.SEARCH", "i", "@ns:{gpt\\-4o}", "LIMIT", "0", "0", "DIALECT", "2"]);
-    expect(buildDimensionProbeArgs("i", blob)).toEqual([
-      "FT.SEARCH", "i", "*=>[KNN 1 @vec $v AS dist]", "PARAMS", "2", "v", blob, "NOCONTENT", "LIMIT", "0", "1", "DIALECT", "2",
-    ]);
+  });
+
+  it("sets the HNSW beam of one query when asked (EF_RUNTIME, the 2.6 algorithm probe)", () => {
+    const args = buildKnnSearchArgs({ index: "i", namespace: "n", scopeKey: "s", vector: blob, k: 1, efRuntime: 10 });
+    expect(args[2]).toBe("(@ns:{n} @scope:{s})=>[KNN 1 @vec $v EF_RUNTIME 10 AS dist]");
+    expect(() => buildKnnSearchArgs({ index: "i", namespace: "n", scopeKey: "s", vector: blob, k: 1, efRuntime: 0 })).toThrow(RangeError);
   });
 
   it("asks for a few more neighbours than wanted", () => {
@@ -250,6 +286,21 @@ describe("FT.INFO", () => {
     expect(result.actual).toEqual({ m: 32, efConstruction: 200 });
     expect(result.warnings).toEqual(["HNSW M is 32, not the configured 16"]);
     expect(compareIndex(parseIndexInfo(info8({ algorithm: "TIERED" })), DEF).problems).toEqual([]);
+  });
+
+  it("reads a 2.6 vector field's settings from FT.DEBUG VECSIM_INFO, and compares them as if FT.INFO had said", () => {
+    const debug = ["ALGORITHM", "HNSW", "TYPE", "FLOAT32", "DIMENSION", 384, "METRIC", "COSINE", "IS_MULTI_VALUE", 0, "M", 32, "EF_CONSTRUCTION", 200, "EF_RUNTIME", 10];
+    const details = parseVecsimInfo(debug);
+    expect(Object.fromEntries(details)).toEqual({ algorithm: "HNSW", data_type: "FLOAT32", dim: "384", distance_metric: "COSINE", m: "32", ef_construction: "200" });
+    const result = compareIndex(withVectorDetails(parseIndexInfo(info26()), "vec", details), DEF);
+    expect(result).toMatchObject({ problems: [], vectorDetailsReported: true, actual: { m: 32, efConstruction: 200 } });
+    const flat = parseVecsimInfo(["ALGORITHM", "FLAT", "TYPE", "FLOAT32", "DIMENSION", 768, "METRIC", "IP"]);
+    expect(compareIndex(withVectorDetails(parseIndexInfo(info26()), "vec", flat), DEF).problems).toEqual([
+      "the vector field uses FLAT, not HNSW",
+      "the vector field has dimension 768, not 384",
+      "the vector field uses IP distance, not COSINE",
+    ]);
+    expect(parseVecsimInfo("Vector index not found").size).toBe(0);
   });
 
   it.each([
@@ -346,13 +397,6 @@ describe("entry codec", () => {
     vector: new Float32Array([0.5, -1.25, 3]),
   };
 
-  it("encodes floats as little-endian FLOAT32 and back", () => {
-    const blob = float32ToBuffer(entry.vector);
-    expect([...blob]).toEqual([0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0xa0, 0xbf, 0x00, 0x00, 0x40, 0x40]);
-    expect(Array.from(bufferToFloat32(blob))).toEqual([0.5, -1.25, 3]);
-    expect(() => bufferToFloat32(Buffer.alloc(5))).toThrow(RangeError);
-  });
-
   it("round-trips an entry through its hash fields", () => {
     const pairs = encodeEntry(entry, "m:3");
     const map = new Map<string, string>();
@@ -375,12 +419,6 @@ describe("entry codec", () => {
     expect(decodeEntry("x", onlyHits)).toBeUndefined();
     const badJson = new Map([...READ_FIELDS.map((f) => [f, "1"] as [string, string])]);
     expect(decodeEntry("x", badJson)).toBeUndefined();
-  });
-
-  it("treats 0 as never expiring and the expiry instant as expired", () => {
-    expect(isExpired(0, Number.MAX_SAFE_INTEGER)).toBe(false);
-    expect(isExpired(1000, 999)).toBe(false);
-    expect(isExpired(1000, 1000)).toBe(true);
   });
 });
 

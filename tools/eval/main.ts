@@ -8,15 +8,19 @@
  * uses another model (e.g. the real all-MiniLM-L6-v2), `--url URL` a running
  * server through the generated gRPC client.
  */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { basename, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GUARD_CHECKS, guardSettingOf, parseGuardSetting, type GuardCheck } from "../../src/cache/guard/index.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import { evaluate, parseEvalFlags, UsageError, writeReport, type EvalSubject } from "../../src/eval/command.js";
 import { DEFAULT_TARGET_PRECISION } from "../../src/eval/calibrate.js";
 import { summaryText } from "../../src/eval/report.js";
+import { parseDataset } from "../../src/eval/dataset.js";
+import { guardRulesMarkdown, scoreGuardRules } from "../../src/eval/guard-rules.js";
 import { onlineSummary, writeOnlineReport } from "../../src/eval/online.js";
+import { mapLimit } from "../../src/eval/run.js";
 import { thresholdsOf } from "../../src/eval/score.js";
 import { ensureFixtureModel } from "../fixture-model/index.js";
 import { runOnline } from "./online.js";
@@ -51,6 +55,14 @@ error (wrong cached answers / requests), hit rate and LLM calls, and writes
   --budgets LIST     max_error_rate values (default 0.01,0.02,0.05)
   --sweep A:B:S      static thresholds (default 0.8:0.99:0.01, plus 1.0)
   --seeds N          shuffled streams per configuration (default 2)
+
+Guard rules (--rules): what each hard-negative guard rule costs (paraphrase
+hits it rejects) and buys (wrong answers it prevents), alone and beyond the
+others, on every (para or near, seed) pair at or above each floor; writes
+<name>-guard-rules.json and .md.
+
+  --rules            score the guard's rules
+  --floors LIST      similarity floors (default 0.8,0.9)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -66,9 +78,12 @@ async function main(argv: readonly string[]): Promise<number> {
   let online = false;
   let budgets = [0.01, 0.02, 0.05];
   let seeds = 2;
+  let rules = false;
+  let floors = [0.8, 0.9];
   for (let i = 0; i < flags.rest.length; i++) {
-    if (flags.rest[i] === "--online") {
-      online = true;
+    if (flags.rest[i] === "--online" || flags.rest[i] === "--rules") {
+      if (flags.rest[i] === "--online") online = true;
+      else rules = true;
       continue;
     }
     const [flag = "", inline] = flags.rest[i]!.split(/=(.*)/s, 2);
@@ -95,9 +110,32 @@ async function main(argv: readonly string[]): Promise<number> {
         return b;
       });
     }
-    else throw new UsageError(`unknown option ${flag} (see --help)`);
+    else if (flag === "--floors") {
+      floors = value.split(",").map((part) => {
+        const f = Number(part.trim());
+        if (part.trim() === "" || !(f > 0 && f <= 1)) throw new UsageError(`--floors must be similarities in (0, 1] (got ${JSON.stringify(part)})`);
+        return f;
+      });
+    } else throw new UsageError(`unknown option ${flag} (see --help)`);
   }
   const dataPath = resolve(flags.data ?? `${REPO}eval/data/intents.jsonl`);
+  if (rules) {
+    const embedder = await loadOnnxEmbedder({ modelDir: resolve(modelDir ?? (await ensureFixtureModel())), threads });
+    try {
+      const dataset = parseDataset(readFileSync(dataPath, "utf8"), dataPath);
+      const scores = await scoreGuardRules(dataset, (prompts) => mapLimit(prompts, 8, (p) => embedder.embed(p)), floors);
+      const name = flags.name ?? `${basename(dataPath, extname(dataPath))}-${modelDir === undefined ? "fixture-model" : basename(resolve(modelDir))}`;
+      const out = resolve(flags.out ?? `${REPO}eval/results`);
+      mkdirSync(out, { recursive: true });
+      const markdown = guardRulesMarkdown(name, scores);
+      writeFileSync(join(out, `${name}-guard-rules.json`), `${JSON.stringify({ name, data: relative(REPO, dataPath), modelId: embedder.modelId, floors: scores }, null, 2)}\n`);
+      writeFileSync(join(out, `${name}-guard-rules.md`), markdown);
+      process.stdout.write(`${markdown}\nwrote ${join(out, `${name}-guard-rules.{json,md}`)}\n`);
+      return 0;
+    } finally {
+      await embedder.close();
+    }
+  }
   if (online) {
     // The default sweep of the online run: 0.80 to 0.99, and 1.0 (exact repeats only).
     const sweepGiven = argv.some((a) => a === "--sweep" || a.startsWith("--sweep="));

@@ -1,5 +1,5 @@
 import type { SemanticCache } from "../../cache/semantic-cache.js";
-import { StoreUnavailableError, type CacheStore } from "../../store/cache-store.js";
+import type { CacheStore } from "../../store/cache-store.js";
 
 /** Whatever answers a health ping: a store, or the cache in front of it. */
 export type Pingable = Pick<CacheStore, "ping">;
@@ -30,39 +30,58 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/**
- * Probes a store with its `ping()` (Redis reachable; the embedded store's
- * data directory still there), within `timeoutMs`.
- */
-export async function probeStore(store: Pingable, timeoutMs: number): Promise<boolean> {
-  await withTimeout(store.ping(), timeoutMs);
-  return true;
+// What the last ping of each store (or cache in front of one) found: shared by every view of the
+// store's health (/healthz, gRPC health, /metrics), so they never disagree
+// for longer than one probe takes.
+const lastPing = new WeakMap<Pingable, { ok: boolean; atMs: number; pending: boolean }>();
+
+function record(store: Pingable): { ok: boolean; atMs: number; pending: boolean } {
+  let last = lastPing.get(store);
+  if (last === undefined) {
+    last = { ok: true, atMs: 0, pending: false };
+    lastPing.set(store, last);
+  }
+  return last;
 }
 
-// What the last ping of each store found, for the synchronous /healthz.
-const lastPing = new WeakMap<Pingable, { failed: boolean; atMs: number; pending: boolean }>();
+/**
+ * Probes a store with its `ping()` (Redis reachable and its index present;
+ * the embedded store's data directory still there), within `timeoutMs`,
+ * and records the outcome for {@link storeAnswering}. Rejects when the
+ * store does not answer.
+ */
+export async function probeStore(store: Pingable, timeoutMs: number): Promise<boolean> {
+  const last = record(store);
+  try {
+    await withTimeout(store.ping(), timeoutMs);
+    Object.assign(last, { ok: true, atMs: Date.now() });
+    return true;
+  } catch (error) {
+    Object.assign(last, { ok: false, atMs: Date.now() });
+    throw error;
+  }
+}
 
 /**
- * False once `store`'s ping has failed for good (a StoreUnavailableError
- * marked permanent: the embedded store's data directory is gone), for
- * checks that must answer at once (GET /healthz). A passing outage (Redis
- * away) does not count: the server still answers Ask from the LLM, and the
- * gRPC health service reports it. Starts a new ping when the last is older
- * than `maxAgeMs`, so the answer is at most that stale.
+ * Whether `store` answered its last ping, for checks that must answer at
+ * once (GET /healthz, the semcache_store_up gauge). False while Redis is
+ * unreachable or its index cannot be restored, and for good once the
+ * embedded store's data directory is gone: the gRPC health service says
+ * NOT_SERVING at the same time. Starts a new ping when the last is older
+ * than `maxAgeMs`, so the answer is at most that stale; true until the
+ * first ping has answered.
  */
 export function storeAnswering(store: Pingable, maxAgeMs = 1_000, timeoutMs = 1_000): boolean {
-  const now = Date.now();
-  const last = lastPing.get(store) ?? { failed: false, atMs: 0, pending: false };
-  lastPing.set(store, last);
-  if (!last.pending && !last.failed && now - last.atMs >= maxAgeMs) {
+  const last = record(store);
+  if (!last.pending && Date.now() - last.atMs >= maxAgeMs) {
     last.pending = true;
-    probeStore(store, timeoutMs).then(
-      () => Object.assign(last, { atMs: Date.now(), pending: false }),
-      (error: unknown) =>
-        Object.assign(last, { failed: error instanceof StoreUnavailableError && error.permanent, atMs: Date.now(), pending: false }),
-    );
+    probeStore(store, timeoutMs)
+      .catch(() => undefined)
+      .finally(() => {
+        last.pending = false;
+      });
   }
-  return !last.failed;
+  return last.ok;
 }
 
 /**

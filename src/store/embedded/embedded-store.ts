@@ -11,13 +11,15 @@ import {
   type Observation,
   type StoredEntry,
 } from "../cache-store.js";
+import { isLive } from "../expiry.js";
 import { toObservationTuple, type ObservationTuple } from "../observations.js";
+import { checkVector } from "../vectors.js";
 import { SemcacheError } from "../../errors/index.js";
 import { GroupCommit } from "./group-commit.js";
 import { removeSnapshots, saveSnapshots, type SnapshotIdentity } from "./index-snapshots.js";
 import type { IndexLoadReport } from "./index-loader.js";
 import type { ScopeIndexes } from "./scope-indexes.js";
-import { DATABASE_FILE, isLive, type SqliteEntries } from "./sqlite-entries.js";
+import { DATABASE_FILE, type SqliteEntries } from "./sqlite-entries.js";
 
 /** Timings and hooks of a running embedded store. */
 export interface EmbeddedStoreRuntime {
@@ -124,7 +126,7 @@ export class EmbeddedStore implements CacheStore {
 
   async search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number): Promise<Neighbour[]> {
     this.ensureOpen();
-    this.checkVector(vector);
+    checkVector(vector, this.runtime.dimension);
     const matches = this.indexes.search(scope.scopeKey, vector, Math.floor(k), nowMs);
     const out: Neighbour[] = [];
     for (const { label, similarity } of matches) {
@@ -136,7 +138,7 @@ export class EmbeddedStore implements CacheStore {
 
   async put(entries: readonly NewEntry[]): Promise<boolean[]> {
     this.ensureOpen();
-    for (const entry of entries) this.checkVector(entry.vector);
+    for (const entry of entries) checkVector(entry.vector, this.runtime.dimension);
     if (entries.length === 0) return [];
     this.checkDataDir();
     this.admitScopes(entries);
@@ -390,15 +392,6 @@ export class EmbeddedStore implements CacheStore {
     return pending === undefined ? entry : { ...entry, hits: entry.hits + pending };
   }
 
-  private checkVector(vector: Float32Array): void {
-    if (!(vector instanceof Float32Array) || vector.length !== this.runtime.dimension) {
-      throw new RangeError(`vector must be a Float32Array of length ${this.runtime.dimension} (got ${describeVector(vector)})`);
-    }
-    for (let i = 0; i < vector.length; i++) {
-      if (!Number.isFinite(vector[i])) throw new RangeError(`vector has a non-finite component at ${i}`);
-    }
-  }
-
   private ensureOpen(): void {
     if (this.closed) throw this.closedError();
   }
@@ -427,9 +420,4 @@ function unavailable(error: unknown): unknown {
 
 function sameFile(now: FileIdentity, then: FileIdentity | undefined): boolean {
   return then === undefined || (now.dev === then.dev && now.ino === then.ino);
-}
-
-function describeVector(vector: unknown): string {
-  if (vector instanceof Float32Array) return `length ${vector.length}`;
-  return vector === null ? "null" : typeof vector === "object" ? (vector.constructor?.name ?? "object") : typeof vector;
 }

@@ -1,6 +1,6 @@
 import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
-import { isLive } from "./sqlite-entries.js";
+import { isLive } from "../expiry.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
 /** A search result: a live label and its cosine similarity. */

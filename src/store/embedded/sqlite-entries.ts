@@ -1,7 +1,9 @@
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import type { EntryScope, NewEntry, StoredEntry } from "../cache-store.js";
+import { isLive } from "../expiry.js";
 import { appendObservation, decodeObservations, NO_OBSERVATIONS_JSON, type ObservationTuple } from "../observations.js";
+import { decodeFloat32, encodeFloat32 } from "../vectors.js";
 import { DataDirError } from "./data-dir.js";
 
 /** File name of the database inside the data directory. */
@@ -228,7 +230,7 @@ export class SqliteEntries {
           createdAt: entry.createdAtMs,
           expiresAt: entry.expiresAtMs,
           metadata: JSON.stringify(entry.metadata),
-          vector: encodeVector(entry.vector),
+          vector: encodeFloat32(entry.vector),
         });
         return {
           label: Number(info.lastInsertRowid),
@@ -331,7 +333,7 @@ export class SqliteEntries {
   /** Vectors of one scope with `afterLabel < label <= upToLabel`, in label order. */
   *scopeVectors(scopeKey: string, afterLabel = 0, upToLabel = Number.MAX_SAFE_INTEGER): IterableIterator<LabelledVector> {
     for (const r of this.statements.scopeVectors.iterate(scopeKey, afterLabel, upToLabel)) {
-      yield { label: r.label, expiresAtMs: r.expires_at, vector: decodeVector(r.vector, this.dimension) };
+      yield { label: r.label, expiresAtMs: r.expires_at, vector: decodeFloat32(r.vector, this.dimension) };
     }
   }
 
@@ -339,11 +341,6 @@ export class SqliteEntries {
   close(): void {
     this.db.close();
   }
-}
-
-/** Whether an entry with this expiry is live at `nowMs` (0 = never expires). */
-export function isLive(expiresAtMs: number, nowMs: number): boolean {
-  return expiresAtMs === 0 || expiresAtMs > nowMs;
 }
 
 function checkIdentity(db: Database.Database, dir: string, identity: EmbeddingIdentity): void {
@@ -406,31 +403,6 @@ function toLabelled(row: EntryColumns): LabelledEntry {
       observations: decodeObservations(row.observations),
     },
   };
-}
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** Float32 little-endian bytes, whatever the host byte order, so a data dir is portable. */
-export function encodeVector(vector: Float32Array): Buffer {
-  if (LITTLE_ENDIAN) return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-  const out = Buffer.alloc(vector.length * 4);
-  for (let i = 0; i < vector.length; i++) out.writeFloatLE(vector[i] ?? 0, i * 4);
-  return out;
-}
-
-/** The inverse of {@link encodeVector}; copies, since SQLite's buffer need not be 4-byte aligned. */
-export function decodeVector(bytes: Uint8Array, dimension: number): Float32Array {
-  if (bytes.byteLength !== dimension * 4) {
-    throw new Error(`stored vector has ${bytes.byteLength} bytes, expected ${dimension * 4}`);
-  }
-  const out = new Float32Array(dimension);
-  if (LITTLE_ENDIAN) {
-    new Uint8Array(out.buffer).set(bytes);
-  } else {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < dimension; i++) out[i] = view.getFloat32(i * 4, true);
-  }
-  return out;
 }
 
 function messageOf(error: unknown): string {

@@ -42,6 +42,44 @@ export interface CommandOptions {
 // credentials no longer accepted.
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MISCONF|OOM|NOAUTH|WRONGPASS)\b/u;
 
+// How RediSearch says an index does not exist: "<name>: no such index"
+// (2.6, FT.SEARCH), "Unknown Index name" (FT.INFO), "Unknown index name"
+// (2.8+). After a restart without persistence, or an FT.DROPINDEX, the
+// store's own index is the one missing: a fault of the store, which it
+// repairs itself, never a bad request.
+const MISSING_INDEX_REPLY = /no such index|unknown index name/iu;
+
+/**
+ * The store's index is missing from Redis (Redis restarted empty, or the
+ * index was dropped): UNAVAILABLE to callers while the store re-creates it.
+ */
+export class IndexMissingError extends StoreUnavailableError {
+  override readonly name: string = "IndexMissingError";
+}
+
+/**
+ * What a failed command means for callers: outages, timeouts, replies that
+ * say the server cannot serve now and a missing index become
+ * StoreUnavailableError (IndexMissingError for the index); any other server
+ * reply (a bad command) is returned as it is, since retrying will not fix it.
+ */
+export function toStoreError(error: unknown, safeUrl: string, command: string): Error {
+  if (error instanceof StoreUnavailableError) return error;
+  if (error instanceof ErrorReply) {
+    if (MISSING_INDEX_REPLY.test(error.message)) {
+      return new IndexMissingError(`the search index is missing on Redis at ${safeUrl} (${command}: ${error.message}); it is being re-created`, {
+        cause: error,
+      });
+    }
+    if (UNAVAILABLE_REPLY.test(error.message)) {
+      return new StoreUnavailableError(`Redis at ${safeUrl} refused ${command}: ${error.message}`, { cause: error });
+    }
+    return error;
+  }
+  // Anything else from the client is about the connection: offline, closed, reset, timed out.
+  return new StoreUnavailableError(`Redis at ${safeUrl} is unavailable (${command}): ${messageOf(error)}`, { cause: error });
+}
+
 // The slice of node-redis this module relies on; keeps the rest of the store
 // independent of node-redis's heavily generic client type.
 interface RawClient {
@@ -71,6 +109,11 @@ export interface StoreConnection {
   readonly isReady: boolean;
   command<T = unknown>(args: readonly RedisArgument[], options?: CommandOptions): Promise<T>;
   script<T = unknown>(script: LuaScript, keys: readonly RedisArgument[], args: readonly RedisArgument[]): Promise<T>;
+  /**
+   * Calls `listener` each time the connection is up again after it was lost
+   * (not at the first connect): Redis may have come back empty.
+   */
+  onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -82,6 +125,7 @@ export class RedisConnection implements StoreConnection {
   private reportedOutage = false;
   private started = false;
   private lastError: Error | undefined;
+  private readonly reconnectListeners: (() => void)[] = [];
 
   private constructor(
     private readonly client: RawClient,
@@ -123,6 +167,7 @@ export class RedisConnection implements StoreConnection {
     client.on("error", (error) => connection.reportError(error));
     client.on("ready", () => {
       connection.reportedOutage = false;
+      if (connection.started) connection.reconnected();
     });
 
     let timer: NodeJS.Timeout | undefined;
@@ -155,9 +200,9 @@ export class RedisConnection implements StoreConnection {
   }
 
   /**
-   * Sends one command. Outages and timeouts throw StoreUnavailableError;
-   * a server error reply (a bad command, an unknown index) is rethrown as
-   * node-redis's ErrorReply, since retrying will not fix it.
+   * Sends one command. Outages, timeouts and a missing index throw
+   * StoreUnavailableError (see {@link toStoreError}); any other server error
+   * reply (a bad command) is rethrown as node-redis's ErrorReply.
    */
   async command<T = unknown>(args: readonly RedisArgument[], options: CommandOptions = {}): Promise<T> {
     const name = String(args[0] ?? "?");
@@ -178,10 +223,14 @@ export class RedisConnection implements StoreConnection {
         }),
       ])) as T;
     } catch (error) {
-      throw this.translate(error, name);
+      throw toStoreError(error, this.safeUrl, name);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   /** Runs a Lua script by SHA1, loading it on the first NOSCRIPT (new or restarted server). */
@@ -221,16 +270,15 @@ export class RedisConnection implements StoreConnection {
     }
   }
 
-  private translate(error: unknown, name: string): Error {
-    if (error instanceof StoreUnavailableError) return error;
-    if (error instanceof ErrorReply) {
-      if (UNAVAILABLE_REPLY.test(error.message)) {
-        return new StoreUnavailableError(`Redis at ${this.safeUrl} refused ${name}: ${error.message}`, { cause: error });
+  private reconnected(): void {
+    if (this.closed) return;
+    for (const listener of this.reconnectListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own to report; the connection carries on.
       }
-      return error;
     }
-    // Anything else from the client is about the connection: offline, closed, reset, timed out.
-    return new StoreUnavailableError(`Redis at ${this.safeUrl} is unavailable (${name}): ${messageOf(error)}`, { cause: error });
   }
 
   // node-redis emits an error on every failed reconnection attempt; one

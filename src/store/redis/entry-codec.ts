@@ -2,12 +2,13 @@
  * The hash layout of one entry and its conversion to and from StoredEntry.
  *
  * Every value is a string except `vec`, a FLOAT32 little-endian blob as the
- * vector index expects. `vec` is written but never read back by the store
- * (no StoredEntry carries its vector), so reads name their fields and stay
- * text-only.
+ * vector index expects (store/vectors.ts). `vec` is written but never read
+ * back by the store (no StoredEntry carries its vector), so reads name their
+ * fields and stay text-only.
  */
 import type { EntryScope, NewEntry, StoredEntry } from "../cache-store.js";
 import { decodeObservations } from "../observations.js";
+import { encodeFloat32 } from "../vectors.js";
 
 /** Hash field names, in one place so writes, reads and the index agree. */
 export const FIELD = {
@@ -42,24 +43,6 @@ export const READ_FIELDS: readonly string[] = [
   FIELD.observations,
 ];
 
-/** Encodes a vector as the little-endian FLOAT32 blob the index reads, whatever the host's byte order. */
-export function float32ToBuffer(vector: Float32Array): Buffer {
-  const out = Buffer.allocUnsafe(vector.length * 4);
-  for (let i = 0; i < vector.length; i++) out.writeFloatLE(vector[i] ?? 0, i * 4);
-  return out;
-}
-
-/** Decodes a little-endian FLOAT32 blob; throws when its length is not a whole number of floats. */
-export function bufferToFloat32(blob: Uint8Array): Float32Array {
-  if (blob.byteLength % 4 !== 0) {
-    throw new RangeError(`a FLOAT32 blob must be a multiple of 4 bytes long (got ${blob.byteLength})`);
-  }
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const out = new Float32Array(blob.byteLength / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
-}
-
 /**
  * The field/value pairs of an entry's hash, ready for HSET. `hits` starts at
  * 0 and `obs` is absent: a replaced entry is a new answer, so it inherits
@@ -77,7 +60,7 @@ export function encodeEntry(entry: NewEntry, embedding: string): (string | Buffe
     FIELD.expires, String(Math.trunc(entry.expiresAtMs)),
     FIELD.hits, "0",
     FIELD.metadata, JSON.stringify(entry.metadata),
-    FIELD.vector, float32ToBuffer(entry.vector),
+    FIELD.vector, encodeFloat32(entry.vector),
     FIELD.embedding, embedding,
   ];
 }
@@ -144,9 +127,4 @@ export function decodeEntry(id: string, source: FieldSource): StoredEntry | unde
   const scope: EntryScope = { namespace, model, params, scopeKey };
   const observations = decodeObservations(fieldAt(source, FIELD.observations));
   return { id, scope, prompt, response, createdAtMs: created, expiresAtMs: expires, hits, metadata, observations };
-}
-
-/** True when an entry must no longer be served at `nowMs` (0 means it never expires). */
-export function isExpired(expiresAtMs: number, nowMs: number): boolean {
-  return expiresAtMs !== 0 && expiresAtMs <= nowMs;
 }

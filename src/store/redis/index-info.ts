@@ -121,6 +121,40 @@ export function parseIndexInfo(reply: unknown): IndexInfo {
   return { keyType, prefixes, filter, attributes, numDocs };
 }
 
+// FT.DEBUG VECSIM_INFO's names for what FT.INFO calls the vector field's details.
+const VECSIM_DETAIL_KEYS: Readonly<Record<string, string>> = {
+  ALGORITHM: "algorithm",
+  TYPE: "data_type",
+  DIMENSION: "dim",
+  METRIC: "distance_metric",
+  M: "m",
+  EF_CONSTRUCTION: "ef_construction",
+};
+
+/**
+ * The vector field's details from an `FT.DEBUG VECSIM_INFO` reply (a flat
+ * list of names and values), keyed as FT.INFO keys them on versions that
+ * report them; empty for a reply of another shape.
+ */
+export function parseVecsimInfo(reply: unknown): Map<string, string> {
+  const details = new Map<string, string>();
+  for (const [key, value] of entriesOf(reply)) {
+    const name = VECSIM_DETAIL_KEYS[key.toUpperCase()];
+    if (name !== undefined) details.set(name, text(value));
+  }
+  return details;
+}
+
+/** `info` with `details` added to its vector attribute `field` (what FT.INFO on 2.6 leaves out). */
+export function withVectorDetails(info: IndexInfo, field: string, details: ReadonlyMap<string, string>): IndexInfo {
+  return {
+    ...info,
+    attributes: info.attributes.map((attribute) =>
+      attribute.attribute === field ? { ...attribute, details: new Map([...attribute.details, ...details]) } : attribute,
+    ),
+  };
+}
+
 /** The outcome of comparing an existing index with the wanted one. */
 export interface IndexComparison {
   /** Differences that make the index unusable: never reuse it. */

@@ -48,7 +48,8 @@ return redis.call('HINCRBY', KEYS[1], 'hits', 1)`,
  * `[similarity, correct, atMs]`, see store/observations.ts), keeping the
  * newest ARGV[5]. KEYS[1]: the entry key. ARGV: similarity, correct (0/1),
  * atMs, the caller's now (ms), the most to keep. Returns 1 when stored, 0
- * when the entry is gone or expired at ARGV[4]: like RECORD_HIT, it never
+ * when the entry is gone or expired at ARGV[4] (the rule of store/expiry.ts,
+ * applied on the server): like RECORD_HIT, it never
  * recreates an entry. Read, append and write happen in one step, so
  * concurrent observations all land. cjson prints 14 significant digits,
  * enough for six-decimal similarities and millisecond times.
@@ -83,21 +84,6 @@ export const UNLINK_NAMESPACE = script(
 for _, key in ipairs(KEYS) do
   if redis.call('TYPE', key).ok == 'hash' and redis.call('HGET', key, 'ns') == ARGV[1] then
     redis.call('UNLINK', key)
-    n = n + 1
-  end
-end
-return n`,
-);
-
-/**
- * Counts those of KEYS (one SCAN page) that are entries, of namespace ARGV[1]
- * when given. Only used when the query engine is bypassed.
- */
-export const COUNT_ENTRIES = script(
-  "count-entries",
-  `local n = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('TYPE', key).ok == 'hash' and (ARGV[1] == nil or redis.call('HGET', key, 'ns') == ARGV[1]) then
     n = n + 1
   end
 end

@@ -32,6 +32,8 @@ export interface KnnQuery {
    * cheap for a small scope.
    */
   readonly exact?: boolean;
+  /** The HNSW search beam for this query (EF_RUNTIME); default: the index's own. */
+  readonly efRuntime?: number;
 }
 
 /**
@@ -60,7 +62,11 @@ export function buildKnnSearchArgs(query: KnnQuery): (string | Buffer)[] {
     throw new RangeError(`candidates must be a whole number of at least k (got ${candidates})`);
   }
   const policy = query.exact === true ? " HYBRID_POLICY ADHOC_BF" : "";
-  const knn = `(${scopeFilter(query.namespace, query.scopeKey)})=>[KNN ${candidates} @${FIELD.vector} $${VECTOR_PARAM}${policy} AS ${DISTANCE_FIELD}]`;
+  if (query.efRuntime !== undefined && (!Number.isSafeInteger(query.efRuntime) || query.efRuntime < 1)) {
+    throw new RangeError(`efRuntime must be a whole number of at least 1 (got ${query.efRuntime})`);
+  }
+  const ef = query.efRuntime === undefined ? "" : ` EF_RUNTIME ${query.efRuntime}`;
+  const knn = `(${scopeFilter(query.namespace, query.scopeKey)})=>[KNN ${candidates} @${FIELD.vector} $${VECTOR_PARAM}${policy}${ef} AS ${DISTANCE_FIELD}]`;
   return [
     "FT.SEARCH", query.index, knn,
     "PARAMS", "2", VECTOR_PARAM, query.vector,
@@ -94,19 +100,4 @@ export function buildRecentArgs(index: string, namespace: string, limit: number)
 /** Counts a namespace's entries without fetching any (the reply's total). */
 export function buildNamespaceCountArgs(index: string, namespace: string): string[] {
   return ["FT.SEARCH", index, tagClause(FIELD.namespace, namespace), "LIMIT", "0", "0", "DIALECT", "2"];
-}
-
-/**
- * A KNN query that must fail when the index's vectors are not `vector`'s
- * length: how the dimension is checked on RediSearch versions whose FT.INFO
- * does not report it.
- */
-export function buildDimensionProbeArgs(index: string, vector: Buffer): (string | Buffer)[] {
-  return [
-    "FT.SEARCH", index, `*=>[KNN 1 @${FIELD.vector} $${VECTOR_PARAM} AS ${DISTANCE_FIELD}]`,
-    "PARAMS", "2", VECTOR_PARAM, vector,
-    "NOCONTENT",
-    "LIMIT", "0", "1",
-    "DIALECT", "2",
-  ];
 }

@@ -2,8 +2,8 @@
  * An in-process semcache server whose store is the Redis store on a plain
  * redis-server (no query engine): the production composition
  * (startServerFromConfig) with its own store opener, because the production
- * one refuses a Redis without FT.*, and only a test may open the store with
- * `requireQueryEngine: false`.
+ * one refuses a Redis without FT.*: the store is opened by
+ * test/support/plain-redis-store.ts instead.
  *
  * What that store can and cannot do (and so what a test can assert): the
  * exact layer (a hash read by id), Store, hit counting, Flush and Stats'
@@ -19,7 +19,7 @@ import { indexParamsOf } from "../../../src/app/open-store.js";
 import { loadConfig } from "../../../src/config/load-config.js";
 import type { ServerConfig } from "../../../src/config/settings.js";
 import { createLogger } from "../../../src/observability/logger.js";
-import { openRedisStore } from "../../../src/store/redis/index.js";
+import { openPlainRedisStore } from "../../support/plain-redis-store.js";
 import { tempDir, testEnv } from "../../support/test-server.js";
 
 /** What the server is started with. */
@@ -48,16 +48,13 @@ export async function startRedisSemcache(options: RedisSemcacheOptions): Promise
   const config = loadConfig({ env: await testEnv(dir, options.env), argv: [], cwd: dir });
   const server = await startServerFromConfig(config, createLogger(config.logLevel), {
     openStore: (_config, embedder, logger) =>
-      openRedisStore({
+      openPlainRedisStore({
         url: options.redisUrl,
         keyPrefix: options.keyPrefix,
         modelId: embedder.modelId,
         dimension: embedder.dimension,
         index: indexParamsOf(config),
-        // TESTS ONLY: plain Redis has no FT.*; search throws StoreUnavailableError instead.
-        requireQueryEngine: false,
-        onError: (error: unknown) => logger.warn({ err: error }, "redis connection error"),
-        onWarning: (message: string) => logger.warn(message),
+        logger,
       }),
   });
   try {
