@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { tokensSavedOnHit } from "../ask/answer-metadata.js";
-import { guardFromSetting } from "../cache/guard/index.js";
+import { createMatchGuard } from "../cache/guard/index.js";
 import { SemanticCache, type CacheObserver } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
 import type { EmbedderObserver } from "../embedder/embedder.js";
@@ -58,7 +58,8 @@ export async function loadSemanticCache(
       maxResponseBytes: config.maxResponseBytes,
       maxMetadataEntries: config.maxMetadataEntries,
       maxMetadataBytes: config.maxMetadataBytes,
-      guard: guardFromSetting(config.guard, embedder),
+      // "off" turns the heuristic checks off, never the identity rule (cache/guard).
+      guard: createMatchGuard(config.guard, embedder),
       observer: observers.cache,
       // What a hit saved is Ask's knowledge (its answer metadata), not the core's.
       tokensSavedOnHit,

@@ -1,7 +1,7 @@
-import { askPartsFromConfig, createAskLayer } from "../ask/index.js";
+import { createAskLayer } from "../ask/index.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import { llmConfigFromSettings } from "../llm/index.js";
-import { openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
+import { OPENAI_CORS, openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
 import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
@@ -12,7 +12,8 @@ import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js"
 import type { Logger } from "../observability/logger.js";
 import { registerReflectionService } from "../server/reflection/index.js";
 import { startSemcacheServer, type SemcacheServer } from "../server/semcache-server.js";
-import { tenantInterceptor } from "../tenancy/tenant-interceptor.js";
+import { tenantInterceptor } from "../auth/tenant-interceptor.js";
+import { askPartsFromConfig } from "./ask-from-config.js";
 import { loadSemanticCache } from "./load-cache.js";
 import { LoadProgress } from "./load-progress.js";
 import type { StoreOpener } from "./open-store.js";
@@ -85,6 +86,7 @@ export async function startServerFromConfig(
     host: config.host,
     port: config.port,
     corsOrigins: config.corsOrigins,
+    corsAdditions: OPENAI_CORS,
     maxMessageBytes: config.maxMessageBytes,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,

@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { AskResponseSchema, UsageSchema, type AskRequest, type AskResponse } from "../gen/semcache/v1/semantic_cache_pb.js";
 import type { LlmClient } from "../llm/index.js";
-import type { CacheProvider } from "../server/api/semantic-cache-service.js";
+import type { CacheProvider } from "../cache/cache-provider.js";
 import type { AskEngine } from "./ask-engine.js";
 import { hitView, outcomeView, type AnswerView } from "./answer-view.js";
 

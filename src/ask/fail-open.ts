@@ -18,7 +18,7 @@ import type { Logger } from "../observability/logger.js";
 /** The cache operations Ask performs. */
 export type CacheOperation = "lookup" | "store";
 
-/** The outcome of a guarded cache operation. */
+/** The outcome of a cache operation run under the fail-open policy. */
 export type CacheAttempt<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
 /** Whether an error is the cache failing, as opposed to the request being wrong or the server not ready yet. */

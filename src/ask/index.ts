@@ -1,11 +1,12 @@
 /**
  * The Ask layer: Ask and AskStream over the cache core and an LLM. The
- * composition root passes `askLayerFromConfig(config, logger)` as the
- * server's `ask` option.
+ * composition root builds it from the configuration (app/ask-from-config.ts)
+ * and passes it as the server's `ask` option.
  */
-import { SETTINGS, type ServerConfig } from "../config/settings.js";
-import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
-import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { CacheProvider } from "../cache/cache-provider.js";
+import type { SemanticCacheService } from "../gen/semcache/v1/semantic_cache_pb.js";
+import type { LlmClient } from "../llm/index.js";
 import type { Logger } from "../observability/logger.js";
 import { AskEngine } from "./ask-engine.js";
 import { askHandler } from "./ask-service.js";
@@ -30,7 +31,7 @@ export interface AskLayerOptions {
 }
 
 /** The Ask and AskStream handlers, as the server's `ask` option wants them. */
-export type AskLayer = (cache: CacheProvider) => Pick<SemanticCacheServiceImpl, "ask" | "askStream">;
+export type AskLayer = (cache: CacheProvider) => Pick<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream">;
 
 /** The engine of an Ask layer: one per server, shared by every door to Ask (Ask, AskStream, /v1/chat/completions). */
 export function askEngineOf(options: AskLayerOptions): AskEngine {
@@ -48,24 +49,4 @@ export function createAskLayer(options: AskLayerOptions, engine: AskEngine = ask
     ask: askHandler(cache, engine, options.llm),
     askStream: askStreamHandler(cache, engine, options.llm),
   });
-}
-
-/** The Ask layer the configuration describes (SEMCACHE_LLM_*, OPENAI_API_KEY, SEMCACHE_FAIL_OPEN). */
-export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLayer {
-  const { options, engine } = askPartsFromConfig(config, logger);
-  return createAskLayer(options, engine);
-}
-
-/** The options and engine of the configured Ask layer, for other doors to Ask to share (same engine, same LLM slots). */
-export function askPartsFromConfig(config: ServerConfig, logger: Logger): { readonly options: AskLayerOptions; readonly engine: AskEngine; readonly slots: SlotPool } {
-  const llm = createOpenAiLlmClient(llmConfigFromSettings(config));
-  if (llm.configured) {
-    logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
-  } else {
-    logger.warn(`no LLM configured (${SETTINGS.llmBaseUrl.env} / ${SETTINGS.llmApiKey.env}): Ask serves cache hits only`);
-  }
-  // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
-  const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue, maxQueuedPerTenant: config.llmMaxQueuePerTenant });
-  const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger };
-  return { options, engine: askEngineOf(options), slots };
 }

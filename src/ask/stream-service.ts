@@ -26,7 +26,7 @@ import {
 } from "../gen/semcache/v1/semantic_cache_pb.js";
 import { SemcacheError } from "../errors/index.js";
 import type { LlmClient, LlmCompletion, LlmEndEvent } from "../llm/index.js";
-import type { CacheProvider } from "../server/api/semantic-cache-service.js";
+import type { CacheProvider } from "../cache/cache-provider.js";
 import type { AskEngine } from "./ask-engine.js";
 import { hitView, outcomeView, type AnswerView } from "./answer-view.js";
 import { AsyncQueue } from "./async-queue.js";

@@ -5,7 +5,8 @@ import { KEYS_USAGE } from "./keys.js";
 export function helpText(): string {
   const rows = (Object.keys(SETTINGS) as SettingName[]).map((name) => {
     const spec = SETTINGS[name];
-    const fallback = spec.fallback === undefined ? "" : ` (default: ${Array.isArray(spec.fallback) ? spec.fallback.join(",") || "none" : String(spec.fallback)})`;
+    const shown = spec.shownDefault ?? (Array.isArray(spec.fallback) ? spec.fallback.join(",") || "none" : String(spec.fallback));
+    const fallback = spec.fallback === undefined ? "" : ` (default: ${shown})`;
     return `  ${flagOf(name).padEnd(28)} ${spec.env}\n      ${spec.doc}${fallback}`;
   });
   return [

@@ -13,6 +13,8 @@ const MACHINE_DEPENDENT: Readonly<Partial<Record<SettingName, { readonly value: 
 
 function shownDefault(name: SettingName): string {
   const fallback: unknown = SETTINGS[name].fallback;
+  const shown = SETTINGS[name].shownDefault;
+  if (shown !== undefined) return `\`${shown}\``;
   const machine = MACHINE_DEPENDENT[name];
   if (machine !== undefined && machine.value === fallback) return machine.shown;
   if (fallback === undefined) return "unset";

@@ -1,6 +1,7 @@
 import { cpus, homedir } from "node:os";
 import { join } from "node:path";
-import { parseGuardSetting } from "../cache/guard/index.js";
+import { GUARD_CHECKS, parseGuardSetting } from "../cache/guard/index.js";
+import { LLM_ENV } from "../llm/config.js";
 import { DEFAULT_ANSWER_MATCH } from "../verify/answer-match.js";
 import { boolean, integer, list, numberAbove, numberBetween, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
 
@@ -13,6 +14,8 @@ export interface Setting<T> {
   /** Value when unset; undefined means "not set" for optional settings. */
   readonly fallback: T;
   readonly parse: Parser<NonNullable<T>>;
+  /** How --help and the README show the default, when its value reads worse than the text that sets it. */
+  readonly shownDefault?: string;
 }
 
 function setting<T>(env: string, fallback: NoInfer<T>, parse: Parser<T>, doc: string): Setting<T> {
@@ -21,6 +24,10 @@ function setting<T>(env: string, fallback: NoInfer<T>, parse: Parser<T>, doc: st
 
 function optional<T>(env: string, parse: Parser<T>, doc: string): Setting<T | undefined> {
   return { env, fallback: undefined, parse: parse as Parser<NonNullable<T>>, doc };
+}
+
+function shownAs<T>(shownDefault: string, spec: Setting<T>): Setting<T> {
+  return { ...spec, shownDefault };
 }
 
 const MiB = 1024 * 1024;
@@ -36,7 +43,7 @@ export const SETTINGS = {
   modelBaseUrl: setting("SEMCACHE_MODEL_BASE_URL", "https://huggingface.co", url("http:", "https:"), "Where the model is downloaded from when SEMCACHE_MODEL_DIR is unset (a Hugging Face hub or a mirror)."),
   modelCacheDir: setting("SEMCACHE_MODEL_CACHE_DIR", join(homedir(), ".cache", "semcache", "models"), text, "Where downloaded models are kept (checksum-verified)."),
   threshold: setting("SEMCACHE_THRESHOLD", 0.9, numberAbove(0, 1), "Default cosine similarity for a semantic hit, in (0, 1]."),
-  guard: setting("SEMCACHE_GUARD", "on", parseGuardSetting, "Hard-negative guard on semantic hits: on, off, or a comma-separated list of numbers, negation, antonyms, entities, direction, language, instruction (prompts the model cannot tell apart are refused even when off)."),
+  guard: shownAs("on", setting("SEMCACHE_GUARD", GUARD_CHECKS, parseGuardSetting, "Hard-negative guard on semantic hits: on, off, or a comma-separated list of numbers, negation, antonyms, entities, direction, language, instruction (prompts the model cannot tell apart are refused even when off).")),
   maxErrorRate: optional("SEMCACHE_MAX_ERROR_RATE", numberBetween(0, 1), "Error budget: the largest share of requests that may get a wrong cached answer, in (0, 1), e.g. 0.02; semantic hits are then verified per entry (see Verified answers). Unset: the plain threshold."),
   answerMatch: setting("SEMCACHE_ANSWER_MATCH", DEFAULT_ANSWER_MATCH, numberAbove(0, 1), "Answer-embedding similarity at or above which an exploration judges a cached answer the same as the LLM's, in (0, 1]; 1: only answers equal after normalisation."),
   defaultTtlSeconds: setting("SEMCACHE_DEFAULT_TTL_SECONDS", 0, integer(0, 4294967295), "TTL of entries stored without one; 0: never expire."),
@@ -59,14 +66,14 @@ export const SETTINGS = {
   embedThreads: setting("SEMCACHE_EMBED_THREADS", cpus().length, integer(1, 256), "onnxruntime intra-op threads."),
   embedMaxBatch: setting("SEMCACHE_EMBED_MAX_BATCH", 32, integer(1, 1024), "Most texts embedded in one model run (micro-batching)."),
   embedMaxWaitMs: setting("SEMCACHE_EMBED_MAX_WAIT_MS", 1, integer(0, 1000), "Longest a text waits for others to share its model run."),
-  llmBaseUrl: optional("SEMCACHE_LLM_BASE_URL", url("http:", "https:"), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
-  llmApiKey: optional("SEMCACHE_LLM_API_KEY", text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
-  openAiApiKey: optional("OPENAI_API_KEY", text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),
-  llmModel: optional("SEMCACHE_LLM_MODEL", text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
+  llmBaseUrl: optional(LLM_ENV.baseUrl, url("http:", "https:"), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
+  llmApiKey: optional(LLM_ENV.apiKey, text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
+  openAiApiKey: optional(LLM_ENV.openAiApiKey, text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),
+  llmModel: optional(LLM_ENV.model, text, "Model Ask uses when scope.model is empty; also the model an empty scope.model is cached under."),
   // Long answers from slow local models fit in the default; an hour is far beyond any sane answer.
-  llmTimeoutMs: setting("SEMCACHE_LLM_TIMEOUT_MS", 120_000, integer(1, 3_600_000), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
+  llmTimeoutMs: setting(LLM_ENV.timeoutMs, 120_000, integer(1, 3_600_000), "Deadline of one LLM call, retries and a whole stream included (DEADLINE_EXCEEDED after)."),
   // More than ten retries only prolongs an outage for the caller.
-  llmMaxRetries: setting("SEMCACHE_LLM_MAX_RETRIES", 2, integer(0, 10), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
+  llmMaxRetries: setting(LLM_ENV.maxRetries, 2, integer(0, 10), "Retries of an LLM call after 429, 5xx or a lost connection, with backoff (a stream only before its first token)."),
   llmMaxConcurrency: setting("SEMCACHE_LLM_MAX_CONCURRENCY", 32, integer(1, 10_000), "Most LLM calls in flight at once (identical prompts share one); more wait in a queue."),
   llmMaxQueue: setting("SEMCACHE_LLM_MAX_QUEUE", 256, integer(0, 1_000_000), "Most LLM calls waiting for a slot; beyond it, Ask answers RESOURCE_EXHAUSTED."),
   llmMaxQueuePerTenant: setting("SEMCACHE_LLM_MAX_QUEUE_PER_TENANT", 128, integer(0, 1_000_000), "Most LLM calls one tenant (API key; without keys, namespace) may have waiting; beyond it that tenant gets RESOURCE_EXHAUSTED while others still get in. At most SEMCACHE_LLM_MAX_QUEUE."),

@@ -6,7 +6,7 @@
  * details go to stderr), or says that no threshold reaches the precision
  * and exits with 1.
  */
-import { guardChecksOf } from "../cache/guard/index.js";
+import { GUARD_CHECKS, guardSettingOf } from "../cache/guard/index.js";
 import { indexParamsOf } from "../app/open-store.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { embedderOptionsOf } from "../app/load-cache.js";
@@ -60,8 +60,8 @@ export async function calibrateCommand(argv: readonly string[]): Promise<number>
       variant = "server";
     } else {
       embedder = await loadOnnxEmbedder(embedderOptionsOf(config));
-      const checks = guardChecksOf(config.guard);
-      subject = { kind: "in-process", embedder, guardChecks: checks.length > 0 ? checks : guardChecksOf("on"), index: indexParamsOf(config) };
+      const checks = config.guard;
+      subject = { kind: "in-process", embedder, guardChecks: checks.length > 0 ? checks : GUARD_CHECKS, index: indexParamsOf(config) };
       variant = checks.length > 0 ? "guardOn" : "guardOff";
     }
     const report = await evaluate({
@@ -76,7 +76,7 @@ export async function calibrateCommand(argv: readonly string[]): Promise<number>
     const pct = (n: number | null): string => (n === null ? "n/a" : `${(n * 100).toFixed(1)}%`);
     say(
       `semcache calibrate: ${flags.data} (${report.data.paras} paras, ${report.data.nears} nears, ${report.data.seeds} seeds) · ` +
-        `model ${report.model} · ${variant === "server" ? `server ${flags.url}` : `guard ${config.guard}`}`,
+        `model ${report.model} · ${variant === "server" ? `server ${flags.url}` : `guard ${guardSettingOf(config.guard)}`}`,
     );
     const now = chosen.atOperating;
     say(`now (threshold ${config.threshold}): hit rate ${pct(now.hitRate)}, false-hit rate ${pct(now.falseHitRate)}, precision ${pct(now.precision)}`);

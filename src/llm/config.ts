@@ -4,7 +4,21 @@
  * variables and OPENAI_API_KEY, validated there) through
  * `llmConfigFromSettings`.
  */
-import type { ServerConfig } from "../config/settings.js";
+
+/**
+ * The environment variables of the LLM client's settings. They are named
+ * here, not read from the settings table, because the client's errors tell
+ * the operator which one to change and the LLM layer sits below the table;
+ * the table (config/settings.ts) takes its names from here.
+ */
+export const LLM_ENV = {
+  baseUrl: "SEMCACHE_LLM_BASE_URL",
+  apiKey: "SEMCACHE_LLM_API_KEY",
+  openAiApiKey: "OPENAI_API_KEY",
+  model: "SEMCACHE_LLM_MODEL",
+  timeoutMs: "SEMCACHE_LLM_TIMEOUT_MS",
+  maxRetries: "SEMCACHE_LLM_MAX_RETRIES",
+} as const;
 
 /** Settings of `createOpenAiLlmClient`. */
 export interface LlmClientConfig {
@@ -30,8 +44,15 @@ export interface LlmClientConfig {
   readonly retryMaxDelayMs?: number;
 }
 
-/** The LLM part of the server's validated configuration (see src/config/settings.ts). */
-export type LlmSettings = Pick<ServerConfig, "llmBaseUrl" | "llmApiKey" | "openAiApiKey" | "llmModel" | "llmTimeoutMs" | "llmMaxRetries">;
+/** The LLM part of the server's validated configuration (see src/config/settings.ts; its ServerConfig is one). */
+export interface LlmSettings {
+  readonly llmBaseUrl: string | undefined;
+  readonly llmApiKey: string | undefined;
+  readonly openAiApiKey: string | undefined;
+  readonly llmModel: string | undefined;
+  readonly llmTimeoutMs: number;
+  readonly llmMaxRetries: number;
+}
 
 /**
  * The client configuration for already-validated settings. Only the key

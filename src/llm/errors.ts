@@ -27,7 +27,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import { SemcacheError, type ErrorCode } from "../errors/index.js";
-import { SETTINGS } from "../config/settings.js";
+import { LLM_ENV } from "./config.js";
 import { retryAfterMs } from "./retry.js";
 
 /** A failed attempt: the error to report and whether another attempt may help. */
@@ -48,15 +48,6 @@ export interface FailureContext {
 }
 
 const PREFIX = "LLM upstream";
-
-// The settings an operator changes to fix what these errors report, by the names the settings table gives them.
-const LLM_ENV = {
-  baseUrl: SETTINGS.llmBaseUrl.env,
-  apiKey: SETTINGS.llmApiKey.env,
-  openAiApiKey: SETTINGS.openAiApiKey.env,
-  model: SETTINGS.llmModel.env,
-  timeoutMs: SETTINGS.llmTimeoutMs.env,
-} as const;
 
 /** The call cannot be made: neither a base URL nor an API key is configured. */
 export function unconfiguredError(): SemcacheError {

@@ -171,7 +171,7 @@ export class SemcacheMetrics {
       registers,
       collect(this: Gauge) {
         this.reset();
-        if (self.cache !== undefined) this.set(storeAnswering(self.cache.backend) ? 1 : 0);
+        if (self.cache !== undefined) this.set(storeAnswering(self.cache) ? 1 : 0);
       },
     });
     new Gauge({

@@ -9,7 +9,7 @@
  */
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { principalKey } from "../auth/principal.js";
-import { admittedKey } from "../tenancy/tenant-interceptor.js";
+import { admittedKey } from "../auth/tenant-interceptor.js";
 import { requestFacts, responseFacts, type RpcFacts } from "./rpc-facts.js";
 
 /** The wire protocol of a call ("http": a plain-HTTP endpoint such as /v1/chat/completions). */
@@ -31,7 +31,7 @@ export interface RpcRecord {
   readonly ms: number;
   /** Id of the API key that made the call, when keys are on and it was known. */
   readonly keyId?: string;
-  /** Whether the call got past access control (see tenancy/tenant-interceptor.ts); a refused call's namespace is only a claim. */
+  /** Whether the call got past access control (see auth/tenant-interceptor.ts); a refused call's namespace is only a claim. */
   readonly admitted: boolean;
   readonly facts: RpcFacts;
 }

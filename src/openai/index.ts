@@ -9,4 +9,5 @@ export { openAiRoutes, OPENAI_PATHS } from "./routes.js";
 export type { OpenAiRouteOptions } from "./chat-route.js";
 export { openAiRpcRecord, OPENAI_SERVICE, type OpenAiCallRecord } from "./call-record.js";
 export { Upstream } from "./upstream.js";
+export { OPENAI_CORS } from "./cors-headers.js";
 export { REQUEST_HEADERS, RESPONSE_HEADERS, EXPOSED_RESPONSE_HEADERS } from "./semcache-headers.js";

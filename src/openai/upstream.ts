@@ -7,8 +7,7 @@
  */
 import { SemcacheError } from "../errors/index.js";
 import { classifyUpstreamError, unconfiguredError } from "../llm/errors.js";
-import { SETTINGS } from "../config/settings.js";
-import { DEFAULT_OPENAI_BASE_URL, type LlmClientConfig } from "../llm/index.js";
+import { DEFAULT_OPENAI_BASE_URL, LLM_ENV, type LlmClientConfig } from "../llm/index.js";
 import type { JsonObject } from "./field-readers.js";
 
 /** Upstream response headers relayed to the caller: content and retry hints, nothing about the server's account. */
@@ -60,7 +59,7 @@ export class Upstream {
     } catch (error) {
       if (error instanceof SemcacheError) throw error;
       if (signal?.aborted === true) throw new SemcacheError("canceled", "the caller went away", { cause: error });
-      if (deadline.aborted) throw new SemcacheError("deadline_exceeded", `the LLM upstream did not answer within ${this.timeoutMs} ms (${SETTINGS.llmTimeoutMs.env})`, { cause: error });
+      if (deadline.aborted) throw new SemcacheError("deadline_exceeded", `the LLM upstream did not answer within ${this.timeoutMs} ms (${LLM_ENV.timeoutMs})`, { cause: error });
       throw classifyUpstreamError(error, { model, modelFromRequest: true }).error;
     }
   }
@@ -77,7 +76,7 @@ export class Upstream {
       const text = await response.text().catch(() => "");
       throw new SemcacheError(
         "failed_precondition",
-        `LLM upstream refused semcache's credential (HTTP ${response.status}; check ${SETTINGS.llmApiKey.env} / ${SETTINGS.openAiApiKey.env}): ${text.slice(0, 300)}`,
+        `LLM upstream refused semcache's credential (HTTP ${response.status}; check ${LLM_ENV.apiKey} / ${LLM_ENV.openAiApiKey}): ${text.slice(0, 300)}`,
       );
     }
     const headers: Record<string, string> = {};

@@ -4,14 +4,11 @@ import type { UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { NotReadyError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
 import { errorMappingInterceptor } from "./api/errors.js";
-import {
-  registerSemanticCacheService,
-  semanticCacheService,
-  type CacheProvider,
-  type SemanticCacheServiceImpl,
-} from "./api/semantic-cache-service.js";
+import type { CacheProvider } from "../cache/cache-provider.js";
+import { registerSemanticCacheService, semanticCacheService, type SemanticCacheServiceImpl } from "./api/semantic-cache-service.js";
 import { listenOnePort } from "./http/graceful-http.js";
 import type { BodyBudget } from "./http/body-budget.js";
+import type { CorsAdditions } from "./http/cors.js";
 import type { Admit, ConnectionLimits } from "./http/edge-options.js";
 import { createRequestHandler, type AnyRequest, type AnyResponse } from "./http/request-handler.js";
 import type { Logger } from "../observability/logger.js";
@@ -22,6 +19,8 @@ export interface SemcacheServerOptions {
   readonly host: string;
   readonly port: number;
   readonly corsOrigins: readonly string[];
+  /** Headers of `extraRoutes` (the OpenAI endpoint) that CORS must also allow and expose. */
+  readonly corsAdditions?: CorsAdditions;
   readonly maxMessageBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logger: Logger;
@@ -79,9 +78,10 @@ export async function startSemcacheServer(options: SemcacheServerOptions): Promi
       registerSemanticCacheService(router, service);
     },
     corsOrigins: options.corsOrigins,
+    ...(options.corsAdditions === undefined ? {} : { corsAdditions: options.corsAdditions }),
     maxMessageBytes: options.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    isReady: () => cache !== undefined && storeAnswering(cache.backend),
+    isReady: () => cache !== undefined && storeAnswering(cache),
     ...(options.loadingStatus === undefined ? {} : { loadingStatus: options.loadingStatus }),
     ...(options.extraRoutes === undefined ? {} : { extraRoutes: options.extraRoutes }),
     ...options.edge,

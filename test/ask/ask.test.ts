@@ -5,7 +5,7 @@ import { CONVERSATION_PARAM, conversationKey } from "../../src/ask/index.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { expectCode, MODEL, startAskServer } from "./helpers.js";
+import { expectCode, MODEL, startAskServer } from "../support/ask-server.js";
 
 let llm: OpenAiTestServer;
 let server: TestServer;

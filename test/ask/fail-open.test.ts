@@ -16,7 +16,7 @@ import { clientFor, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { CacheStore } from "../../src/store/cache-store.js";
 import type { TestServer } from "../support/test-server.js";
-import { codeOf, collect, expectCode, MODEL, startAskServer } from "./helpers.js";
+import { codeOf, collect, expectCode, MODEL, startAskServer } from "../support/ask-server.js";
 
 // Every failure is logged as a warning with its stack; the assertions say enough.
 const QUIET = { SEMCACHE_LOG_LEVEL: "error" };

@@ -6,7 +6,7 @@ import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { clientFor, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { codeOf, collect, expectCode, MODEL, startAskServer } from "./helpers.js";
+import { codeOf, collect, expectCode, MODEL, startAskServer } from "../support/ask-server.js";
 
 const TIMEOUT_MS = 2_000;
 

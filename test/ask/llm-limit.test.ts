@@ -8,7 +8,7 @@ import { runAsTenant } from "../../src/tenancy/tenant-context.js";
 import { clientFor } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { MODEL, startAskServer } from "./helpers.js";
+import { MODEL, startAskServer } from "../support/ask-server.js";
 
 describe("SlotPool", () => {
   it("runs maxInFlight at once, queues maxQueued in order, refuses the rest", async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SingleFlight } from "../../src/ask/single-flight.js";
 import type { LlmCompletion } from "../../src/llm/types.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
-import { ask, asCallerSees, rejection, testClient } from "../llm/helpers.js";
+import { ask, asCallerSees, rejection, testClient } from "../support/llm-client.js";
 
 /** A promise settled from outside, to hold a shared call open. */
 function deferred<T>() {

@@ -5,7 +5,7 @@ import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
 import { sleep } from "../support/eventually.js";
-import { collect, expectCode, failure, MODEL, startAskServer } from "./helpers.js";
+import { collect, expectCode, failure, MODEL, startAskServer } from "../support/ask-server.js";
 
 let llm: OpenAiTestServer;
 let server: TestServer;

@@ -5,7 +5,7 @@ import { chunkText } from "../../src/ask/text-chunks.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { splitIntoDeltas, startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { codeOf, collect, MODEL, split, startAskServer } from "./helpers.js";
+import { codeOf, collect, MODEL, split, startAskServer } from "../support/ask-server.js";
 
 let llm: OpenAiTestServer;
 let server: TestServer;

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RETRY_AFTER_MS_HEADER } from "../../src/auth/index.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { MatchKind, Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { bufCurl, bufCurlJson, CURL_PROTOCOLS } from "../clients/support/buf-curl.js";
+import { bufCurl, bufCurlJson, CURL_PROTOCOLS } from "../support/buf-curl.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";
-import { testKey, writeKeyFile, type TestKey } from "./support.js";
+import { testKey, writeKeyFile, type TestKey } from "../support/key-files.js";
 
 const alice = testKey({ id: "alice", role: "user", namespaces: ["team-a"] });
 const bob = testKey({ id: "bob", role: "user", namespaces: ["team-b", "shared/*"] });

@@ -14,7 +14,7 @@ import { hashApiKey } from "../../src/auth/index.js";
 import { runCli, startChildServer } from "../support/child-server.js";
 import { clientFor } from "../support/clients.js";
 import { tempDir, testEnv } from "../support/test-server.js";
-import { testKey, writeKeyFile } from "./support.js";
+import { testKey, writeKeyFile } from "../support/key-files.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));

@@ -14,7 +14,7 @@ import { writeSecretVolume } from "../../tools/attack/attacks/symlink-key-revoke
 import { clientFor } from "../support/clients.js";
 import { eventually, sleep } from "../support/eventually.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { entryOf, testKey } from "./support.js";
+import { entryOf, testKey } from "../support/key-files.js";
 
 const dirs: string[] = [];
 const closers: (() => unknown)[] = [];

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { DEBIAN_GOPATH, goBuild, hostPort, missingFiles, REPO, run, toolGate } from "./support/tools.js";
+import { DEBIAN_GOPATH, goBuild, hostPort, missingFiles, REPO, run, toolGate } from "../support/client-tools.js";
 
 const MODULE = "github.com/semcache/semcache/clients/go";
 const gate = toolGate(

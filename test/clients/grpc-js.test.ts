@@ -6,7 +6,7 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { BUF, hostPort, run } from "./support/tools.js";
+import { BUF, hostPort, run } from "../support/client-tools.js";
 
 /**
  * @grpc/grpc-js, a second and independent gRPC implementation, with the

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientFor } from "../support/clients.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";
-import { testKey, writeKeyFile } from "../auth/support.js";
-import { hostPort, REPO, run, SYSTEM_PYTHON, systemPythonHasGrpc, toolGate } from "./support/tools.js";
+import { testKey, writeKeyFile } from "../support/key-files.js";
+import { hostPort, REPO, run, SYSTEM_PYTHON, systemPythonHasGrpc, toolGate } from "../support/client-tools.js";
 
 const EXAMPLE = join(REPO, "clients", "python", "examples", "store_lookup.py");
 // Debian's python3-grpcio / python3-protobuf, for /usr/bin/python3 (not a pyenv python3 on PATH).

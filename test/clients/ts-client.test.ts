@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as NodeEntry from "../../clients/ts/src/index.js";
 import type * as WebEntry from "../../clients/ts/src/web.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { REPO, run } from "./support/tools.js";
+import { REPO, run } from "../support/client-tools.js";
 
 const PACKAGE = join(REPO, "clients", "ts");
 

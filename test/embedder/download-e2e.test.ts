@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { startServer, type TestServer } from "./http-fixture.js";
+import { startServer, type TestServer } from "./support/http-fixture.js";
 
 const REPO_PATH = "/Xenova/all-MiniLM-L6-v2/resolve/main";
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadDefaultModel, type ModelDownloadProgress } from "../../src/embedder/model-source.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { startServer, type TestServer } from "./http-fixture.js";
+import { startServer, type TestServer } from "./support/http-fixture.js";
 
 const REPO_PATH = "/Xenova/all-MiniLM-L6-v2/resolve/main";
 

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { downloadFile } from "../../src/embedder/download.js";
 import { ChecksumMismatchError, ModelLoadError } from "../../src/embedder/errors.js";
 import { DEFAULT_ONNX_FILE, downloadDefaultModel } from "../../src/embedder/model-source.js";
-import { startServer, type TestServer } from "./http-fixture.js";
+import { startServer, type TestServer } from "./support/http-fixture.js";
 
 const REPO_PATH = "/Xenova/all-MiniLM-L6-v2/resolve/main";
 const ONNX_ROUTE = `${REPO_PATH}/onnx/model_quantized.onnx`;

@@ -6,7 +6,7 @@ import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
 import { cosineSimilarity } from "../../src/embedder/pooling.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { longText, promptSet } from "./texts.js";
+import { longText, promptSet } from "./support/texts.js";
 
 let modelDir: string;
 let embedder: OnnxEmbedder;

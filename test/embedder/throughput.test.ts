@@ -14,7 +14,7 @@ import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
 import { bertRunCost, planRuns } from "../../src/embedder/run-planner.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { promptSet } from "./texts.js";
+import { promptSet } from "./support/texts.js";
 
 const N = 64;
 let modelDir: string;

@@ -23,7 +23,7 @@ import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
 import { observeInferenceWorkers, WorkerSession } from "../../src/embedder/worker-session.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { longText, promptSet } from "./texts.js";
+import { longText, promptSet } from "./support/texts.js";
 
 let modelDir: string;
 
@@ -186,7 +186,7 @@ describe("inference in a worker thread", () => {
     const dir = await mkdtemp(join(tmpdir(), "semcache-worker-"));
     try {
       const load = new URL("../../src/embedder/load.ts", import.meta.url).href;
-      const texts = new URL("./texts.ts", import.meta.url).href;
+      const texts = new URL("./support/texts.ts", import.meta.url).href;
       const open =
         `import { loadOnnxEmbedder } from ${JSON.stringify(load)};\n` +
         `import { longText } from ${JSON.stringify(texts)};\n` +

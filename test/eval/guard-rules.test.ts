@@ -8,7 +8,7 @@ import { cosineSimilarity } from "../../src/embedder/pooling.js";
 import { parseDataset } from "../../src/eval/dataset.js";
 import { guardRulesMarkdown, scoreGuardRules } from "../../src/eval/guard-rules.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { TINY_INTENTS } from "./tiny.js";
+import { TINY_INTENTS } from "./support/tiny.js";
 
 let embedder: OnnxEmbedder;
 const embedAll = (prompts: readonly string[]): Promise<Float32Array[]> => Promise.all(prompts.map((p) => embedder.embed(p)));

@@ -19,7 +19,7 @@ import {
   type OnlineConfig,
 } from "../../src/eval/online.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { TINY_INTENTS } from "./tiny.js";
+import { TINY_INTENTS } from "./support/tiny.js";
 
 const dataset = parseDataset(TINY_INTENTS);
 

@@ -14,7 +14,7 @@ import { servedAt } from "../../src/eval/score.js";
 import { openEmbeddedStore } from "../../src/store/embedded/index.js";
 import { runCli } from "../support/child-server.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
-import { TINY_INTENTS } from "./tiny.js";
+import { TINY_INTENTS } from "./support/tiny.js";
 
 let modelDir: string;
 let embedder: OnnxEmbedder;

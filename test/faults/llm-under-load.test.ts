@@ -19,7 +19,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { MatchKind, Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { MODEL, startAskServer } from "../ask/helpers.js";
+import { MODEL, startAskServer } from "../support/ask-server.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { defaultAnswer, startOpenAiServer, type Behaviour, type OpenAiTestServer, type RecordedRequest } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";

@@ -21,11 +21,11 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { MatchKind, Source, type AskResponse, type LookupResponse, type StoreResponse } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { collect, expectCode, type CollectedStream } from "../ask/helpers.js";
+import { collect, expectCode, type CollectedStream } from "../support/ask-server.js";
 import { clientFor, PROTOCOLS, type CacheClient } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { concurrently, eventually, settle, sleep, tallyCodes, until, type Settled } from "./support/calls.js";
-import { PersistentRedis } from "./support/persistent-redis.js";
+import { RedisTestServer } from "../support/redis-server.js";
 import { PromptCounter } from "./support/prompts.js";
 import { startRedisSemcache, type RedisSemcache } from "./support/redis-semcache.js";
 
@@ -36,13 +36,13 @@ const CLIENTS = 16;
 const FAIL_FAST_MS = 1_000;
 
 let llm: OpenAiTestServer;
-let redis: PersistentRedis;
+let redis: RedisTestServer;
 let semcache: RedisSemcache;
 const prompts = new PromptCounter();
 
 beforeAll(async () => {
   llm = await startOpenAiServer();
-  redis = await PersistentRedis.start();
+  redis = await RedisTestServer.start({ persistent: true });
   semcache = await startRedisSemcache({
     redisUrl: redis.url,
     keyPrefix: `faults-outage-${process.pid}:`,
@@ -52,7 +52,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await semcache?.stop();
-  await redis?.destroy();
+  await redis?.stop();
   await llm?.close();
 });
 
@@ -149,7 +149,7 @@ describe("Redis killed in the middle of a load run", () => {
     // The load is up and answered before Redis goes.
     await until(() => calls.filter((c) => c.outcome.ok).length >= 3 * CLIENTS, "calls answered before the kill", 30_000);
     const killSentAt = performance.now();
-    await redis.kill();
+    await redis.signal("SIGKILL");
     // The process is gone and its sockets with it: from here on nothing can answer.
     const killedAt = performance.now();
 

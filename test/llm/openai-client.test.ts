@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createOpenAiLlmClient } from "../../src/llm/openai-client.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
-import { ask, drain, rejection, testClient, textOf } from "./helpers.js";
+import { ask, drain, rejection, testClient, textOf } from "../support/llm-client.js";
 
 let llm: OpenAiTestServer;
 

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testKey, writeKeyFile } from "../auth/support.js";
-import { startObservedServer, type ObservedServer } from "./observed-server.js";
+import { testKey, writeKeyFile } from "../support/key-files.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
 import { buildDashboard, launchChromium, startStaticServer, textOf, waitForText, type PageGlobal, type StaticServer } from "./support/browser.js";
 
 const SCREENSHOT = "/tmp/notes/dashboard-keys.png";

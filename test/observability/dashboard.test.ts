@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientFor } from "../support/clients.js";
-import { startObservedServer, type ObservedServer } from "./observed-server.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
 import { buildDashboard, launchChromium, REPO, startStaticServer, textOf, waitForText, type PageGlobal, type StaticServer } from "./support/browser.js";
 
 const ARTIFACT = join(REPO, "test-results", "dashboard.png");

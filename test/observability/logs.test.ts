@@ -3,12 +3,12 @@ import { rmSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeName } from "../../src/observability/rpc-interceptor.js";
-import { collect } from "../ask/helpers.js";
+import { collect } from "../support/ask-server.js";
 import { startChildServer } from "../support/child-server.js";
 import { clientFor } from "../support/clients.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { tempDir } from "../support/test-server.js";
-import { startObservedServer, type ObservedServer } from "./observed-server.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
 
 const FRANCE = "What is the capital of France?";
 const PARIS = "Paris is the capital of France.";

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MatchKind, type StatsResponse } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { COUNTER_METRICS, NamespaceLabels, quantile, SemcacheMetrics, type MetricsJson } from "../../src/observability/index.js";
 import { SIMILARITY_BUCKETS } from "../../src/observability/metrics.js";
-import { testKey, writeKeyFile } from "../auth/support.js";
+import { testKey, writeKeyFile } from "../support/key-files.js";
 import { clientFor } from "../support/clients.js";
-import { startObservedServer, type ObservedServer } from "./observed-server.js";
-import { parsePrometheusText, sampleValue, samplesOf, sumOf, type Family } from "./prometheus-text.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
+import { parsePrometheusText, sampleValue, samplesOf, sumOf, type Family } from "./support/prometheus-text.js";
 
 const FRANCE = "What is the capital of France?";
 const PARAPHRASE = "Tell me the capital city of France.";

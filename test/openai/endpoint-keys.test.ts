@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import OpenAI, { AuthenticationError, PermissionDeniedError, RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { testKey, writeKeyFile } from "../auth/support.js";
+import { testKey, writeKeyFile } from "../support/key-files.js";
 import { clientFor } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";

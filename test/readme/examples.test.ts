@@ -6,7 +6,7 @@
  * stand for that server, restarted with the line's settings. Shell blocks run
  * with bash (sharing their variables from block to block, as one terminal
  * would), TypeScript with tsx from the repo root, Python with /usr/bin/python3.
- * Directives before a block (see readme-blocks.ts) mark the ones that cannot
+ * Directives before a block (see support/readme-blocks.ts) mark the ones that cannot
  * run here, with their reason, which this test prints.
  */
 import { spawn } from "node:child_process";
@@ -19,7 +19,7 @@ import { loadConfig } from "../../src/config/load-config.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { tempDir, testEnv } from "../support/test-server.js";
-import { looseMismatches, npmStart, readmeBlocks, shellCommands, withPort, type ReadmeBlock } from "./readme-blocks.js";
+import { looseMismatches, npmStart, readmeBlocks, shellCommands, withPort, type ReadmeBlock } from "./support/readme-blocks.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const README = readFileSync(join(REPO, "README.md"), "utf8");

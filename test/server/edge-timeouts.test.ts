@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collect, MODEL, startAskServer } from "../ask/helpers.js";
+import { collect, MODEL, startAskServer } from "../support/ask-server.js";
 import { clientFor, PROTOCOLS } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";

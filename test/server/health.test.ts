@@ -15,10 +15,10 @@ import { registerReflectionService } from "../../src/server/reflection/index.js"
 import { startSemcacheServer, type SemcacheServer } from "../../src/server/semcache-server.js";
 import { openPlainRedisStore } from "../support/plain-redis-store.js";
 import { recordingLogger } from "../support/recording-logger.js";
-import { findRedisServer, RedisTestServer } from "../store/redis-test-server.js";
+import { findRedisServer, RedisTestServer } from "../support/redis-server.js";
 import { fixtureModelDir } from "../support/fixture-model.js";
 import { tempDir, testEnv } from "../support/test-server.js";
-import { toolGate } from "../clients/support/tools.js";
+import { toolGate } from "../support/client-tools.js";
 
 const SERVICE = SemanticCacheService.typeName;
 type HealthClient = Client<typeof Health>;

@@ -14,7 +14,7 @@ import {
 } from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { SemanticCacheService } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { answerReflectionRequest, DescriptorIndex } from "../../src/server/reflection/index.js";
-import { bufCurl, bufCurlJson, CURL_PROTOCOLS } from "../clients/support/buf-curl.js";
+import { bufCurl, bufCurlJson, CURL_PROTOCOLS } from "../support/buf-curl.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 const SERVICES = [

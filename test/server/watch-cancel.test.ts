@@ -8,7 +8,7 @@ import { connect as connectTcp, type Socket } from "node:net";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startObservedServer, type ObservedServer } from "../observability/observed-server.js";
+import { startObservedServer, type ObservedServer } from "../support/observed-server.js";
 import { eventually } from "../support/eventually.js";
 
 /** A gRPC frame holding HealthCheckRequest{service: "semcache.v1.SemanticCacheService"}. */

@@ -19,7 +19,7 @@ import { decodeFloat32 } from "../../src/store/vectors.js";
 import { eventually } from "../support/eventually.js";
 import { openPlainRedisStore } from "../support/plain-redis-store.js";
 import { recordingLogger, type LogRecord } from "../support/recording-logger.js";
-import { RedisTestServer } from "./redis-test-server.js";
+import { RedisTestServer } from "../support/redis-server.js";
 
 const PASSWORD = "s3cret-pw";
 const DIM = 8;

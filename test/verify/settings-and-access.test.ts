@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config/load-config.js";
-import { writeKeyFile, testKey } from "../auth/support.js";
+import { writeKeyFile, testKey } from "../support/key-files.js";
 import { clientFor } from "../support/clients.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";
 

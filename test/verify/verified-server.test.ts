@@ -9,7 +9,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Source, type CacheEntry } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { DEFAULT_EXPLORE_FLOOR } from "../../src/verify/index.js";
-import { collect } from "../ask/helpers.js";
+import { collect } from "../support/ask-server.js";
 import { clientFor, type CacheClient, type Protocol } from "../support/clients.js";
 import { startOpenAiServer, type ChatRequestBody, type OpenAiTestServer } from "../support/openai-server.js";
 import { startTestServer, tempDir, type TestServer } from "../support/test-server.js";

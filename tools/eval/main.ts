@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { guardChecksOf, parseGuardSetting } from "../../src/cache/guard/index.js";
+import { GUARD_CHECKS, guardSettingOf, parseGuardSetting, type GuardCheck } from "../../src/cache/guard/index.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import { evaluate, parseEvalFlags, UsageError, writeReport, type EvalSubject } from "../../src/eval/command.js";
 import { DEFAULT_TARGET_PRECISION } from "../../src/eval/calibrate.js";
@@ -72,7 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let modelDir: string | undefined;
-  let guard = "on";
+  let guard: readonly GuardCheck[] = GUARD_CHECKS;
   let searchK: number | undefined;
   let threads = availableParallelism();
   let online = false;
@@ -143,7 +143,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const report = await runOnline({
       dataPath,
       modelDir: resolve(modelDir ?? (await ensureFixtureModel())),
-      guard,
+      guard: guardSettingOf(guard),
       thresholds,
       budgets,
       seeds: Array.from({ length: seeds }, (_, i) => i + 1),
@@ -162,8 +162,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const dir = modelDir ?? (await ensureFixtureModel());
     const embedder = await loadOnnxEmbedder({ modelDir: resolve(dir), threads });
     close = () => embedder.close();
-    const checks = guardChecksOf(guard);
-    subject = { kind: "in-process", embedder, guardChecks: checks.length > 0 ? checks : guardChecksOf("on"), ...(searchK === undefined ? {} : { searchK }) };
+    subject = { kind: "in-process", embedder, guardChecks: guard.length > 0 ? guard : GUARD_CHECKS, ...(searchK === undefined ? {} : { searchK }) };
   }
   try {
     const report = await evaluate({

@@ -147,35 +147,24 @@ export function createMatchGuard(checks: readonly GuardCheck[] = GUARD_CHECKS, m
 
 /**
  * Parses SEMCACHE_GUARD: `on` (every check), `off`, or a comma-separated
- * list of checks. Returns the canonical form: "on", "off", or the checks in
- * their fixed order.
+ * list of checks. Returns the checks it turns on, in their fixed order
+ * (empty for "off"); {@link guardSettingOf} writes them back as text.
  */
-export function parseGuardSetting(raw: string): string {
+export function parseGuardSetting(raw: string): readonly GuardCheck[] {
   const value = raw.trim().toLowerCase();
-  if (["on", "true", "1", "yes", "all"].includes(value)) return "on";
-  if (["off", "false", "0", "no", "none"].includes(value)) return "off";
+  if (["on", "true", "1", "yes", "all"].includes(value)) return GUARD_CHECKS;
+  if (["off", "false", "0", "no", "none"].includes(value)) return [];
   const parts = value.split(",").map((p) => p.trim()).filter((p) => p !== "");
   const unknown = parts.filter((p) => !(GUARD_CHECKS as readonly string[]).includes(p));
   if (parts.length === 0 || unknown.length > 0) {
     throw new Error(`must be on, off, or a comma-separated list of checks from ${GUARD_CHECKS.join(", ")}`);
   }
-  const chosen = GUARD_CHECKS.filter((c) => parts.includes(c));
-  return chosen.length === GUARD_CHECKS.length ? "on" : chosen.join(",");
+  return GUARD_CHECKS.filter((c) => parts.includes(c));
 }
 
-/** The checks a (parsed) SEMCACHE_GUARD value turns on; empty for "off". */
-export function guardChecksOf(setting: string): GuardCheck[] {
-  const canonical = parseGuardSetting(setting);
-  if (canonical === "on") return [...GUARD_CHECKS];
-  if (canonical === "off") return [];
-  return canonical.split(",") as GuardCheck[];
-}
-
-/**
- * The guard a SEMCACHE_GUARD value asks for. Never undefined: "off" turns
- * the heuristic checks off, not the identity rule (see the module comment).
- * Pass the embedder so the rule reads prompts as the model does.
- */
-export function guardFromSetting(setting: string, model?: TokenSource): MatchGuard {
-  return createMatchGuard(guardChecksOf(setting), model);
+/** The canonical SEMCACHE_GUARD text of a set of checks: "on" (all), "off" (none), or the checks in their fixed order. */
+export function guardSettingOf(checks: readonly GuardCheck[]): string {
+  const chosen = GUARD_CHECKS.filter((c) => checks.includes(c));
+  if (chosen.length === GUARD_CHECKS.length) return "on";
+  return chosen.length === 0 ? "off" : chosen.join(",");
 }

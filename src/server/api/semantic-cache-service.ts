@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import type { SemanticCache } from "../../cache/semantic-cache.js";
+import type { CacheProvider } from "../../cache/cache-provider.js";
 import {
   FeedbackResponseSchema,
   FlushResponseSchema,
@@ -18,9 +18,6 @@ import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
 /** ListEntries' page size when the request sets none, and its largest. */
 const LIST_DEFAULT_LIMIT = 20;
 const LIST_MAX_LIMIT = 100;
-
-/** Gives the service the cache once it is ready; throws NotReadyError before. */
-export type CacheProvider = () => SemanticCache;
 
 /** The implementation of SemanticCacheService over the cache core. */
 export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheService>, "ask" | "askStream"> &

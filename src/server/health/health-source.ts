@@ -1,6 +1,9 @@
 import type { SemanticCache } from "../../cache/semantic-cache.js";
 import type { CacheStore } from "../../store/cache-store.js";
 
+/** Whatever answers a health ping: a store, or the cache in front of it. */
+export type Pingable = Pick<CacheStore, "ping">;
+
 /** What the health service asks to decide whether semcache can serve. */
 export interface HealthSource {
   /** Whether the model is loaded and the store open. */
@@ -27,12 +30,12 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-// What the last ping of each store found: shared by every view of the
+// What the last ping of each store (or cache in front of one) found: shared by every view of the
 // store's health (/healthz, gRPC health, /metrics), so they never disagree
 // for longer than one probe takes.
-const lastPing = new WeakMap<CacheStore, { ok: boolean; atMs: number; pending: boolean }>();
+const lastPing = new WeakMap<Pingable, { ok: boolean; atMs: number; pending: boolean }>();
 
-function record(store: CacheStore): { ok: boolean; atMs: number; pending: boolean } {
+function record(store: Pingable): { ok: boolean; atMs: number; pending: boolean } {
   let last = lastPing.get(store);
   if (last === undefined) {
     last = { ok: true, atMs: 0, pending: false };
@@ -47,7 +50,7 @@ function record(store: CacheStore): { ok: boolean; atMs: number; pending: boolea
  * and records the outcome for {@link storeAnswering}. Rejects when the
  * store does not answer.
  */
-export async function probeStore(store: CacheStore, timeoutMs: number): Promise<boolean> {
+export async function probeStore(store: Pingable, timeoutMs: number): Promise<boolean> {
   const last = record(store);
   try {
     await withTimeout(store.ping(), timeoutMs);
@@ -68,7 +71,7 @@ export async function probeStore(store: CacheStore, timeoutMs: number): Promise<
  * than `maxAgeMs`, so the answer is at most that stale; true until the
  * first ping has answered.
  */
-export function storeAnswering(store: CacheStore, maxAgeMs = 1_000, timeoutMs = 1_000): boolean {
+export function storeAnswering(store: Pingable, maxAgeMs = 1_000, timeoutMs = 1_000): boolean {
   const last = record(store);
   if (!last.pending && Date.now() - last.atMs >= maxAgeMs) {
     last.pending = true;
@@ -98,7 +101,7 @@ export function cacheHealthSource(cache: () => SemanticCache, options: { probeTi
     ready: () => current() !== undefined,
     probe: async () => {
       const loaded = current();
-      return loaded !== undefined && (await probeStore(loaded.backend, timeoutMs));
+      return loaded !== undefined && (await probeStore(loaded, timeoutMs));
     },
   };
 }

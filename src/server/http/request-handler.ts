@@ -12,7 +12,7 @@ import {
 import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
 import { BodyBudget } from "./body-budget.js";
 import { withClearClientErrors } from "./connect-fixes/index.js";
-import { corsHeaders } from "./cors.js";
+import { corsAnswer, type CorsAdditions } from "./cors.js";
 import type { Admit } from "./edge-options.js";
 import { edgeRefusalKey, withEdgeRefusals, withoutBody } from "./edge-refusal.js";
 import { protocolOf, rpcErrorResponse } from "./rpc-errors.js";
@@ -28,6 +28,8 @@ export type AnyHandler = (req: AnyRequest, res: AnyResponse) => void;
 export interface RequestHandlerOptions {
   readonly routes: (router: ConnectRouter) => void;
   readonly corsOrigins: readonly string[];
+  /** Headers of the extra routes (the OpenAI endpoint) that CORS must also allow and expose. */
+  readonly corsAdditions?: CorsAdditions;
   readonly maxMessageBytes: number;
   /** Aborted once the drain time is over, so handlers still running can stop. */
   readonly shutdownSignal: AbortSignal;
@@ -129,12 +131,12 @@ function createRpcRoutes(options: RequestHandlerOptions): RpcRoutes {
     jsonOptions: JSON_OPTIONS,
   });
   options.routes(withEdgeRefusals(router));
-  const guard = { maxMessageBytes: options.maxMessageBytes, maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
+  const messageLimits = { maxMessageBytes: options.maxMessageBytes, maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH };
   const methods = new Map<string, UniversalHandlerFn>();
   // A refused call carries a well-formed stand-in message, so it has no client mistakes to clarify: it skips that work.
   const refusable = new Map<string, UniversalHandlerFn>();
   for (const handler of router.handlers) {
-    methods.set(handler.requestPath, withClearClientErrors(handler, guard));
+    methods.set(handler.requestPath, withClearClientErrors(handler, messageLimits));
     refusable.set(handler.requestPath, handler);
   }
   const services = new Set(router.handlers.map((handler) => handler.service.typeName));
@@ -192,9 +194,10 @@ function sendRpcError(req: AnyRequest, res: AnyResponse, error: ConnectError, ht
  */
 export function createRequestHandler(options: RequestHandlerOptions): AnyHandler {
   const rpc = createRpcRoutes(options);
+  const corsHeaders = corsAnswer(options.corsOrigins, options.corsAdditions);
   return (req, res) => {
     stopUnreadUploads(req);
-    const cors = corsHeaders(options.corsOrigins, req.headers);
+    const cors = corsHeaders(req.headers);
     if (req.method === "OPTIONS") {
       res.writeHead(cors === undefined ? 403 : 204, cors ?? {});
       res.end();

@@ -4,7 +4,7 @@
  */
 import type { CacheClient } from "../../support/clients.js";
 import type { Source } from "../../../src/gen/semcache/v1/semantic_cache_pb.js";
-import { collect } from "../../ask/helpers.js";
+import { collect } from "../../support/ask-server.js";
 
 /** Which RPC answers. */
 export type AskKind = "ask" | "askStream";

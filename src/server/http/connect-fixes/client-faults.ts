@@ -10,7 +10,7 @@ import {
 import { codeToHttpStatus, endStreamFlag, endStreamFromJson, endStreamToJson, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { guardRequestMessages, type MessageGuardOptions } from "./message-guard.js";
+import { precheckRequestMessages, type MessagePrecheckOptions } from "./message-precheck.js";
 import { protocolOf, rpcErrorResponse, type RpcProtocol } from "../rpc-errors.js";
 
 /*
@@ -21,7 +21,7 @@ import { protocolOf, rpcErrorResponse, type RpcProtocol } from "../rpc-errors.js
  * A client that sees INTERNAL retries or pages someone; one that sees
  * INVALID_ARGUMENT fixes its request. This module rewrites those answers,
  * in the request's own protocol, with a message that names the problem
- * (and has message-guard.ts name the bad field of a binary message, or
+ * (and has message-precheck.ts name the bad field of a binary message, or
  * refuse a JSON one nested too deeply, before connect-es decodes it).
  * It matches connect-es's own messages, so the wire tests
  * (test/server/bad-input-wire.test.ts) pin them: an upgrade that rewords
@@ -45,7 +45,7 @@ interface CallFacts {
 function clarifyError(error: ConnectError, call: CallFacts): ConnectError | undefined {
   const typeName = call.method.input.typeName;
   if (error.code === Code.Internal && error.rawMessage.startsWith(PARSE_BINARY)) {
-    // Field-level problems were named by message-guard.ts before decoding; what is left has only the decoder's words.
+    // Field-level problems were named by message-precheck.ts before decoding; what is left has only the decoder's words.
     const detail = error.rawMessage.slice(PARSE_BINARY.length);
     return new ConnectError(`the request is not a valid ${typeName} protobuf message: ${detail}`, Code.InvalidArgument);
   }
@@ -77,11 +77,11 @@ function clarifyError(error: ConnectError, call: CallFacts): ConnectError | unde
  * Wraps one method's connect-es handler so that client mistakes get the
  * status and message they deserve (see the comment at the top).
  */
-export function withClearClientErrors(handler: UniversalHandler, limits: MessageGuardOptions): UniversalHandlerFn {
+export function withClearClientErrors(handler: UniversalHandler, limits: MessagePrecheckOptions): UniversalHandlerFn {
   return async (request) => {
     const contentType = request.header.get("content-type");
     const protocol = protocolOf(contentType);
-    const response = await handler(guardRequestMessages(request, handler.method.input, limits));
+    const response = await handler(precheckRequestMessages(request, handler.method.input, limits));
     if (response.body === undefined && (response.status === 405 || response.status === 415)) {
       return explainRefusal(handler.method, protocol, request, response.status);
     }

@@ -6,7 +6,7 @@
  * | file | connect-es behaviour | correction |
  * |---|---|---|
  * | client-faults.ts | undecodable protobuf and a compressed flag without an encoding are INTERNAL; an unsupported content type or method is a bare 415 / 405 (gRPC clients read UNKNOWN); read-limit messages are terse | rewritten in the caller's protocol as INVALID_ARGUMENT / UNIMPLEMENTED / RESOURCE_EXHAUSTED with a message naming the problem (matched on connect-es's own message texts) |
- * | message-guard.ts | protobuf-es decodes a known field whatever its wire type, and strings whatever their UTF-8; compressed messages likewise | every request message (after decompression, bounded) is checked before the decoder sees it; a bad one fails the call with the field named |
+ * | message-precheck.ts | protobuf-es decodes a known field whatever its wire type, and strings whatever their UTF-8; compressed messages likewise | every request message (after decompression, bounded) is checked before the decoder sees it; a bad one fails the call with the field named |
  * | proto-diagnosis.ts | decoder errors name no field ("premature EOF") | walks the bytes to name the field and the fault |
  * | json-depth.ts | JSON.parse runs on any nesting (seconds of CPU for a deep body) | a byte scan refuses nesting deeper than SEMCACHE_MAX_JSON_DEPTH before parsing |
  *
@@ -21,7 +21,7 @@
  * fix what it reports, then update the version here.
  */
 export { withClearClientErrors } from "./client-faults.js";
-export { guardRequestMessages, type MessageGuardOptions } from "./message-guard.js";
+export { precheckRequestMessages, type MessagePrecheckOptions } from "./message-precheck.js";
 
 /** The connect-es version these corrections were written and tested against. */
 export const CONNECT_FIXES_WRITTEN_FOR = "2.1.2";

@@ -8,7 +8,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
  * "prompt: has wire type 0 (varint), but the schema says 2 (length-delimited)",
  * "scope: its length of 4294967295 bytes runs past the end of the message".
  *
- * message-guard.ts runs it on every binary request message (decompressed
+ * message-precheck.ts runs it on every binary request message (decompressed
  * first when it came compressed) before protobuf-es decodes it: the decoder
  * rejects some such messages without naming the field ("premature EOF") and
  * quietly accepts others (a known field with the wrong wire type), so the

@@ -1,3 +1,4 @@
+/** Running the client toolchains in tests: buf, Debian's Python, offline Go builds, and the gate that skips a suite whose tools are missing. */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -5,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const REPO = fileURLToPath(new URL("../../..", import.meta.url));
+export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 /** The buf CLI from node_modules. */
 export const BUF = join(REPO, "node_modules", ".bin", "buf");
 /** Debian's Python: python3-grpcio and python3-protobuf install for it, not for a pyenv python3 on PATH. */

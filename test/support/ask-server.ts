@@ -1,10 +1,10 @@
-/** Helpers shared by the Ask tests: servers wired to the fake LLM, stream collection, error checks. */
+/** Asking a semcache server in tests: servers wired to the fake LLM, stream collection, error checks (Ask, faults, observability, server, verify tests). */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { expect } from "vitest";
 import type { AskStreamResponse, AskStreamStart, AskStreamEnd } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
-import type { OpenAiTestServer } from "../support/openai-server.js";
+import type { OpenAiTestServer } from "./openai-server.js";
 import type { ServerParts } from "../../src/app/start-server.js";
-import { startTestServer, type TestServer } from "../support/test-server.js";
+import { startTestServer, type TestServer } from "./test-server.js";
 
 /** The model the fake LLM serves by default in these tests. */
 export const MODEL = "test-model";

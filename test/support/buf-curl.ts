@@ -1,4 +1,4 @@
-import { BUF, run, type RunResult } from "./tools.js";
+import { BUF, run, type RunResult } from "./client-tools.js";
 
 /** A protocol as `buf curl` names it, with the HTTP version it should use. */
 export interface CurlProtocol {

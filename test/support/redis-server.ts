@@ -1,10 +1,15 @@
 /**
- * A throwaway redis-server for tests: started on a free loopback port with
- * persistence off, killable and restartable on the same port.
+ * A throwaway redis-server for tests, on a free loopback port, killable and
+ * restartable on the same port. Persistence is off by default, which is
+ * right for store tests but loses everything on a kill; `persistent: true`
+ * gives it an append-only file fsynced on every write, in a directory of its
+ * own kept across restarts: what an outage of a production Redis looks like,
+ * data included (the fault tests).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
 /** Where redis-server is on PATH, or a clear error saying how to install it. */
@@ -45,6 +50,7 @@ async function answersPing(port: number, password: string | undefined): Promise<
     socket.on("error", () => done(false));
     socket.on("data", (chunk) => {
       data += chunk.toString();
+      // A Redis still loading its append-only file answers -LOADING: not ready yet.
       if (data.includes("PONG")) done(true);
       else if (data.includes("-")) done(false);
     });
@@ -63,11 +69,17 @@ export class RedisTestServer {
     /** The loopback port, kept across restarts. */
     readonly port: number,
     private readonly password: string | undefined,
+    /** The directory of its append-only file (kept across restarts) when persistent; undefined when not. */
+    readonly dir: string | undefined,
   ) {}
 
-  /** Starts redis-server on a free port; `password` sets requirepass. */
-  static async start(options: { readonly password?: string } = {}): Promise<RedisTestServer> {
-    const server = new RedisTestServer(findRedisServer(), await freePort(), options.password);
+  /**
+   * Starts redis-server on a free port; `password` sets requirepass,
+   * `persistent` an append-only file fsynced on every write, in a fresh directory.
+   */
+  static async start(options: { readonly password?: string; readonly persistent?: boolean } = {}): Promise<RedisTestServer> {
+    const dir = options.persistent === true ? mkdtempSync(join(tmpdir(), "semcache-redis-aof-")) : undefined;
+    const server = new RedisTestServer(findRedisServer(), await freePort(), options.password, dir);
     await server.restart();
     return server;
   }
@@ -83,10 +95,11 @@ export class RedisTestServer {
     return this.child?.pid;
   }
 
-  /** (Re)starts the server on the same port and waits until it answers PING. */
+  /** (Re)starts the server on the same port (and files, when persistent) and waits until it answers PING. */
   async restart(): Promise<void> {
     if (this.child !== undefined) throw new Error("the test redis-server is already running");
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    const persistence = this.dir === undefined ? ["--appendonly", "no"] : ["--dir", this.dir, "--appendonly", "yes", "--appendfsync", "always"];
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence];
     if (this.password !== undefined) args.push("--requirepass", this.password);
     const child = spawn(this.binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -123,11 +136,12 @@ export class RedisTestServer {
     this.child = undefined;
   }
 
-  /** Stops the server for good (SIGKILL: nothing to persist). */
+  /** Stops the server for good (SIGKILL: a persistent one has every acknowledged write in its file) and deletes its files. */
   async stop(): Promise<void> {
     if (this.child !== undefined) {
       this.child.kill("SIGCONT");
       await this.signal("SIGKILL");
     }
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -2,12 +2,12 @@
  * The innermost interceptor: a call that reaches it has been admitted (its
  * key known, within its rate, and, for unary calls, its namespace granted).
  * It marks the call as admitted, for the metrics, and runs the rest of the
- * call, response stream included, as its tenant (see tenant-context.ts).
+ * call, response stream included, as its tenant (see ../tenancy/tenant-context.ts).
  */
 import { createContextKey, type Interceptor } from "@connectrpc/connect";
-import { principalKey } from "../auth/principal.js";
+import { principalKey } from "./principal.js";
 import { DEFAULT_NAMESPACE } from "../cache/scope.js";
-import { iterateAsCurrentTenant, NO_TENANT, runAsTenant } from "./tenant-context.js";
+import { iterateAsCurrentTenant, NO_TENANT, runAsTenant } from "../tenancy/tenant-context.js";
 
 /**
  * True once a call got past access control. A call refused before (no key,

@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config/load-config.js";
 import type { ServerConfig } from "../../src/config/settings.js";
 import type { ObservabilityOptions } from "../../src/observability/index.js";
 import type { SemcacheServer } from "../../src/server/semcache-server.js";
-import { tempDir, testEnv } from "../support/test-server.js";
+import { tempDir, testEnv } from "./test-server.js";
 
 /** Log lines written by the server, parsed. */
 export interface CapturedLog {

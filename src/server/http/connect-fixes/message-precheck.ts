@@ -10,8 +10,8 @@ const COMPRESSED_FLAG = 0b0000_0001;
 /** The compressions the router accepts (request-handler.ts), by the name a request gives. */
 const DECOMPRESSORS: ReadonlyMap<string, Compression> = new Map([compressionGzip, compressionBrotli].map((c) => [c.name, c]));
 
-/** What the guard holds every request message to. */
-export interface MessageGuardOptions {
+/** What the precheck holds every request message to. */
+export interface MessagePrecheckOptions {
   /** Messages above it are left to connect-es, which refuses them on their length alone. */
   readonly maxMessageBytes: number;
   /** Deepest nesting of arrays and objects in a JSON message (SEMCACHE_MAX_JSON_DEPTH). */
@@ -51,7 +51,7 @@ function shapeOf(contentType: string): { codec: "proto" | "json"; enveloped: boo
  * compression, a decompression bomb, an unsupported content type) is left to
  * it, and client-faults.ts makes its words readable.
  */
-export function guardRequestMessages(request: UniversalServerRequest, input: DescMessage, options: MessageGuardOptions): UniversalServerRequest {
+export function precheckRequestMessages(request: UniversalServerRequest, input: DescMessage, options: MessagePrecheckOptions): UniversalServerRequest {
   const body = request.body;
   if (body === null || typeof body !== "object" || !(Symbol.asyncIterator in body)) return request;
   const shape = shapeOf(request.header.get("content-type") ?? "");

@@ -1,4 +1,4 @@
-/** Helpers shared by the LLM tests. */
+/** An LLM client and requests for tests, and what a caller sees of its errors and streams (LLM and Ask tests). */
 import { ConnectError } from "@connectrpc/connect";
 import { toConnectError } from "../../src/server/api/errors.js";
 import { createOpenAiLlmClient, type OpenAiLlmClient } from "../../src/llm/openai-client.js";
