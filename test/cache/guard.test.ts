@@ -5,6 +5,7 @@ import {
   createMatchGuard,
   explainMismatch,
   GUARD_CHECKS,
+  DEFAULT_GUARD_CHECKS,
   guardSettingOf,
   parseGuardSetting,
 } from "../../src/cache/guard/index.js";
@@ -207,11 +208,17 @@ describe("configuration", () => {
     expect(canonical("on")).toBe("on");
     expect(canonical(" OFF ")).toBe("off");
     expect(canonical("entities, numbers")).toBe("numbers,entities");
-    expect(canonical(GUARD_CHECKS.join(","))).toBe("on");
+    expect(canonical(GUARD_CHECKS.join(","))).toBe("all");
+    expect(canonical("all")).toBe("all");
+    expect(canonical(DEFAULT_GUARD_CHECKS.join(","))).toBe("on");
     expect(() => parseGuardSetting("numbers,colours")).toThrow(/numbers, negation/);
     expect(() => parseGuardSetting(",")).toThrow();
     expect(parseGuardSetting("off")).toEqual([]);
-    expect(parseGuardSetting("on")).toEqual([...GUARD_CHECKS]);
+    // "on" is every check but negation (see DEFAULT_GUARD_CHECKS); "all" adds it.
+    expect(parseGuardSetting("on")).toEqual(GUARD_CHECKS.filter((c) => c !== "negation"));
+    expect(parseGuardSetting("all")).toEqual([...GUARD_CHECKS]);
+    expect(createMatchGuard(parseGuardSetting("on"))("Can I mix bleach and ammonia?", "Why can't I mix bleach and ammonia?")).toBe(true);
+    expect(createMatchGuard(parseGuardSetting("all"))("Can I mix bleach and ammonia?", "Why can't I mix bleach and ammonia?")).toBe(false);
     expect(parseGuardSetting("entities, numbers")).toEqual(["numbers", "entities"]);
     // "off" turns the heuristic checks off, never the identity rule.
     const off = createMatchGuard(parseGuardSetting("off"));

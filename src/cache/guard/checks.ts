@@ -11,6 +11,17 @@ export const GUARD_CHECKS = ["numbers", "negation", "antonyms", "entities", "dir
 /** One of {@link GUARD_CHECKS}. */
 export type GuardCheck = (typeof GUARD_CHECKS)[number];
 
+/**
+ * The checks `SEMCACHE_GUARD=on` (the default) runs: each that, on prompts
+ * it was not written for (eval/data/heldout-intents.jsonl, scored by
+ * `npm run eval -- --rules`), prevented at least as many wrong answers as
+ * it cost paraphrase hits at the default threshold. `negation` did not: it
+ * rejected "is it safe to mix bleach and ammonia" for "Why shouldn't you mix
+ * bleach and ammonia?" and prevented nothing, so it runs only when asked for
+ * (`all`, or by name).
+ */
+export const DEFAULT_GUARD_CHECKS: readonly GuardCheck[] = GUARD_CHECKS.filter((check) => check !== "negation");
+
 /** A check: a reason when the two prompts ask different things. */
 export type Check = (a: PromptFeatures, b: PromptFeatures) => string | undefined;
 

@@ -23,10 +23,10 @@
 import { invisibleDifference, viewText, type TextView, type WordPieces } from "../indistinguishable.js";
 import type { MatchGuard } from "../semantic-cache.js";
 import { analyzePrompt, type PromptFeatures } from "./analyze.js";
-import { CHECKS, GUARD_CHECKS, type GuardCheck } from "./checks.js";
+import { CHECKS, DEFAULT_GUARD_CHECKS, GUARD_CHECKS, type GuardCheck } from "./checks.js";
 
 export { analyzePrompt, type PromptFeatures, type Quantity } from "./analyze.js";
-export { ALIGNED_OVERLAP, GUARD_CHECKS, SHORT_PROMPT_WORDS, overlap, type GuardCheck } from "./checks.js";
+export { ALIGNED_OVERLAP, DEFAULT_GUARD_CHECKS, GUARD_CHECKS, SHORT_PROMPT_WORDS, overlap, type GuardCheck } from "./checks.js";
 export type { WordPieces } from "../indistinguishable.js";
 
 /** Whatever knows the model's tokens: the embedder (Embedder.wordPieces), or nothing. */
@@ -146,25 +146,27 @@ export function createMatchGuard(checks: readonly GuardCheck[] = GUARD_CHECKS, m
 }
 
 /**
- * Parses SEMCACHE_GUARD: `on` (every check), `off`, or a comma-separated
- * list of checks. Returns the checks it turns on, in their fixed order
+ * Parses SEMCACHE_GUARD: `on` ({@link DEFAULT_GUARD_CHECKS}), `all` (every
+ * check), `off`, or a comma-separated list of checks. Returns the checks it turns on, in their fixed order
  * (empty for "off"); {@link guardSettingOf} writes them back as text.
  */
 export function parseGuardSetting(raw: string): readonly GuardCheck[] {
   const value = raw.trim().toLowerCase();
-  if (["on", "true", "1", "yes", "all"].includes(value)) return GUARD_CHECKS;
+  if (["on", "true", "1", "yes"].includes(value)) return DEFAULT_GUARD_CHECKS;
+  if (value === "all") return GUARD_CHECKS;
   if (["off", "false", "0", "no", "none"].includes(value)) return [];
   const parts = value.split(",").map((p) => p.trim()).filter((p) => p !== "");
   const unknown = parts.filter((p) => !(GUARD_CHECKS as readonly string[]).includes(p));
   if (parts.length === 0 || unknown.length > 0) {
-    throw new Error(`must be on, off, or a comma-separated list of checks from ${GUARD_CHECKS.join(", ")}`);
+    throw new Error(`must be on, off, all, or a comma-separated list of checks from ${GUARD_CHECKS.join(", ")}`);
   }
   return GUARD_CHECKS.filter((c) => parts.includes(c));
 }
 
-/** The canonical SEMCACHE_GUARD text of a set of checks: "on" (all), "off" (none), or the checks in their fixed order. */
+/** The canonical SEMCACHE_GUARD text of a set of checks: "on" (the default ones), "all", "off" (none), or the checks in their fixed order. */
 export function guardSettingOf(checks: readonly GuardCheck[]): string {
   const chosen = GUARD_CHECKS.filter((c) => checks.includes(c));
-  if (chosen.length === GUARD_CHECKS.length) return "on";
+  if (chosen.length === GUARD_CHECKS.length) return "all";
+  if (chosen.length === DEFAULT_GUARD_CHECKS.length && chosen.every((c) => DEFAULT_GUARD_CHECKS.includes(c))) return "on";
   return chosen.length === 0 ? "off" : chosen.join(",");
 }
