@@ -4,6 +4,7 @@ import { llmConfigFromSettings } from "../llm/index.js";
 import { openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
 import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
+import { fleetFromConfig } from "../fleet/index.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
 import { admitAllowedHosts, AllowedHosts } from "../server/http/allowed-hosts.js";
@@ -65,7 +66,9 @@ export async function startServerFromConfig(
   };
   let health: ReturnType<typeof registerHealthService> | undefined;
   // One Ask engine behind Ask, AskStream and /v1/chat/completions: they share entries and calls in flight.
-  const ask = askPartsFromConfig(config, logger);
+  // With a Redis store, the replicas on it act as one cache (src/fleet); undefined for a lone server.
+  const fleet = fleetFromConfig(config, logger);
+  const ask = askPartsFromConfig(config, logger, fleet?.flights);
   let cache: (() => SemanticCache) | undefined;
   // One bound on bodies being received, for the RPCs and /v1/chat/completions alike.
   const bodyBudget = new BodyBudget(config.maxPendingBodyBytes);
@@ -115,6 +118,9 @@ export async function startServerFromConfig(
       health = registerHealthService(router, cacheHealthSource(current));
       registerReflectionService(router);
     },
+  }).catch(async (error: unknown) => {
+    await fleet?.close();
+    throw error;
   });
   return {
     ...server,
@@ -122,7 +128,7 @@ export async function startServerFromConfig(
     close: () => {
       health?.shutdown();
       access?.close();
-      return server.close();
+      return server.close().finally(() => fleet?.close());
     },
     reloadKeys: () => access?.reload() ?? Promise.resolve(false),
   };

@@ -7,6 +7,7 @@ import { SETTINGS, type ServerConfig } from "../config/settings.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool, type LlmClient } from "../llm/index.js";
 import type { CacheProvider, SemanticCacheServiceImpl } from "../server/api/semantic-cache-service.js";
 import type { Logger } from "../observability/logger.js";
+import type { FleetSingleFlight } from "../fleet/fleet-single-flight.js";
 import { AskEngine } from "./ask-engine.js";
 import { askHandler } from "./ask-service.js";
 import { FailOpenPolicy } from "./fail-open.js";
@@ -27,6 +28,8 @@ export interface AskLayerOptions {
   /** SEMCACHE_FAIL_OPEN. */
   readonly failOpen: boolean;
   readonly logger: Logger;
+  /** With a Redis store: one LLM call per burst across the fleet (src/fleet). */
+  readonly fleet?: Pick<FleetSingleFlight, "run">;
 }
 
 /** The Ask and AskStream handlers, as the server's `ask` option wants them. */
@@ -39,6 +42,7 @@ export function askEngineOf(options: AskLayerOptions): AskEngine {
     llmConfigured: options.llmConfigured,
     policy: new FailOpenPolicy(options.failOpen, options.logger),
     logger: options.logger,
+    ...(options.fleet === undefined ? {} : { fleet: options.fleet }),
   });
 }
 
@@ -57,7 +61,11 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
 }
 
 /** The options and engine of the configured Ask layer, for other doors to Ask to share (same engine, same LLM slots). */
-export function askPartsFromConfig(config: ServerConfig, logger: Logger): { readonly options: AskLayerOptions; readonly engine: AskEngine; readonly slots: SlotPool } {
+export function askPartsFromConfig(
+  config: ServerConfig,
+  logger: Logger,
+  fleet?: Pick<FleetSingleFlight, "run">,
+): { readonly options: AskLayerOptions; readonly engine: AskEngine; readonly slots: SlotPool } {
   const llm = createOpenAiLlmClient(llmConfigFromSettings(config));
   if (llm.configured) {
     logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
@@ -66,6 +74,6 @@ export function askPartsFromConfig(config: ServerConfig, logger: Logger): { read
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
   const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue, maxQueuedPerTenant: config.llmMaxQueuePerTenant });
-  const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger };
+  const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger, ...(fleet === undefined ? {} : { fleet }) };
   return { options, engine: askEngineOf(options), slots };
 }

@@ -1,0 +1,43 @@
+/**
+ * The fleet: replicas of semcache on one Redis acting as one cache. Active
+ * only when the store is Redis (SEMCACHE_REDIS_URL); see README "Running a
+ * fleet". The composition root builds it with `fleetFromConfig` and hands
+ * its parts to the Ask engine, the cache core and the rate limiter.
+ */
+import type { ServerConfig } from "../config/settings.js";
+import type { Logger } from "../observability/logger.js";
+import { FleetLink } from "./fleet-link.js";
+import { FleetSingleFlight } from "./fleet-single-flight.js";
+import { OncePer } from "./once-per.js";
+
+export { FleetLink, type FleetLinkOptions } from "./fleet-link.js";
+export { FleetSingleFlight, type FleetCall, type FleetRole, type FleetSingleFlightOptions } from "./fleet-single-flight.js";
+
+/** The fleet's parts, over one connection. */
+export interface Fleet {
+  readonly link: FleetLink;
+  /** One LLM call per burst across the replicas. */
+  readonly flights: FleetSingleFlight;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+/** How often the same fallback is logged at most. */
+const FALLBACK_LOG_INTERVAL_MS = 10_000;
+
+/** The fleet the configuration asks for: one when the store is Redis, else undefined (a lone server). */
+export function fleetFromConfig(config: ServerConfig, logger: Logger): Fleet | undefined {
+  if (config.redisUrl === undefined) return undefined;
+  const link = FleetLink.start({
+    url: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix,
+    onError: (error) => logger.warn({ err: error }, "fleet: redis connection error"),
+  });
+  const fallbackLog = new OncePer(FALLBACK_LOG_INTERVAL_MS);
+  const flights = new FleetSingleFlight(link, {
+    onFallback: (error) => {
+      if (fallbackLog.due()) logger.warn({ err: error }, "fleet: Redis did not answer a claim in time; this replica calls the LLM on its own meanwhile");
+    },
+  });
+  return { link, flights, close: () => link.close() };
+}

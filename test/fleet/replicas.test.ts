@@ -1,0 +1,108 @@
+/**
+ * Three `semcache serve` replicas (child processes) on one redis-server, one
+ * LLM test server: the fleet acts as one cache.
+ *
+ * The Redis here is Debian's plain redis-server (no query engine; see
+ * support/plain-redis-store.ts): every Ask that misses the exact layer fails
+ * open past the semantic layer, so these tests are about the exact layer and
+ * the fleet's coordination, which need no FT.*.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
+import { clientFor, type CacheClient } from "../support/clients.js";
+import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
+import { RedisTestServer } from "../store/redis-test-server.js";
+import { startReplicas, type Replicas } from "./support/replicas.js";
+
+const MODEL = "test-model";
+const SCOPE = { namespace: "fleet", model: MODEL };
+
+let redis: RedisTestServer;
+let llm: OpenAiTestServer;
+let fleet: Replicas;
+let clients: CacheClient[];
+
+beforeAll(async () => {
+  redis = await RedisTestServer.start();
+  llm = await startOpenAiServer();
+  fleet = await startReplicas(3, redis.url, `fleet-replicas-${process.pid}:`, {
+    SEMCACHE_LLM_BASE_URL: llm.url,
+    SEMCACHE_LLM_MODEL: MODEL,
+    SEMCACHE_LLM_TIMEOUT_MS: "20000",
+  });
+  clients = fleet.urls.map((url) => clientFor("connect-h1", url));
+}, 300_000);
+afterAll(async () => {
+  await fleet?.stop();
+  await llm?.close();
+  await redis?.stop();
+});
+
+describe("a fleet of three replicas on one Redis", () => {
+  it("answers 30 concurrent identical Asks spread over the replicas with one upstream call", async () => {
+    // Slow enough that the burst overlaps on every replica: the replicas that lose the claim must wait for the answer.
+    llm.reset();
+    llm.setBehaviour({ delayMs: 1500 });
+    const prompt = "What is the boiling point of water at sea level?";
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => (clients[i % 3] as CacheClient).ask({ prompt, scope: SCOPE })));
+    expect(llm.counts().total).toBe(1);
+    for (const answer of answers) expect(answer.response).toBe(`ANSWER: ${prompt}`);
+    expect(new Set(answers.map((answer) => answer.entryId)).size).toBe(1);
+    expect(answers.filter((answer) => answer.source === Source.LLM)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.source === Source.COALESCED)).toHaveLength(29);
+  });
+
+  it("sees one replica's Store, Flush and TTL on every other replica at once", async () => {
+    llm.reset();
+    const [a, b, c] = clients as [CacheClient, CacheClient, CacheClient];
+    const prompt = "Which planet is known as the red planet?";
+    await a.store({ prompt, response: "Mars", scope: SCOPE });
+    for (const client of [b, c]) {
+      const hit = await client.lookup({ prompt, scope: SCOPE });
+      expect(hit.hit).toBe(true);
+      expect(hit.entry?.response).toBe("Mars");
+    }
+    await c.flush({ namespace: SCOPE.namespace });
+    // Gone for every replica: the next Ask of it, anywhere, goes upstream.
+    const after = await b.ask({ prompt, scope: SCOPE });
+    expect(after.source).toBe(Source.LLM);
+    expect(llm.counts().total).toBe(1);
+
+    const brief = "How many legs does a spider have?";
+    await a.store({ prompt: brief, response: "Eight", scope: SCOPE, ttlSeconds: 1 });
+    expect((await b.lookup({ prompt: brief, scope: SCOPE })).hit).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect((await c.ask({ prompt: brief, scope: SCOPE })).source).toBe(Source.LLM);
+    expect(llm.counts().total).toBe(2);
+  });
+
+  it("answers from the LLM on every replica while Redis is down, and coordinates again once it is back", async () => {
+    llm.reset();
+    await redis.stop();
+    try {
+      const prompts = ["Name a prime number.", "Name an even number.", "Name an odd number."];
+      const answers = await Promise.all(prompts.map((prompt, i) => (clients[i] as CacheClient).ask({ prompt, scope: SCOPE })));
+      for (const [i, answer] of answers.entries()) {
+        expect(answer.response).toBe(`ANSWER: ${prompts[i]}`);
+        expect(answer.source).toBe(Source.LLM);
+        expect(answer.cacheUnavailable).toBe(true);
+      }
+    } finally {
+      await redis.restart();
+    }
+    const prompt = "What colour is the sky on a clear day?";
+    // The replicas reconnect by themselves (backoff capped at 2 s): retried, each time in a fresh namespace, until a
+    // burst is coordinated again.
+    const deadline = Date.now() + 20_000;
+    for (let attempt = 0; ; attempt++) {
+      llm.reset();
+      llm.setBehaviour({ delayMs: 800 });
+      const scope = { ...SCOPE, namespace: `fleet-back-${attempt}` };
+      const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => (clients[i % 3] as CacheClient).ask({ prompt, scope })));
+      expect(answers.map((answer) => answer.response)).toEqual(Array(9).fill(`ANSWER: ${prompt}`));
+      if (llm.counts().total === 1) break;
+      if (Date.now() > deadline) throw new Error(`no coordinated burst 20 s after Redis came back: ${llm.counts().total} upstream calls in the last one`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  });
+});
