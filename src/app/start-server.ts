@@ -92,7 +92,15 @@ export async function startServerFromConfig(
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
     loadCache: () =>
-      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver }, progress)),
+      telemetry.track(
+        loadSemanticCache(
+          config,
+          logger,
+          openStore,
+          { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver, ...(fleet === undefined ? {} : { sharedCounters: fleet.counters }) },
+          progress,
+        ),
+      ),
     loadingStatus: () => progress.status,
     // Logging first, so calls the access check refuses are logged and counted too; tenancy last: reaching it means admitted.
     interceptors: [...telemetry.interceptors, ...(access === undefined ? [] : [access.interceptor]), tenantInterceptor()],

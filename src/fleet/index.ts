@@ -6,10 +6,12 @@
  */
 import type { ServerConfig } from "../config/settings.js";
 import type { Logger } from "../observability/logger.js";
+import { FleetCounters } from "./fleet-counters.js";
 import { FleetLink } from "./fleet-link.js";
 import { FleetSingleFlight } from "./fleet-single-flight.js";
 import { OncePer } from "./once-per.js";
 
+export { FleetCounters, type FleetCountersOptions } from "./fleet-counters.js";
 export { FleetLink, type FleetLinkOptions } from "./fleet-link.js";
 export { FleetSingleFlight, type FleetCall, type FleetRole, type FleetSingleFlightOptions } from "./fleet-single-flight.js";
 
@@ -18,7 +20,9 @@ export interface Fleet {
   readonly link: FleetLink;
   /** One LLM call per burst across the replicas. */
   readonly flights: FleetSingleFlight;
-  /** Closes the connection. */
+  /** Stats' counters, summed over the replicas. */
+  readonly counters: FleetCounters;
+  /** Writes the last counts, then closes the connection. */
   close(): Promise<void>;
 }
 
@@ -39,5 +43,19 @@ export function fleetFromConfig(config: ServerConfig, logger: Logger): Fleet | u
       if (fallbackLog.due()) logger.warn({ err: error }, "fleet: Redis did not answer a claim in time; this replica calls the LLM on its own meanwhile");
     },
   });
-  return { link, flights, close: () => link.close() };
+  const counterLog = new OncePer(FALLBACK_LOG_INTERVAL_MS);
+  const counters = new FleetCounters(link, {
+    onError: (error) => {
+      if (counterLog.due()) logger.warn({ err: error }, "fleet: Stats counters not written to Redis; kept for the next batch");
+    },
+  });
+  return {
+    link,
+    flights,
+    counters,
+    close: async () => {
+      await counters.close();
+      await link.close();
+    },
+  };
 }

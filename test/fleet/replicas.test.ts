@@ -76,6 +76,53 @@ describe("a fleet of three replicas on one Redis", () => {
     expect(llm.counts().total).toBe(2);
   });
 
+  it("answers Stats for the whole fleet on every replica", async () => {
+    llm.reset();
+    const [a, b, c] = clients as [CacheClient, CacheClient, CacheClient];
+    const scope = { ...SCOPE, namespace: "fleet-stats" };
+    await a.ask({ prompt: "First question for the stats", scope });
+    await a.ask({ prompt: "Second question for the stats", scope });
+    // An exact hit on another replica, and a Store on the third.
+    expect((await b.ask({ prompt: "First question for the stats", scope })).source).toBe(Source.CACHE);
+    await c.store({ prompt: "Stored for the stats", response: "stored", scope });
+
+    // Each replica writes its counts within about a second; its own show at once.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const all = await Promise.all(clients.map((client) => client.stats({ namespace: scope.namespace })));
+      const settled = all.every((stats) => stats.llmCalls === 2n && stats.exactHits === 1n && stats.stores === 3n);
+      if (settled) {
+        const first = all[0];
+        for (const stats of all) {
+          expect(stats.lookups).toBe(first?.lookups);
+          expect(stats.misses).toBe(first?.misses);
+          expect(stats.cacheErrors).toBe(first?.cacheErrors);
+          expect(stats.entries).toBe(3n);
+        }
+        // Without FT.*, a miss's lookup fails (fail-open, a cache error); only the exact hit counts as a lookup.
+        expect(first?.lookups).toBe(1n);
+        expect(first?.cacheErrors).toBe(2n);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`Stats differ between replicas: ${JSON.stringify(all.map((stats) => [stats.llmCalls, stats.exactHits, stats.stores]), (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // /metrics stays per replica (Prometheus sums the replicas): only the replica that called the LLM counts the calls.
+    const llmCallLines = await Promise.all(
+      fleet.urls.map(async (url) => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return text.split("\n").find((line) => line.startsWith("semcache_llm_calls_total") && line.includes('namespace="fleet-stats"'));
+      }),
+    );
+    expect(llmCallLines[0]).toMatch(/ 2$/u);
+    expect(llmCallLines[1] === undefined || / 0$/u.test(llmCallLines[1])).toBe(true);
+    // The sum over every namespace agrees too (it includes the other tests' calls).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const totals = await Promise.all(clients.map((client) => client.stats({})));
+    expect(new Set(totals.map((stats) => stats.llmCalls)).size).toBe(1);
+    expect(new Set(totals.map((stats) => stats.lookups)).size).toBe(1);
+  });
+
   it("answers from the LLM on every replica while Redis is down, and coordinates again once it is back", async () => {
     llm.reset();
     await redis.stop();

@@ -1,5 +1,5 @@
 /** Fleet links to a test Redis, opened and closed by the tests that use them. */
-import { RedisConnection } from "../../../src/store/redis/connection.js";
+import { RedisConnection, type StoreConnection } from "../../../src/store/redis/connection.js";
 import { FleetLink } from "../../../src/fleet/fleet-link.js";
 
 /** A link over a freshly opened connection (waits until it is up). */
@@ -13,4 +13,11 @@ export async function openLink(url: string, keyPrefix: string, commandTimeoutMs 
     onError: () => undefined,
   });
   return FleetLink.over(connection, keyPrefix);
+}
+
+/** The link's connection; throws when it has none (a link from `openLink` always has one). */
+export function connected(link: FleetLink): StoreConnection {
+  const connection = link.connection;
+  if (connection === undefined) throw new Error("the fleet link has no connection");
+  return connection;
 }
