@@ -44,6 +44,8 @@ export async function startServerFromConfig(
   { openStore, ...observability }: ServerParts = {},
 ): Promise<ConfiguredServer> {
   await preflight(config);
+  // With a Redis store, the replicas on it act as one cache (src/fleet); undefined for a lone server.
+  const fleet = fleetFromConfig(config, logger);
   // A bad key file stops the server here, before it listens.
   const access: AccessControl | undefined =
     config.apiKeysFile === undefined
@@ -52,6 +54,10 @@ export async function startServerFromConfig(
           keyFile: config.apiKeysFile,
           defaultRateLimit: { requestsPerSecond: config.rateLimitRps, burst: config.rateLimitBurst },
           logger,
+          ...(fleet === undefined ? {} : { limiter: fleet.limiter }),
+        }).catch(async (error: unknown) => {
+          await fleet?.close();
+          throw error;
         });
   if (access === undefined && !LOOPBACK_HOSTS.has(config.host)) {
     logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE); only loopback names, this address and SEMCACHE_ALLOWED_HOSTS are answered");
@@ -66,8 +72,6 @@ export async function startServerFromConfig(
   };
   let health: ReturnType<typeof registerHealthService> | undefined;
   // One Ask engine behind Ask, AskStream and /v1/chat/completions: they share entries and calls in flight.
-  // With a Redis store, the replicas on it act as one cache (src/fleet); undefined for a lone server.
-  const fleet = fleetFromConfig(config, logger);
   const ask = askPartsFromConfig(config, logger, fleet?.flights);
   let cache: (() => SemanticCache) | undefined;
   // One bound on bodies being received, for the RPCs and /v1/chat/completions alike.

@@ -8,11 +8,13 @@ import type { ServerConfig } from "../config/settings.js";
 import type { Logger } from "../observability/logger.js";
 import { FleetCounters } from "./fleet-counters.js";
 import { FleetLink } from "./fleet-link.js";
+import { FleetRateLimiter } from "./fleet-rate-limiter.js";
 import { FleetSingleFlight } from "./fleet-single-flight.js";
 import { OncePer } from "./once-per.js";
 
 export { FleetCounters, type FleetCountersOptions } from "./fleet-counters.js";
 export { FleetLink, type FleetLinkOptions } from "./fleet-link.js";
+export { FleetRateLimiter } from "./fleet-rate-limiter.js";
 export { FleetSingleFlight, type FleetCall, type FleetRole, type FleetSingleFlightOptions } from "./fleet-single-flight.js";
 
 /** The fleet's parts, over one connection. */
@@ -22,6 +24,8 @@ export interface Fleet {
   readonly flights: FleetSingleFlight;
   /** Stats' counters, summed over the replicas. */
   readonly counters: FleetCounters;
+  /** Rate limits per API key, for the fleet as a whole. */
+  readonly limiter: FleetRateLimiter;
   /** Writes the last counts, then closes the connection. */
   close(): Promise<void>;
 }
@@ -49,10 +53,15 @@ export function fleetFromConfig(config: ServerConfig, logger: Logger): Fleet | u
       if (counterLog.due()) logger.warn({ err: error }, "fleet: Stats counters not written to Redis; kept for the next batch");
     },
   });
+  const limiterLog = new OncePer(FALLBACK_LOG_INTERVAL_MS);
+  const limiter = new FleetRateLimiter(link, undefined, (error) => {
+    if (limiterLog.due()) logger.warn({ err: error }, "fleet: rate limits not reconciled through Redis; each replica limits on its own meanwhile");
+  });
   return {
     link,
     flights,
     counters,
+    limiter,
     close: async () => {
       await counters.close();
       await link.close();

@@ -7,9 +7,13 @@
  * open past the semantic layer, so these tests are about the exact layer and
  * the fleet's coordination, which need no FT.*.
  */
+import { rmSync } from "node:fs";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
+import { testKey, writeKeyFile } from "../auth/support.js";
 import { clientFor, type CacheClient } from "../support/clients.js";
+import { tempDir } from "../support/test-server.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import { RedisTestServer } from "../store/redis-test-server.js";
 import { startReplicas, type Replicas } from "./support/replicas.js";
@@ -21,21 +25,29 @@ let redis: RedisTestServer;
 let llm: OpenAiTestServer;
 let fleet: Replicas;
 let clients: CacheClient[];
+let keyDir: string;
+/** The key every test but the rate limit's uses (the default limit, far above these tests' rates). */
+const ops = testKey({ id: "ops", role: "admin" });
+/** A key with a small limit of its own: 6 at once, then one every 10 s. */
+const limited = testKey({ id: "limited", role: "admin", rateLimit: { requestsPerSecond: 0.1, burst: 6 } });
 
 beforeAll(async () => {
   redis = await RedisTestServer.start();
   llm = await startOpenAiServer();
+  keyDir = tempDir("semcache-fleet-keys-");
   fleet = await startReplicas(3, redis.url, `fleet-replicas-${process.pid}:`, {
+    SEMCACHE_API_KEYS_FILE: writeKeyFile(keyDir, [ops, limited]),
     SEMCACHE_LLM_BASE_URL: llm.url,
     SEMCACHE_LLM_MODEL: MODEL,
     SEMCACHE_LLM_TIMEOUT_MS: "20000",
   });
-  clients = fleet.urls.map((url) => clientFor("connect-h1", url));
+  clients = fleet.urls.map((url) => clientFor("connect-h1", url, { apiKey: ops.key }));
 }, 300_000);
 afterAll(async () => {
   await fleet?.stop();
   await llm?.close();
   await redis?.stop();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe("a fleet of three replicas on one Redis", () => {
@@ -110,7 +122,7 @@ describe("a fleet of three replicas on one Redis", () => {
     // /metrics stays per replica (Prometheus sums the replicas): only the replica that called the LLM counts the calls.
     const llmCallLines = await Promise.all(
       fleet.urls.map(async (url) => {
-        const text = await (await fetch(`${url}/metrics`)).text();
+        const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ops.key}` } })).text();
         return text.split("\n").find((line) => line.startsWith("semcache_llm_calls_total") && line.includes('namespace="fleet-stats"'));
       }),
     );
@@ -121,6 +133,27 @@ describe("a fleet of three replicas on one Redis", () => {
     const totals = await Promise.all(clients.map((client) => client.stats({})));
     expect(new Set(totals.map((stats) => stats.llmCalls)).size).toBe(1);
     expect(new Set(totals.map((stats) => stats.lookups)).size).toBe(1);
+  });
+
+  it("limits an API key's requests for the whole fleet, not per replica", async () => {
+    // gRPC (HTTP/2): a refusal at the edge resets the stream; over HTTP/1.1 it closes the connection under the body.
+    const limitedClients = fleet.urls.map((url) => clientFor("grpc", url, { apiKey: limited.key }));
+    let admitted = 0;
+    let refused = 0;
+    for (let i = 0; i < 30; i++) {
+      try {
+        await (limitedClients[i % 3] as CacheClient).stats({ namespace: "fleet-rate" });
+        admitted++;
+      } catch (error) {
+        expect(ConnectError.from(error).code, ConnectError.from(error).message).toBe(Code.ResourceExhausted);
+        refused++;
+      }
+    }
+    // Per replica, each would admit its own burst of 6 (18). The fleet admits one burst, plus what replicas admitted
+    // before they heard the bucket was empty (at most one each here: calls are sequential) and what refilled meanwhile.
+    expect(admitted).toBeGreaterThanOrEqual(6);
+    expect(admitted).toBeLessThanOrEqual(6 + 2 + 1);
+    expect(refused).toBe(30 - admitted);
   });
 
   it("answers from the LLM on every replica while Redis is down, and coordinates again once it is back", async () => {
