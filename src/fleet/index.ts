@@ -36,10 +36,13 @@ const FALLBACK_LOG_INTERVAL_MS = 10_000;
 /** The fleet the configuration asks for: one when the store is Redis, else undefined (a lone server). */
 export function fleetFromConfig(config: ServerConfig, logger: Logger): Fleet | undefined {
   if (config.redisUrl === undefined) return undefined;
+  const connectionLog = new OncePer(FALLBACK_LOG_INTERVAL_MS);
   const link = FleetLink.start({
     url: config.redisUrl,
     keyPrefix: config.redisKeyPrefix,
-    onError: (error) => logger.warn({ err: error }, "fleet: redis connection error"),
+    onError: (error) => {
+      if (connectionLog.due()) logger.warn({ err: error }, "fleet: redis connection error");
+    },
   });
   const fallbackLog = new OncePer(FALLBACK_LOG_INTERVAL_MS);
   const flights = new FleetSingleFlight(link, {
