@@ -11,6 +11,11 @@ if ! dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q "install ok
   # redis-server: the Redis store's tests that need no query engine.
   apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
+if ! dpkg-query -W -f='${Status}' python3-yaml 2>/dev/null | grep -q "install ok installed"; then
+  apt-get update -qq
+  # python3-yaml: test/deploy/compose.test.ts parses docker-compose.yml and deploy/envoy.yaml with it.
+  apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null
+fi
 # protoc + Go/Python plugins and runtimes: buf generate and the client tests.
 bash ./install-clients.sh
 # Debian's Chromium for the dashboard tests (never a downloaded browser).

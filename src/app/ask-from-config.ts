@@ -7,6 +7,7 @@ import type { AskEngine } from "../ask/ask-engine.js";
 import { askEngineOf, createAskLayer, type AskLayer, type AskLayerOptions } from "../ask/index.js";
 import { SETTINGS, type ServerConfig } from "../config/settings.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool } from "../llm/index.js";
+import type { FleetSingleFlight } from "../fleet/fleet-single-flight.js";
 import type { Logger } from "../observability/logger.js";
 
 /** The Ask layer the configuration describes (SEMCACHE_LLM_*, OPENAI_API_KEY, SEMCACHE_FAIL_OPEN). */
@@ -16,7 +17,11 @@ export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLay
 }
 
 /** The options and engine of the configured Ask layer, for other doors to Ask to share (same engine, same LLM slots). */
-export function askPartsFromConfig(config: ServerConfig, logger: Logger): { readonly options: AskLayerOptions; readonly engine: AskEngine; readonly slots: SlotPool } {
+export function askPartsFromConfig(
+  config: ServerConfig,
+  logger: Logger,
+  fleet?: Pick<FleetSingleFlight, "run">,
+): { readonly options: AskLayerOptions; readonly engine: AskEngine; readonly slots: SlotPool } {
   const llm = createOpenAiLlmClient(llmConfigFromSettings(config));
   if (llm.configured) {
     logger.info({ llm: llm.baseUrl, model: llm.defaultModel ?? null, failOpen: config.failOpen }, "Ask answers misses from the LLM");
@@ -25,6 +30,6 @@ export function askPartsFromConfig(config: ServerConfig, logger: Logger): { read
   }
   // Bounds distinct upstream requests: a burst beyond what the upstream can take queues here, then fails fast.
   const slots = new SlotPool({ maxInFlight: config.llmMaxConcurrency, maxQueued: config.llmMaxQueue, maxQueuedPerTenant: config.llmMaxQueuePerTenant });
-  const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger };
+  const options: AskLayerOptions = { llm: limitConcurrency(llm, slots), llmConfigured: llm.configured, defaultModel: llm.defaultModel, failOpen: config.failOpen, logger, ...(fleet === undefined ? {} : { fleet }) };
   return { options, engine: askEngineOf(options), slots };
 }

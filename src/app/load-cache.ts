@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { tokensSavedOnHit } from "../ask/answer-metadata.js";
+import type { SharedCounters } from "../cache/counters.js";
 import { createMatchGuard } from "../cache/guard/index.js";
 import { SemanticCache, type CacheObserver } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/settings.js";
@@ -21,10 +22,12 @@ export function embedderOptionsOf(config: ServerConfig): LoadOnnxEmbedderOptions
   };
 }
 
-/** Hooks (metrics) the loaded parts report to. */
+/** Hooks (metrics, a fleet's counters) the loaded parts report to. */
 export interface CacheObservers {
   readonly cache?: CacheObserver;
   readonly embedder?: EmbedderObserver;
+  /** A fleet's counters (src/fleet): told every count, and what Stats answers with. */
+  readonly sharedCounters?: SharedCounters;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function loadSemanticCache(
       // "off" turns the heuristic checks off, never the identity rule (cache/guard).
       guard: createMatchGuard(config.guard, embedder),
       observer: observers.cache,
+      ...(observers.sharedCounters === undefined ? {} : { sharedCounters: observers.sharedCounters }),
       // What a hit saved is Ask's knowledge (its answer metadata), not the core's.
       tokensSavedOnHit,
       ...(config.maxErrorRate === undefined ? {} : { maxErrorRate: config.maxErrorRate }),

@@ -4,6 +4,7 @@ import { llmConfigFromSettings } from "../llm/index.js";
 import { OPENAI_CORS, openAiRoutes, openAiRpcRecord, Upstream } from "../openai/index.js";
 import { createAccessControl, type AccessControl } from "../auth/index.js";
 import type { ServerConfig } from "../config/settings.js";
+import { fleetFromConfig } from "../fleet/index.js";
 import { createObservability, METRICS_PATHS, type ObservabilityOptions } from "../observability/index.js";
 import { cacheHealthSource, registerHealthService } from "../server/health/index.js";
 import { admitAllowedHosts, AllowedHosts } from "../server/http/allowed-hosts.js";
@@ -44,6 +45,8 @@ export async function startServerFromConfig(
   { openStore, ...observability }: ServerParts = {},
 ): Promise<ConfiguredServer> {
   await preflight(config);
+  // With a Redis store, the replicas on it act as one cache (src/fleet); undefined for a lone server.
+  const fleet = fleetFromConfig(config, logger);
   // A bad key file stops the server here, before it listens.
   const access: AccessControl | undefined =
     config.apiKeysFile === undefined
@@ -52,6 +55,10 @@ export async function startServerFromConfig(
           keyFile: config.apiKeysFile,
           defaultRateLimit: { requestsPerSecond: config.rateLimitRps, burst: config.rateLimitBurst },
           logger,
+          ...(fleet === undefined ? {} : { limiter: fleet.limiter }),
+        }).catch(async (error: unknown) => {
+          await fleet?.close();
+          throw error;
         });
   if (access === undefined && !LOOPBACK_HOSTS.has(config.host)) {
     logger.warn({ host: config.host }, "serving other machines without API keys: anyone who can connect can read and write every namespace (set SEMCACHE_API_KEYS_FILE); only loopback names, this address and SEMCACHE_ALLOWED_HOSTS are answered");
@@ -66,7 +73,7 @@ export async function startServerFromConfig(
   };
   let health: ReturnType<typeof registerHealthService> | undefined;
   // One Ask engine behind Ask, AskStream and /v1/chat/completions: they share entries and calls in flight.
-  const ask = askPartsFromConfig(config, logger);
+  const ask = askPartsFromConfig(config, logger, fleet?.flights);
   let cache: (() => SemanticCache) | undefined;
   // One bound on bodies being received, for the RPCs and /v1/chat/completions alike.
   const bodyBudget = new BodyBudget(config.maxPendingBodyBytes);
@@ -91,7 +98,15 @@ export async function startServerFromConfig(
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     logger,
     loadCache: () =>
-      telemetry.track(loadSemanticCache(config, logger, openStore, { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver }, progress)),
+      telemetry.track(
+        loadSemanticCache(
+          config,
+          logger,
+          openStore,
+          { cache: telemetry.metrics.cacheObserver, embedder: telemetry.metrics.embedderObserver, ...(fleet === undefined ? {} : { sharedCounters: fleet.counters }) },
+          progress,
+        ),
+      ),
     loadingStatus: () => progress.status,
     // Logging first, so calls the access check refuses are logged and counted too; tenancy last: reaching it means admitted.
     interceptors: [...telemetry.interceptors, ...(access === undefined ? [] : [access.interceptor]), tenantInterceptor()],
@@ -117,6 +132,9 @@ export async function startServerFromConfig(
       health = registerHealthService(router, cacheHealthSource(current));
       registerReflectionService(router);
     },
+  }).catch(async (error: unknown) => {
+    await fleet?.close();
+    throw error;
   });
   return {
     ...server,
@@ -124,7 +142,7 @@ export async function startServerFromConfig(
     close: () => {
       health?.shutdown();
       access?.close();
-      return server.close();
+      return server.close().finally(() => fleet?.close());
     },
     reloadKeys: () => access?.reload() ?? Promise.resolve(false),
   };

@@ -2,12 +2,14 @@
  * The Ask flow shared by Ask and AskStream, up to the answer: join an
  * identical call in flight, else look the prompt up, else join a
  * near-duplicate call in flight, else lead a new LLM call whose answer is
- * stored before anyone waiting for it is answered. Ask and AskStream differ
+ * stored before anyone waiting for it is answered (in a fleet, only if no
+ * other replica is already making that call: then its stored answer). Ask and AskStream differ
  * only in how the LLM is called (whole or streamed) and how the result is
  * sent, which they supply and do.
  */
 import { InvalidInputError } from "../cache/errors.js";
 import type { SemanticCache } from "../cache/semantic-cache.js";
+import type { FleetSingleFlight } from "../fleet/fleet-single-flight.js";
 import type { LlmCompletion } from "../llm/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { StoredEntry } from "../store/cache-store.js";
@@ -85,6 +87,8 @@ export interface AskEngineOptions {
   readonly llmConfigured: boolean;
   readonly policy: FailOpenPolicy;
   readonly logger: Logger;
+  /** With a Redis store: the replicas of a fleet agree on one LLM call per burst (src/fleet). */
+  readonly fleet?: Pick<FleetSingleFlight, "run">;
 }
 
 /** See the module comment. One per server: it holds the calls in flight. */
@@ -167,10 +171,30 @@ export class AskEngine {
     recheck: boolean,
     explore: UncertainCandidate | undefined,
   ): Promise<AskOutcome> {
+    const { fleet } = this.options;
+    // Only for answers that get stored (the other replicas wait for the stored one) and may be read from the cache.
+    if (fleet !== undefined && !plan.noStore && !plan.noCache) {
+      return fleet.run(plan.prepared.entryId, signal, {
+        stored: () => this.storedAnswer(cache, plan),
+        run: () => this.callAndStore(cache, plan, signal, call, vector, explore),
+      });
+    }
     if (recheck) {
       const fresh = await this.storedSinceLookup(cache, plan);
       if (fresh !== undefined) return fresh;
     }
+    return this.callAndStore(cache, plan, signal, call, vector, explore);
+  }
+
+  /** The LLM call, then the store. */
+  private async callAndStore(
+    cache: SemanticCache,
+    plan: AskPlan,
+    signal: AbortSignal,
+    call: LlmCall,
+    vector: Float32Array | undefined,
+    explore: UncertainCandidate | undefined,
+  ): Promise<AskOutcome> {
     const { prepared } = plan;
     const namespace = prepared.scope.namespace;
     if (this.options.llmConfigured && (plan.llm.model !== "" || this.options.defaultModel !== undefined)) {
@@ -222,13 +246,17 @@ export class AskEngine {
    * could cost two LLM calls.
    */
   private async storedSinceLookup(cache: SemanticCache, plan: AskPlan): Promise<AskOutcome | undefined> {
-    let entry: StoredEntry | undefined;
     try {
-      entry = await cache.getFresh(plan.prepared.entryId);
+      return await this.storedAnswer(cache, plan);
     } catch {
       // Only an optimisation, and the lookup just worked: a failure here is not worth failing over.
       return undefined;
     }
+  }
+
+  /** The answer stored under the plan's exact key, as an outcome not from the LLM; throws what the store throws. */
+  private async storedAnswer(cache: SemanticCache, plan: AskPlan): Promise<AskOutcome | undefined> {
+    const entry: StoredEntry | undefined = await cache.getFresh(plan.prepared.entryId);
     if (entry === undefined) return undefined;
     return { ...answerFactsOf(entry), text: entry.response, entryId: entry.id, storeFailed: false, fromLlm: false, prompt: entry.prompt, exploredEntryId: "" };
   }

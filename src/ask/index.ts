@@ -8,6 +8,7 @@ import type { CacheProvider } from "../cache/cache-provider.js";
 import type { SemanticCacheService } from "../gen/semcache/v1/semantic_cache_pb.js";
 import type { LlmClient } from "../llm/index.js";
 import type { Logger } from "../observability/logger.js";
+import type { FleetSingleFlight } from "../fleet/fleet-single-flight.js";
 import { AskEngine } from "./ask-engine.js";
 import { askHandler } from "./ask-service.js";
 import { FailOpenPolicy } from "./fail-open.js";
@@ -28,6 +29,8 @@ export interface AskLayerOptions {
   /** SEMCACHE_FAIL_OPEN. */
   readonly failOpen: boolean;
   readonly logger: Logger;
+  /** With a Redis store: one LLM call per burst across the fleet (src/fleet). */
+  readonly fleet?: Pick<FleetSingleFlight, "run">;
 }
 
 /** The Ask and AskStream handlers, as the server's `ask` option wants them. */
@@ -40,6 +43,7 @@ export function askEngineOf(options: AskLayerOptions): AskEngine {
     llmConfigured: options.llmConfigured,
     policy: new FailOpenPolicy(options.failOpen, options.logger),
     logger: options.logger,
+    ...(options.fleet === undefined ? {} : { fleet: options.fleet }),
   });
 }
 

@@ -8,7 +8,7 @@ import { readKeyFile } from "./key-file.js";
 import { watchFile } from "./key-file-watcher.js";
 import { KeyRing } from "./key-ring.js";
 import type { RateLimit, Role } from "./principal.js";
-import { RateLimiter } from "./rate-limiter.js";
+import { RateLimiter, type RequestLimiter } from "./rate-limiter.js";
 
 /** What API-key access control is built from. */
 export interface AccessControlOptions {
@@ -19,6 +19,8 @@ export interface AccessControlOptions {
   readonly logger: Logger;
   /** Reload when the file changes; default true. */
   readonly watch?: boolean;
+  /** Where requests' tokens are taken; default: a limiter of this process alone (a fleet passes its own). */
+  readonly limiter?: RequestLimiter;
 }
 
 /** API keys in force, with what the server needs to enforce them. */
@@ -47,7 +49,7 @@ export interface AccessControl {
 export async function createAccessControl(options: AccessControlOptions): Promise<AccessControl> {
   const { logger } = options;
   const keys = new KeyRing(await readKeyFile(options.keyFile));
-  const limiter = new RateLimiter();
+  const limiter = options.limiter ?? new RateLimiter();
   logger.info({ keyFile: options.keyFile, keys: keys.size }, "API keys on");
   let reloading = Promise.resolve(true);
   const reload = (): Promise<boolean> => {

@@ -5,7 +5,7 @@ import { bearerToken } from "./bearer.js";
 import type { KeyRing } from "./key-ring.js";
 import { authorizeMessage } from "./namespace-access.js";
 import { principalKey, type Principal, type RateLimit } from "./principal.js";
-import type { RateLimiter } from "./rate-limiter.js";
+import type { RequestLimiter } from "./rate-limiter.js";
 
 /** Response header on RESOURCE_EXHAUSTED from the rate limit: milliseconds until the key has a token again. */
 export const RETRY_AFTER_MS_HEADER = "retry-after-ms";
@@ -13,7 +13,7 @@ export const RETRY_AFTER_MS_HEADER = "retry-after-ms";
 /** What the access interceptor checks against. */
 export interface AccessInterceptorOptions {
   readonly keys: KeyRing;
-  readonly limiter: RateLimiter;
+  readonly limiter: RequestLimiter;
   /** The limit of keys that set none of their own. */
   readonly defaultRateLimit: RateLimit;
 }

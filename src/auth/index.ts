@@ -15,4 +15,4 @@ export { KeyRing } from "./key-ring.js";
 export { authorizeMessage } from "./namespace-access.js";
 export { NamespaceGrants } from "./namespace-grants.js";
 export { principalKey, ROLES, type Principal, type RateLimit, type Role } from "./principal.js";
-export { RateLimiter, type RateDecision } from "./rate-limiter.js";
+export { RateLimiter, type RateDecision, type RequestLimiter } from "./rate-limiter.js";

@@ -3,6 +3,14 @@ import type { RateLimit } from "./principal.js";
 /** The outcome of asking for one request's token. */
 export type RateDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
 
+/** What the access checks take a request's token from: this per-process limiter, or a fleet's (src/fleet). */
+export interface RequestLimiter {
+  /** Takes a token from `keyId`'s bucket under `limit`, or says how long until one is there. Never waits. */
+  take(keyId: string, limit: RateLimit): RateDecision;
+  /** Forgets the buckets of keys no longer in force. */
+  retain(keyIds: ReadonlySet<string>): void;
+}
+
 interface Bucket {
   tokens: number;
   updatedMs: number;
@@ -14,7 +22,7 @@ interface Bucket {
  * `requestsPerSecond`; each request takes one. Buckets are kept by id, so a
  * key file reload neither resets nor doubles anyone's budget.
  */
-export class RateLimiter {
+export class RateLimiter implements RequestLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly now: () => number = () => performance.now()) {}

@@ -22,7 +22,23 @@ export interface CounterValues {
 /** Names of the counters, for iteration. */
 export type CounterName = keyof CounterValues;
 
-function zero(): CounterValues {
+/**
+ * Counters kept beyond this process too: a fleet's, in Redis (src/fleet),
+ * so that Stats answers for every replica.
+ */
+export interface SharedCounters {
+  /** Adds to the shared counters; called on every count, so it must be cheap (batch) and must not throw. */
+  add(namespace: string, name: CounterName, by: number): void;
+  /**
+   * The shared counters of one namespace, or their sum over all, this
+   * process's adds not yet written included; undefined when they cannot be
+   * read now (then Stats answers with this process's own).
+   */
+  read(namespace?: string): Promise<CounterValues | undefined>;
+}
+
+/** All counters at zero. */
+export function zero(): CounterValues {
   return {
     lookups: 0,
     exactHits: 0,
@@ -48,8 +64,12 @@ function zero(): CounterValues {
 export class Counters {
   private readonly byNamespace = new Map<string, CounterValues>();
 
+  /** `shared`, when given, is told every add too. */
+  constructor(private readonly shared?: SharedCounters) {}
+
   /** Adds `by` (default 1) to a namespace's counter. */
   add(namespace: string, name: CounterName, by = 1): void {
+    this.shared?.add(namespace, name, by);
     let values = this.byNamespace.get(namespace);
     if (values === undefined) {
       values = zero();

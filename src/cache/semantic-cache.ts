@@ -3,7 +3,7 @@ import { cosineSimilarity } from "../embedder/pooling.js";
 import { SemcacheError } from "../errors/index.js";
 import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type EntryScope, type IndexParams, type Observation, type StoredEntry } from "../store/cache-store.js";
 import { checkErrorBudget, DEFAULT_ANSWER_MATCH, DEFAULT_EXPLORE_FLOOR, judgeAnswers, ServedLog, Verifier, type AnswerVerdict, type VerifyCandidate } from "../verify/index.js";
-import { Counters, type CounterName, type CounterValues } from "./counters.js";
+import { Counters, type CounterName, type CounterValues, type SharedCounters } from "./counters.js";
 import { InvalidInputError } from "./errors.js";
 import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./limits.js";
 import { normalizePrompt } from "./normalize.js";
@@ -187,6 +187,11 @@ export interface SemanticCacheOptions extends InputLimits {
   readonly maxErrorRate?: number;
   /** Answer-embedding similarity at which two answers are the same (SEMCACHE_ANSWER_MATCH); default 0.95. */
   readonly answerMatch?: number;
+  /**
+   * Counters shared by a fleet (src/fleet): told every count, and what Stats
+   * answers with. Unset: Stats answers with this process's counters.
+   */
+  readonly sharedCounters?: SharedCounters;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -206,7 +211,7 @@ export class SemanticCache {
   readonly #store: CacheStore;
   readonly #embedder: Embedder;
   readonly #options: SemanticCacheOptions;
-  readonly #counters = new Counters();
+  readonly #counters: Counters;
   readonly #now: () => number;
   /** Verified answers' decisions and what they learned (pooled priors, budget ledger). */
   readonly #verifier = new Verifier();
@@ -217,6 +222,7 @@ export class SemanticCache {
     this.#store = store;
     this.#embedder = embedder;
     this.#options = options;
+    this.#counters = new Counters(options.sharedCounters);
     this.#now = options.now ?? Date.now;
   }
 
@@ -499,10 +505,10 @@ export class SemanticCache {
     return this.#counters.namespaces();
   }
 
-  /** Counters and entry count for one namespace, or for all. */
+  /** Counters (a fleet's when they are shared, see `sharedCounters`) and entry count for one namespace, or for all. */
   async stats(namespace?: string): Promise<CacheStats> {
     const ns = namespace === undefined ? undefined : resolveNamespace(namespace, "namespace");
-    const counters = this.#counters.read(ns);
+    const counters = (await this.#options.sharedCounters?.read(ns)) ?? this.#counters.read(ns);
     const entries = await this.#store.count(ns);
     const hits = counters.exactHits + counters.semanticHits;
     return { ...counters, entries, hitRate: counters.lookups === 0 ? 0 : hits / counters.lookups };

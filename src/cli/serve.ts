@@ -1,4 +1,4 @@
-import { startServerFromConfig } from "../app/start-server.js";
+import { startServerFromConfig, type ServerParts } from "../app/start-server.js";
 import type { ServerConfig } from "../config/settings.js";
 import { MODEL_LOAD_ADVICE, ModelLoadError } from "../embedder/errors.js";
 import { createLogger } from "../observability/logger.js";
@@ -22,11 +22,12 @@ export function startFailureText(error: unknown): string {
 
 /**
  * Runs the server until SIGTERM or SIGINT, then shuts down gracefully.
- * Resolves with the process exit code.
+ * Resolves with the process exit code. `parts` replaces parts of the
+ * composition (tests run replicas on a Redis without the query engine).
  */
-export async function serve(config: ServerConfig): Promise<number> {
+export async function serve(config: ServerConfig, parts: ServerParts = {}): Promise<number> {
   const logger = createLogger(config.logLevel);
-  const server = await startServerFromConfig(config, logger);
+  const server = await startServerFromConfig(config, logger, parts);
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, "signal received");

@@ -34,7 +34,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // Entry points and the composition root.
   cli: ["app", "auth", "config", "embedder", "errors", "eval", "logger"],
   eval: ["app", "cache", "config", "embedder", "gen", "store"],
-  app: ["ask", "auth", "cache", "config", "embedder", "errors", "llm", "logger", "observability", "openai", "server", "server/health", "server/http", "server/reflection", "store"],
+  app: ["ask", "auth", "cache", "config", "embedder", "errors", "fleet", "llm", "logger", "observability", "openai", "server", "server/health", "server/http", "server/reflection", "store"],
   // The settings table: above the parts whose parsers and names it uses; read only by the entry points.
   config: ["cache", "errors", "llm", "verify"],
   // The server and the doors into it.
@@ -49,7 +49,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   auth: ["cache", "errors", "gen", "logger", "server/http", "tenancy"],
   "server/http": [],
   // Ask over the core and the LLM client.
-  ask: ["cache", "embedder", "errors", "gen", "llm", "logger", "store"],
+  ask: ["cache", "embedder", "errors", "fleet", "gen", "llm", "logger", "store"],
+  // Replicas on one Redis as one cache: the Redis connection and scripts, the limiter and counters it stands in for.
+  fleet: ["auth", "cache", "logger", "store"],
   cache: ["embedder", "errors", "store", "verify"],
   llm: ["errors", "tenancy"],
   verify: ["embedder", "errors", "store"],

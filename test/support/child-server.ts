@@ -30,12 +30,13 @@ export async function runCli(args: readonly string[], env: Record<string, string
 
 /**
  * Starts `semcache serve` in a child process and resolves once it is ready
- * (its /healthz answers SERVING).
+ * (its /healthz answers SERVING). `script` replaces the CLI by another entry
+ * point that serves the same way (the fleet tests' replicas).
  */
-export async function startChildServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ChildServer> {
+export async function startChildServer(env: Record<string, string>, timeoutMs = 120_000, script = CLI): Promise<ChildServer> {
   // The URL is read from the "listening" line, which is logged at info level.
   const childEnv = { ...process.env, ...env, SEMCACHE_LOG_LEVEL: "info" };
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve"], { cwd: REPO, env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", script, "serve"], { cwd: REPO, env: childEnv, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
   const url = await new Promise<string>((resolve, reject) => {
