@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GUARD_CHECKS, guardSettingOf, parseGuardSetting, type GuardCheck } from "../../src/cache/guard/index.js";
+import { DEFAULT_GUARD_CHECKS, guardSettingOf, parseGuardSetting, type GuardCheck } from "../../src/cache/guard/index.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import { evaluate, parseEvalFlags, UsageError, writeReport, type EvalSubject } from "../../src/eval/command.js";
 import { DEFAULT_TARGET_PRECISION } from "../../src/eval/calibrate.js";
@@ -38,7 +38,8 @@ of the sweep, without and with the hard-negative guard.
   --sweep A:B:S      thresholds (default 0.5:0.99:0.01)
   --precision P      target precision for the "best threshold" (default ${DEFAULT_TARGET_PRECISION})
   --model-dir DIR    model directory (default: the fixture model, built if needed)
-  --guard SETTING    checks of the guarded variant: on or a list (default on)
+  --guard SETTING    checks of the guarded variant: on, all or a list (default on,
+                     as the server: every check but negation)
   --k N              candidates per semantic search (default 4, as the server)
   --threads N        onnxruntime threads (default: number of cores)
   --url URL          evaluate a running server instead (gRPC; its own model and guard)
@@ -72,7 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let modelDir: string | undefined;
-  let guard: readonly GuardCheck[] = GUARD_CHECKS;
+  let guard: readonly GuardCheck[] = DEFAULT_GUARD_CHECKS;
   let searchK: number | undefined;
   let threads = availableParallelism();
   let online = false;
@@ -162,7 +163,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const dir = modelDir ?? (await ensureFixtureModel());
     const embedder = await loadOnnxEmbedder({ modelDir: resolve(dir), threads });
     close = () => embedder.close();
-    subject = { kind: "in-process", embedder, guardChecks: guard.length > 0 ? guard : GUARD_CHECKS, ...(searchK === undefined ? {} : { searchK }) };
+    subject = { kind: "in-process", embedder, guardChecks: guard.length > 0 ? guard : DEFAULT_GUARD_CHECKS, ...(searchK === undefined ? {} : { searchK }) };
   }
   try {
     const report = await evaluate({
