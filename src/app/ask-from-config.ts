@@ -4,17 +4,11 @@
  * settings, so ask/ itself never reads them.
  */
 import type { AskEngine } from "../ask/ask-engine.js";
-import { askEngineOf, createAskLayer, type AskLayer, type AskLayerOptions } from "../ask/index.js";
+import { askEngineOf, type AskLayerOptions } from "../ask/index.js";
 import { SETTINGS, type ServerConfig } from "../config/settings.js";
 import { createOpenAiLlmClient, limitConcurrency, llmConfigFromSettings, SlotPool } from "../llm/index.js";
 import type { FleetSingleFlight } from "../fleet/fleet-single-flight.js";
 import type { Logger } from "../observability/logger.js";
-
-/** The Ask layer the configuration describes (SEMCACHE_LLM_*, OPENAI_API_KEY, SEMCACHE_FAIL_OPEN). */
-export function askLayerFromConfig(config: ServerConfig, logger: Logger): AskLayer {
-  const { options, engine } = askPartsFromConfig(config, logger);
-  return createAskLayer(options, engine);
-}
 
 /** The options and engine of the configured Ask layer, for other doors to Ask to share (same engine, same LLM slots). */
 export function askPartsFromConfig(

@@ -92,7 +92,7 @@ export class EmbeddedStore implements CacheStore {
   // Observations get their own group commit: concurrent ones share one fsync.
   private readonly observationWrites = new GroupCommit<{ id: string; tuple: ObservationTuple; nowMs: number }, boolean>((batch) => {
     this.checkDataDir();
-    return this.guard(() => this.entries.addObservations(batch));
+    return this.sqliteFailuresAsUnavailable(() => this.entries.addObservations(batch));
   });
 
   constructor(
@@ -108,7 +108,7 @@ export class EmbeddedStore implements CacheStore {
       this.timers.push(setInterval(() => void this.purgeExpired().catch(runtime.onBackgroundError), runtime.purgeIntervalMs).unref());
     }
     if (runtime.hitFlushIntervalMs > 0) {
-      this.timers.push(setInterval(() => this.flushHitsInBackground(), runtime.hitFlushIntervalMs).unref());
+      this.timers.push(setInterval(() => this.persistHitsInBackground(), runtime.hitFlushIntervalMs).unref());
     }
     this.databasePath = join(runtime.dataDir, DATABASE_FILE);
     this.opened = { dir: identityOf(runtime.dataDir), database: identityOf(this.databasePath) };
@@ -119,7 +119,7 @@ export class EmbeddedStore implements CacheStore {
 
   async get(id: string, nowMs: number): Promise<StoredEntry | undefined> {
     this.ensureOpen();
-    const found = this.guard(() => this.entries.getById(id));
+    const found = this.sqliteFailuresAsUnavailable(() => this.entries.getById(id));
     if (found === undefined || !isLive(found.entry.expiresAtMs, nowMs)) return undefined;
     return this.withPendingHits(found.entry);
   }
@@ -130,7 +130,7 @@ export class EmbeddedStore implements CacheStore {
     const matches = this.indexes.search(scope.scopeKey, vector, Math.floor(k), nowMs);
     const out: Neighbour[] = [];
     for (const { label, similarity } of matches) {
-      const found = this.guard(() => this.entries.getByLabel(label));
+      const found = this.sqliteFailuresAsUnavailable(() => this.entries.getByLabel(label));
       if (found !== undefined) out.push({ entry: this.withPendingHits(found.entry), similarity });
     }
     return out;
@@ -147,7 +147,7 @@ export class EmbeddedStore implements CacheStore {
 
   async recordHit(id: string): Promise<number> {
     this.ensureOpen();
-    const stored = this.guard(() => this.entries.hitsOf(id));
+    const stored = this.sqliteFailuresAsUnavailable(() => this.entries.hitsOf(id));
     if (stored === undefined) return 0;
     const pending = (this.pendingHits.get(id) ?? 0) + 1;
     this.pendingHits.set(id, pending);
@@ -170,7 +170,7 @@ export class EmbeddedStore implements CacheStore {
 
   async count(namespace?: string): Promise<number> {
     this.ensureOpen();
-    return this.guard(() => this.entries.count(namespace, this.runtime.now()));
+    return this.sqliteFailuresAsUnavailable(() => this.entries.count(namespace, this.runtime.now()));
   }
 
   async flushNamespace(namespace: string): Promise<number> {
@@ -179,7 +179,7 @@ export class EmbeddedStore implements CacheStore {
     // Writes issued before the flush must not land after it.
     this.writes.drain();
     this.observationWrites.drain();
-    const deleted = this.guard(() => this.entries.deleteNamespace(namespace, this.runtime.now()));
+    const deleted = this.sqliteFailuresAsUnavailable(() => this.entries.deleteNamespace(namespace, this.runtime.now()));
     this.indexes.dropNamespace(namespace);
     return deleted;
   }
@@ -189,7 +189,7 @@ export class EmbeddedStore implements CacheStore {
     this.checkDataDir();
     this.writes.drain();
     this.observationWrites.drain();
-    const deleted = this.guard(() => this.entries.deleteAll(this.runtime.now()));
+    const deleted = this.sqliteFailuresAsUnavailable(() => this.entries.deleteAll(this.runtime.now()));
     this.indexes.clear();
     this.pendingHits.clear();
     return deleted;
@@ -198,7 +198,7 @@ export class EmbeddedStore implements CacheStore {
   async listRecent(namespace: string, limit: number, nowMs: number): Promise<StoredEntry[]> {
     this.ensureOpen();
     if (!(limit >= 1)) return [];
-    const rows = this.guard(() => this.entries.listRecent(namespace, Math.floor(limit), nowMs));
+    const rows = this.sqliteFailuresAsUnavailable(() => this.entries.listRecent(namespace, Math.floor(limit), nowMs));
     return rows.map((entry) => this.withPendingHits(entry));
   }
 
@@ -215,7 +215,7 @@ export class EmbeddedStore implements CacheStore {
   }
 
   /** Writes accumulated hit counts now (also done on a timer, with puts, and at close). */
-  flushHits(): void {
+  persistHits(): void {
     this.ensureOpen();
     const hits = this.takePendingHits();
     try {
@@ -323,7 +323,7 @@ export class EmbeddedStore implements CacheStore {
   private async runPurge(nowMs: number): Promise<number> {
     let total = 0;
     while (!this.closed) {
-      const removed = this.guard(() => this.entries.deleteExpired(nowMs, PURGE_BATCH));
+      const removed = this.sqliteFailuresAsUnavailable(() => this.entries.deleteExpired(nowMs, PURGE_BATCH));
       for (const { label, scopeKey } of removed) this.indexes.remove(scopeKey, label);
       total += removed.length;
       if (removed.length < PURGE_BATCH) break;
@@ -368,10 +368,10 @@ export class EmbeddedStore implements CacheStore {
     }
   }
 
-  private flushHitsInBackground(): void {
+  private persistHitsInBackground(): void {
     if (this.closed || this.lost !== undefined || this.pendingHits.size === 0) return;
     try {
-      this.flushHits();
+      this.persistHits();
     } catch (error) {
       this.runtime.onBackgroundError(error);
     }
@@ -400,7 +400,7 @@ export class EmbeddedStore implements CacheStore {
     return new StoreUnavailableError(`the embedded store at ${this.runtime.dataDir} is closed`);
   }
 
-  private guard<T>(operation: () => T): T {
+  private sqliteFailuresAsUnavailable<T>(operation: () => T): T {
     try {
       return operation();
     } catch (error) {
