@@ -7,14 +7,14 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CacheStore } from "../../src/store/cache-store.js";
 import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "../../src/store/embedded/index.js";
-import { describeStoreContract } from "./contract.js";
+import { describeStoreContract } from "./support/contract.js";
 import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
 import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
 import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
 import { SemcacheError, StartupError } from "../../src/errors/index.js";
 import { StoreUnavailableError } from "../../src/store/cache-store.js";
 import { recordingLogger } from "../support/recording-logger.js";
-import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./vectors.js";
+import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./support/vectors.js";
 
 const MODEL = "test-model";
 const dirs: string[] = [];
@@ -237,7 +237,7 @@ describe("embedded store", () => {
 
   it("keeps every acknowledged put when the process is killed mid-burst (kill -9)", async () => {
     const dataDir = tempDir();
-    const script = join(import.meta.dirname, "put-and-report.ts");
+    const script = join(import.meta.dirname, "support", "put-and-report.ts");
     // node --import tsx, not the tsx CLI: the CLI runs the script in a
     // grandchild, which SIGKILL on the CLI would leave running.
     const child = spawn(process.execPath, ["--import", "tsx", script, dataDir], { stdio: ["ignore", "pipe", "pipe"] });

@@ -21,8 +21,8 @@ import {
 } from "../../src/store/redis/index.js";
 import { recordingLogger } from "../support/recording-logger.js";
 import { eventually } from "../support/eventually.js";
-import { describeStoreContract, type StoreHarness } from "./contract.js";
-import { DIM, entryOf, rotated, scopeOf } from "./vectors.js";
+import { describeStoreContract, type StoreHarness } from "./support/contract.js";
+import { DIM, entryOf, rotated, scopeOf } from "./support/vectors.js";
 
 const url = process.env["SEMCACHE_TEST_REDIS_URL"];
 const INDEX = { m: 16, efConstruction: 200, efSearch: 64 };

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { EntryScope, NewEntry } from "../../src/store/cache-store.js";
+import type { EntryScope, NewEntry } from "../../../src/store/cache-store.js";
 
 /** Dimension of every test vector (that of all-MiniLM-L6-v2). */
 export const DIM = 384;

@@ -7,7 +7,7 @@
  * stdout to a pipe is synchronous on Linux, so a printed line is never lost
  * in a buffer when the process dies.
  */
-import { openEmbeddedStore } from "../../src/store/embedded/index.js";
+import { openEmbeddedStore } from "../../../src/store/embedded/index.js";
 import { DIM, entryOf, randomUnit, scopeOf } from "./vectors.js";
 
 const dataDir = process.argv[2];

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type NewEntry, type Observation, type StoredEntry } from "../../src/store/cache-store.js";
+import { MAX_OBSERVATIONS_PER_ENTRY, type CacheStore, type NewEntry, type Observation, type StoredEntry } from "../../../src/store/cache-store.js";
 import { entryOf, randomUnit, rotated, scopeOf } from "./vectors.js";
 
 /** What a store implementation hands the contract suite for each test. */
