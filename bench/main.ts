@@ -18,6 +18,7 @@ import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
+import { exactHitRows, measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
 import { BENCH_SCOPE, cleanRedis, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
@@ -425,8 +426,12 @@ async function main(): Promise<void> {
   }
 }
 
-// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts).
-const run = process.argv.includes("--openai") ? () => runOpenAiBench(process.argv.slice(2)) : main;
+// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts); `--exact`: only the exact-hit comparisons (bench/exact-hit.ts).
+const run = process.argv.includes("--openai")
+  ? () => runOpenAiBench(process.argv.slice(2))
+  : process.argv.includes("--exact")
+    ? () => runExactHitBench(process.argv.slice(2))
+    : main;
 run().then(
   () => process.exit(0),
   (error: unknown) => {
