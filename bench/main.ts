@@ -18,7 +18,7 @@ import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
-import { exactHitRows, measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
+import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
 import { BENCH_SCOPE, cleanRedis, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
@@ -235,6 +235,8 @@ export interface BenchResults {
   readonly coldStartEmptyMs: number;
   readonly listeningMs: number;
   readonly latency: { readonly entries: number; readonly exactHit: KindLatency; readonly semanticHit: KindLatency; readonly semanticMiss: KindLatency };
+  /** Exact-hit Lookup against the canned-hit connect-node server and under load (bench/exact-hit.ts). */
+  readonly exactVsAnchors: ExactHitResults;
   readonly throughput: readonly ThroughputResult[];
   readonly raw: RawResult;
   readonly ratio: { readonly best: number; readonly atHighestConcurrency: number };
@@ -299,6 +301,8 @@ async function main(): Promise<void> {
     const paraphrases = stored.map(paraphrase);
     const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
     const exactHit = await latencies(c, stored, plan.latencySamples, plan.warmup, "exact");
+    // Exact hits against a canned-hit connect-node server, and under 32 clients of other work, in alternating blocks.
+    const exactVsAnchors = await measureExactHits(server.url, stored, plan.quick ? { blocks: 2, perBlock: 50, loadClients: 32 } : { blocks: 8, perBlock: 100, loadClients: 32 }, log);
     const semanticHit = await latencies(c, paraphrases, plan.latencySamples, plan.warmup, "semantic");
     const semanticMiss = await latencies(c, misses, plan.latencySamples, plan.warmup, "miss");
     log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
@@ -402,6 +406,7 @@ async function main(): Promise<void> {
       coldStartEmptyMs: Math.round(coldStartEmptyMs),
       listeningMs: Math.round(listeningMs),
       latency: { entries: stored.length, exactHit, semanticHit, semanticMiss },
+      exactVsAnchors,
       throughput: throughputs,
       raw,
       ratio: { best: round(best / raw.textsPerSecond), atHighestConcurrency: round(atHighest / raw.textsPerSecond) },
