@@ -7,7 +7,7 @@
  * bench/results/<date>.json, bench/results/<date>.md and (full runs)
  * bench/results/latest.md. See bench/README.md for what is measured and how.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -18,11 +18,12 @@ import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
+import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
 import { BENCH_SCOPE, cleanRedis, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
 import { markdownReport } from "./lib/report.js";
-import { DIST_CLI, REPO, startServer, type BenchServer } from "./lib/server.js";
+import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { measureRecall, recallMarkdown, recallTarget, type RecallResult } from "./recall.js";
 import { parseCommandLine, UsageError, wholeNumber, wholeNumbers } from "../tools/lib/command-line.js";
@@ -49,8 +50,8 @@ interface Options {
   readonly threads: number;
   readonly redisUrl: string | undefined;
   readonly out: string;
-  /** Run the compiled CLI (dist/) instead of the source under tsx. */
-  readonly dist: boolean;
+  /** The compiled CLI (dist/, built first: what users run) or the source under tsx (`--source`). */
+  readonly entry: ServerEntry;
 }
 
 const FULL: Plan = {
@@ -79,12 +80,12 @@ const QUICK: Plan = {
   sizeSamples: 40,
 };
 
-const USAGE = "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--dist] [--out DIR]; npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]\n";
+const USAGE = "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--source] [--out DIR]; npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]\n";
 
 function parseArgs(argv: readonly string[]): Options {
   const values = parseCommandLine(argv, {
     quick: { type: "boolean" },
-    dist: { type: "boolean" },
+    source: { type: "boolean" },
     "redis-url": { type: "string" },
     threads: { type: "string" },
     out: { type: "string" },
@@ -96,14 +97,12 @@ function parseArgs(argv: readonly string[]): Options {
     process.exit(0);
   }
   const base = values.quick === true ? QUICK : FULL;
-  const dist = values.dist === true;
-  if (dist && !existsSync(DIST_CLI)) throw new UsageError(`--dist needs ${DIST_CLI}: run npm run build first`);
   return {
     plan: values.sizes === undefined ? base : { ...base, sizes: wholeNumbers("sizes", values.sizes, 1, 1_000_000, base.sizes) },
     threads: wholeNumber("threads", values.threads, 1, availableParallelism()),
     redisUrl: values["redis-url"],
     out: values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out),
-    dist,
+    entry: values.source === true ? "source" : "dist",
   };
 }
 
@@ -236,6 +235,8 @@ export interface BenchResults {
   readonly coldStartEmptyMs: number;
   readonly listeningMs: number;
   readonly latency: { readonly entries: number; readonly exactHit: KindLatency; readonly semanticHit: KindLatency; readonly semanticMiss: KindLatency };
+  /** Exact-hit Lookup against the canned-hit connect-node server and under load (bench/exact-hit.ts). */
+  readonly exactVsAnchors: ExactHitResults;
   readonly throughput: readonly ThroughputResult[];
   readonly raw: RawResult;
   readonly ratio: { readonly best: number; readonly atHighestConcurrency: number };
@@ -255,6 +256,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   log(`${plan.quick ? "quick smoke run" : "full run"} on ${machine.cpuModel}, ${machine.cores} cores, load ${machine.loadAverage.join("/")}`);
 
+  if (options.entry === "dist") buildDist();
   const modelDir = await ensureFixtureModel();
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-"));
   const runId = `${Date.now().toString(36)}`;
@@ -287,7 +289,7 @@ async function main(): Promise<void> {
 
     // 1. Latency and throughput, on a store filled through the API.
     const apiDir = join(scratch, "api");
-    server = await startServer(storeEnv(apiDir), { dist: options.dist });
+    server = await startServer(storeEnv(apiDir), { entry: options.entry });
     const coldStartEmptyMs = server.coldStartMs;
     const listeningMs = server.listeningMs;
     log(`server SERVING in ${Math.round(coldStartEmptyMs)} ms (empty store)`);
@@ -299,6 +301,8 @@ async function main(): Promise<void> {
     const paraphrases = stored.map(paraphrase);
     const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
     const exactHit = await latencies(c, stored, plan.latencySamples, plan.warmup, "exact");
+    // Exact hits against a canned-hit connect-node server, and under 32 clients of other work, in alternating blocks.
+    const exactVsAnchors = await measureExactHits(server.url, stored, plan.quick ? { blocks: 2, perBlock: 50, loadClients: 32 } : { blocks: 8, perBlock: 100, loadClients: 32 }, log);
     const semanticHit = await latencies(c, paraphrases, plan.latencySamples, plan.warmup, "semantic");
     const semanticMiss = await latencies(c, misses, plan.latencySamples, plan.warmup, "miss");
     log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
@@ -341,7 +345,7 @@ async function main(): Promise<void> {
         preloadSeconds = round(loaded.millis / 1000, 1);
         log(`preloaded ${entries} entries in ${preloadSeconds} s`);
       }
-      server = await startServer(storeEnv(dir), { dist: options.dist });
+      server = await startServer(storeEnv(dir), { entry: options.entry });
       const rssAtServing = server.rss();
       const cs = client(server.url);
       const inStore = Math.min(entries, basePrompts.length);
@@ -389,7 +393,7 @@ async function main(): Promise<void> {
       loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
       config: {
         store: options.redisUrl === undefined ? "embedded (SQLite + HNSW)" : "redis",
-        entry: options.dist ? "dist/cli/main.js (compiled)" : "src/cli/main.ts under tsx",
+        entry: options.entry === "dist" ? "dist/cli/main.js (compiled, as npm start)" : "src/cli/main.ts under tsx",
         model: `${modelId} (fixture model: all-MiniLM-L6-v2's shape and compute cost)`,
         embedThreads: threads,
         embedMaxBatch: 32,
@@ -402,6 +406,7 @@ async function main(): Promise<void> {
       coldStartEmptyMs: Math.round(coldStartEmptyMs),
       listeningMs: Math.round(listeningMs),
       latency: { entries: stored.length, exactHit, semanticHit, semanticMiss },
+      exactVsAnchors,
       throughput: throughputs,
       raw,
       ratio: { best: round(best / raw.textsPerSecond), atHighestConcurrency: round(atHighest / raw.textsPerSecond) },
@@ -426,8 +431,12 @@ async function main(): Promise<void> {
   }
 }
 
-// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts).
-const run = process.argv.includes("--openai") ? () => runOpenAiBench(process.argv.slice(2)) : main;
+// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts); `--exact`: only the exact-hit comparisons (bench/exact-hit.ts).
+const run = process.argv.includes("--openai")
+  ? () => runOpenAiBench(process.argv.slice(2))
+  : process.argv.includes("--exact")
+    ? () => runExactHitBench(process.argv.slice(2))
+    : main;
 run().then(
   () => process.exit(0),
   (error: unknown) => {

@@ -23,7 +23,7 @@ import { MatchKind, SemanticCacheService } from "../src/gen/semcache/v1/semantic
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo } from "./lib/machine.js";
 import { spreadPrompts } from "./lib/prompts.js";
-import { REPO, startServer, type BenchServer } from "./lib/server.js";
+import { buildDist, REPO, startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 
@@ -73,7 +73,8 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-openai-"));
   let server: BenchServer | undefined;
   try {
-    server = await startServer({ SEMCACHE_MODEL_DIR: await ensureFixtureModel(), SEMCACHE_DATA_DIR: scratch });
+    buildDist();
+    server = await startServer({ SEMCACHE_MODEL_DIR: await ensureFixtureModel(), SEMCACHE_DATA_DIR: scratch }, { entry: "dist" });
     const grpc = createClient(SemanticCacheService, createGrpcTransport({ baseUrl: server.url }));
     const connect = createClient(SemanticCacheService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }));
     const sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0, defaultHeaders: { "x-semcache-namespace": SCOPE.namespace } });

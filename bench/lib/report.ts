@@ -1,4 +1,5 @@
 /** The benchmark results as a markdown page. */
+import { exactHitRows } from "../exact-hit.js";
 import type { BenchResults } from "../main.js";
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -28,6 +29,7 @@ export function markdownReport(r: BenchResults): string {
   lines.push("|---|---|");
   const l = r.latency;
   lines.push(`| Exact-hit Lookup, p50 / p99 (one client, ${l.entries} entries) | ${ms(l.exactHit.p50Ms)} / ${ms(l.exactHit.p99Ms)} ms |`);
+  lines.push(...exactHitRows(r.exactVsAnchors));
   lines.push(`| Semantic Lookup, hit, p50 / p99 | ${ms(l.semanticHit.p50Ms)} / ${ms(l.semanticHit.p99Ms)} ms (${(l.semanticHit.asIntended * 100).toFixed(0)}% were semantic hits) |`);
   lines.push(`| Semantic Lookup, miss, p50 / p99 | ${ms(l.semanticMiss.p50Ms)} / ${ms(l.semanticMiss.p99Ms)} ms (${(l.semanticMiss.asIntended * 100).toFixed(0)}% were misses) |`);
   for (const t of r.throughput) {

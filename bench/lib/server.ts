@@ -1,10 +1,11 @@
 /**
  * A `semcache serve` child process for the benchmark, on a free loopback
- * port: the source CLI under tsx by default (always the code as checked
- * out; cold start then includes TypeScript transpilation), or the compiled
- * one (`--dist`, after `npm run build`).
+ * port: the compiled CLI for the benchmarks (`node dist/cli/main.js serve`, what
+ * `npm start` and the Docker image run; buildDist() compiles the checkout
+ * first so it is never stale), or the source CLI under tsx (`--source`, the
+ * development mode, whose cold start includes TypeScript transpilation).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -37,17 +38,30 @@ export function rssOf(pid: number): number {
   return 0;
 }
 
-/** The compiled CLI (`npm run build`), for `--dist`. */
+/** The compiled CLI (`npm run build`), what `npm start` runs. */
 export const DIST_CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
+/** Compiles src/ to dist/ (`npm run build`, incremental), so the benchmark runs the code as checked out. */
+export function buildDist(): void {
+  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], {
+    cwd: REPO,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/** How the server runs: the compiled CLI (what users run) or the TypeScript source under tsx. */
+export type ServerEntry = "dist" | "source";
+
 /**
- * Starts `semcache serve`: from source under tsx by default, or the compiled
- * CLI when `dist` is true; resolves once /healthz answers 200.
+ * Starts `semcache serve`: the compiled CLI with `entry: "dist"` (call
+ * buildDist() first; the benchmarks do), else from source under tsx (the
+ * load tool, which CI runs without a build); resolves once /healthz answers 200.
  */
-export async function startServer(env: Record<string, string>, options: { dist?: boolean; timeoutMs?: number } = {}): Promise<BenchServer> {
+export async function startServer(env: Record<string, string>, options: { entry?: ServerEntry; timeoutMs?: number; extraNodeArgs?: readonly string[] } = {}): Promise<BenchServer> {
   const timeoutMs = options.timeoutMs ?? 600_000;
   const started = performance.now();
-  const args = options.dist === true ? [DIST_CLI, "serve"] : ["--import", "tsx", CLI, "serve"];
+  const entry = options.entry === "dist" ? [DIST_CLI, "serve"] : ["--import", "tsx", CLI, "serve"];
+  const args = [...(options.extraNodeArgs ?? []), ...entry];
   const child = spawn(process.execPath, args, {
     cwd: REPO,
     env: { ...process.env, SEMCACHE_HOST: "127.0.0.1", SEMCACHE_PORT: "0", SEMCACHE_LOG_LEVEL: "info", ...env },
