@@ -12,14 +12,14 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { loadOnnxEmbedder } from "../src/embedder/load.js";
 import { MatchKind, SemanticCacheService } from "../src/gen/semcache/v1/semantic_cache_pb.js";
 import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
 import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
-import { BENCH_SCOPE, cleanRedis, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
+import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./crash-recovery.js";
+import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
 import { markdownReport } from "./lib/report.js";
@@ -43,6 +43,8 @@ interface Plan {
   readonly rawSeconds: number;
   readonly sizes: readonly number[];
   readonly sizeSamples: number;
+  /** Store sizes at which a kill -9 and restart are measured (embedded store only). */
+  readonly recoverySizes: readonly number[];
 }
 
 interface Options {
@@ -65,6 +67,7 @@ const FULL: Plan = {
   rawSeconds: 8,
   sizes: [1000, 10_000, 100_000],
   sizeSamples: 200,
+  recoverySizes: [100_000],
 };
 
 const QUICK: Plan = {
@@ -78,9 +81,12 @@ const QUICK: Plan = {
   rawSeconds: 1.5,
   sizes: [1000, 5000],
   sizeSamples: 40,
+  recoverySizes: [5000],
 };
 
-const USAGE = "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--source] [--out DIR]; npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]\n";
+const USAGE =
+  "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--source] [--out DIR]; " +
+  "npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]; npm run bench -- --exact [...]; npm run bench -- --recovery [--entries 100000] [--source] [--out DIR]\n";
 
 function parseArgs(argv: readonly string[]): Options {
   const values = parseCommandLine(argv, {
@@ -245,6 +251,8 @@ export interface BenchResults {
   readonly serverStats: Record<string, string | number>;
   /** Recall@1 against brute force in one scope of each size (bench/recall.ts). */
   readonly recall: readonly RecallResult[];
+  /** Restarts after kill -9 with a stale and with no HNSW snapshot (bench/crash-recovery.ts). */
+  readonly recovery: readonly RecoveryResult[];
   readonly totalSeconds: number;
 }
 
@@ -276,15 +284,8 @@ async function main(): Promise<void> {
   let server: BenchServer | undefined;
   try {
     // Base vectors for the store-size runs, embedded once by the real (fixture) model, before any server runs.
-    const embedder = await loadOnnxEmbedder({ modelDir, threads });
-    const basePrompts = spreadPrompts(plan.basePrompts);
     let t = performance.now();
-    const baseVectors: Float32Array[] = [];
-    for (let from = 0; from < basePrompts.length; from += 256) {
-      baseVectors.push(...(await Promise.all(basePrompts.slice(from, from + 256).map((p) => embedder.embed(p)))));
-    }
-    const { modelId, dimension } = embedder;
-    await embedder.close();
+    const { basePrompts, baseVectors, modelId, dimension } = await embedBasePrompts(modelDir, plan.basePrompts, threads);
     log(`embedded ${basePrompts.length} base prompts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     // 1. Latency and throughput, on a store filled through the API.
@@ -386,6 +387,12 @@ async function main(): Promise<void> {
     const recallStore = recallTarget(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl });
     const recall = await measureRecall(recallStore, plan.sizes, plan.quick ? 50 : 300, log);
 
+    // 5. Crash recovery of the embedded store.
+    const recovery =
+      options.redisUrl === undefined
+        ? await measureCrashRecovery({ sizes: plan.recoverySizes, entry: options.entry, modelDir, modelId, dimension, basePrompts, baseVectors, log })
+        : [];
+
     const results: BenchResults = {
       createdAt: startedAt.toISOString(),
       quick: plan.quick,
@@ -414,6 +421,7 @@ async function main(): Promise<void> {
       memoryPerEntryBytes,
       serverStats,
       recall,
+      recovery,
       totalSeconds: Math.round((performance.now() - t0) / 1000),
     };
     mkdirSync(options.out, { recursive: true });
@@ -431,12 +439,15 @@ async function main(): Promise<void> {
   }
 }
 
-// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts); `--exact`: only the exact-hit comparisons (bench/exact-hit.ts).
+// `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts); `--exact`: only the exact-hit comparisons
+// (bench/exact-hit.ts); `--recovery`: only crash recovery (bench/crash-recovery.ts).
 const run = process.argv.includes("--openai")
   ? () => runOpenAiBench(process.argv.slice(2))
   : process.argv.includes("--exact")
     ? () => runExactHitBench(process.argv.slice(2))
-    : main;
+    : process.argv.includes("--recovery")
+      ? () => runRecoveryBench(process.argv.slice(2))
+      : main;
 run().then(
   () => process.exit(0),
   (error: unknown) => {

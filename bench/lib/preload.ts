@@ -16,7 +16,8 @@ import { entryId, resolveScope } from "../../src/cache/scope.js";
 import type { CacheStore, IndexParams, NewEntry } from "../../src/store/cache-store.js";
 import { openEmbeddedStore } from "../../src/store/embedded/index.js";
 import { openRedisStore } from "../../src/store/redis/index.js";
-import { gaussian, letters, rng } from "./prompts.js";
+import { loadOnnxEmbedder } from "../../src/embedder/load.js";
+import { gaussian, letters, rng, spreadPrompts } from "./prompts.js";
 
 /** The scope every benchmark entry and lookup uses. */
 export const BENCH_SCOPE = { namespace: "bench" } as const;
@@ -125,5 +126,24 @@ export async function cleanRedis(target: PreloadTarget): Promise<void> {
     await store.flushAll();
   } finally {
     await store.close();
+  }
+}
+
+/** The first `n` prompts of spreadPrompts and their vectors, embedded by the model in this process (before any server runs). */
+export async function embedBasePrompts(
+  modelDir: string,
+  n: number,
+  threads: number,
+): Promise<{ basePrompts: string[]; baseVectors: Float32Array[]; modelId: string; dimension: number }> {
+  const embedder = await loadOnnxEmbedder({ modelDir, threads });
+  try {
+    const basePrompts = spreadPrompts(n);
+    const baseVectors: Float32Array[] = [];
+    for (let from = 0; from < basePrompts.length; from += 256) {
+      baseVectors.push(...(await Promise.all(basePrompts.slice(from, from + 256).map((p) => embedder.embed(p)))));
+    }
+    return { basePrompts, baseVectors, modelId: embedder.modelId, dimension: embedder.dimension };
+  } finally {
+    await embedder.close();
   }
 }

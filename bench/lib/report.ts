@@ -1,4 +1,5 @@
 /** The benchmark results as a markdown page. */
+import { recoveryRows } from "../crash-recovery.js";
 import { exactHitRows } from "../exact-hit.js";
 import type { BenchResults } from "../main.js";
 
@@ -71,6 +72,12 @@ export function markdownReport(r: BenchResults): string {
       "refused; the server's guard rejections over the whole run, when any, are in brackets), misses are questions from another domain. Latencies are client-side, one request at a time; throughput runs " +
       `${r.plan.throughputSeconds} s per concurrency level after a warm-up. Raw limit: pre-tokenised prompts, no pooling, no server.`,
   );
+  if (r.recovery.length > 0) {
+    lines.push("");
+    lines.push("| Crash recovery (embedded store, bench/crash-recovery.ts) | Result |");
+    lines.push("|---|---|");
+    lines.push(...recoveryRows(r.recovery));
+  }
   lines.push("");
   lines.push(`Reproduce: \`npm run bench\` (full, about 10 minutes on 2 cores) or \`npm run bench -- --quick\` (smoke run). Total time of this run: ${r.totalSeconds} s.`);
   lines.push("");

@@ -26,15 +26,12 @@
  * Loading the worker's code. From dist/ the entry is the compiled
  * inference-worker.js next to this file. From TypeScript sources (tsx,
  * vitest) only inference-worker.ts exists, and the worker is started with a
- * preload that registers tsx in it (see {@link workerEntry}); tsx is
+ * preload that registers tsx in it (see {@link startModuleWorker}); tsx is
  * resolved from this package, so the working directory does not matter.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { InferenceSession } from "onnxruntime-node";
+import { startModuleWorker, WorkerCodeMissingError } from "../workers/module-worker.js";
 import { EmbedderClosedError, EmbedderFailedError } from "./errors.js";
 import {
   deserializeError,
@@ -268,95 +265,14 @@ export class WorkerSession {
   }
 }
 
-interface WorkerEntry {
-  readonly url: URL;
-  /** Options for workers started from TypeScript sources; see {@link workerEntry}. */
-  readonly source?: { readonly execArgv: string[]; readonly preload: string[] };
-}
-
-let cachedEntry: WorkerEntry | undefined;
-
 function startWorker(workerData: InferenceWorkerData): Worker {
-  cachedEntry ??= workerEntry();
-  const entry = cachedEntry;
   let worker: Worker;
-  if (entry.source === undefined) {
-    worker = new Worker(entry.url, { workerData });
-  } else {
-    try {
-      worker = new Worker(entry.url, { workerData, execArgv: [...entry.source.execArgv, ...entry.source.preload] });
-    } catch (error) {
-      // Some of the parent's options are not allowed in workers; the tsx preload is all it needs.
-      if ((error as NodeJS.ErrnoException).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
-      worker = new Worker(entry.url, { workerData, execArgv: entry.source.preload });
-    }
+  try {
+    worker = startModuleWorker(import.meta.url, "inference-worker", { workerData });
+  } catch (error) {
+    if (error instanceof WorkerCodeMissingError) throw new EmbedderFailedError(error.message, { cause: error });
+    throw error;
   }
   for (const listener of workerListeners) listener(worker);
   return worker;
-}
-
-/**
- * Where the worker's code is, and how to load it. Compiled: the .js file
- * beside this one, with the parent's options. From sources: the .ts file,
- * with a preload that registers tsx through its public API (`tsx/esm/api`
- * `register()`). Inheriting the parent's `--import tsx` is not enough: on
- * Node 20 tsx's loader registers itself on the main thread only (tsx issue
- * #354), and vitest does not run under tsx at all. tsx's own preloads are
- * dropped from the inherited options so that newer Node versions, where they
- * do register in workers, do not register tsx twice.
- */
-function workerEntry(): WorkerEntry {
-  const compiled = new URL("./inference-worker.js", import.meta.url);
-  if (existsSync(compiled)) return { url: compiled };
-  const source = new URL("./inference-worker.ts", import.meta.url);
-  if (!existsSync(source)) {
-    throw new EmbedderFailedError(
-      `The inference worker's code is missing: found neither ${fileURLToPath(compiled)} nor ${fileURLToPath(source)}.`,
-    );
-  }
-  let api: string;
-  try {
-    api = tsxEsmApiUrl();
-  } catch (cause) {
-    throw new EmbedderFailedError(
-      `Running from TypeScript sources needs tsx to load ${fileURLToPath(source)} in a worker thread, ` +
-        `and tsx/esm/api cannot be resolved (${String(cause)}); run the compiled dist/ instead (npm run build).`,
-      { cause },
-    );
-  }
-  const preload = `data:text/javascript,${encodeURIComponent(`import { register } from ${JSON.stringify(api)}; register();`)}`;
-  return { url: source, source: { execArgv: withoutTsx(process.execArgv), preload: ["--import", preload] } };
-}
-
-/**
- * The file URL of `tsx/esm/api` under the "import" condition, read from
- * tsx's package.json exports (import.meta.resolve is not available under
- * vitest, and require.resolve would give the CommonJS build).
- */
-function tsxEsmApiUrl(): string {
-  const manifest = createRequire(import.meta.url).resolve("tsx/package.json");
-  const { exports } = JSON.parse(readFileSync(manifest, "utf8")) as { exports?: Record<string, unknown> };
-  let target: unknown = exports?.["./esm/api"];
-  while (target !== null && typeof target === "object") {
-    const conditions = target as Record<string, unknown>;
-    target = conditions["import"] ?? conditions["default"];
-  }
-  if (typeof target !== "string") throw new Error(`${manifest} does not export "./esm/api" for import.`);
-  return pathToFileURL(join(dirname(manifest), target)).href;
-}
-
-/** `execArgv` without options that preload tsx (`--import tsx`, tsx's own `--require`/`--import` pair). */
-function withoutTsx(execArgv: readonly string[]): string[] {
-  const isTsx = (value: string): boolean => /(^|[\\/])tsx([\\/]|$)/.test(value);
-  const out: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    const next = execArgv[i + 1];
-    if (/^(--import|--require|-r|--loader|--experimental-loader)$/.test(arg) && next !== undefined && isTsx(next)) {
-      i++;
-    } else if (!/^--(import|require|loader|experimental-loader)=/.test(arg) || !isTsx(arg.slice(arg.indexOf("=") + 1))) {
-      out.push(arg);
-    }
-  }
-  return out;
 }

@@ -55,10 +55,12 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   cache: ["embedder", "errors", "store", "verify"],
   llm: ["errors", "tenancy"],
   verify: ["embedder", "errors", "store"],
-  embedder: ["errors", "tenancy"],
-  store: ["errors", "logger"],
+  embedder: ["errors", "tenancy", "workers"],
+  store: ["errors", "logger", "workers"],
   // Leaves.
   tenancy: [],
+  // Starting a worker thread from a module of ours, compiled or from source.
+  workers: [],
   errors: [],
   gen: [],
   logger: [],

@@ -162,8 +162,9 @@ describe("embedded store", () => {
 
   it("loads HNSW snapshots saved at close, catches up newer rows, and rebuilds bad or stale ones", async () => {
     const dataDir = tempDir();
-    // Scopes above 256 entries use HNSW here, so 500 entries make a graph to snapshot.
-    const HNSW_ABOVE_256 = { exactScopeLimit: 256 };
+    // Scopes above 256 entries use HNSW here, so 500 entries make a graph to snapshot;
+    // rebuilt on the event loop at open whatever their size (the next test covers the off-thread rebuild).
+    const HNSW_ABOVE_256 = { exactScopeLimit: 256, backgroundRebuildAbove: Infinity };
     const n = 600;
     const entries = Array.from({ length: n }, (_, i) => entryOf(a, `s${i}`, randomUnit(i)));
     const check = async (store: EmbeddedStore, sample: number[]): Promise<void> => {
@@ -217,6 +218,57 @@ describe("embedded store", () => {
     store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ fromSnapshot: 0, inserted: 600 });
     await check(store, [1, 598]);
+    await store.close();
+  });
+
+  it("after a crash left no usable graph, serves a large scope exactly at once, then switches to a graph built on a worker thread", async () => {
+    const dataDir = tempDir();
+    const limits = { exactScopeLimit: 256 };
+    const n = 1_200;
+    const entries = Array.from({ length: n }, (_, i) => entryOf(a, `c${i}`, randomUnit(50_000 + i)));
+    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
+      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
+    let store = await open(dataDir, { ...limits, snapshots: false }); // closes leaving no snapshot, as a kill -9 would
+    await store.put(entries);
+    await store.close();
+    expect(existsSync(join(dataDir, "hnsw"))).toBe(false);
+
+    store = await open(dataDir, limits);
+    expect(store.loadReport).toMatchObject({ vectors: n, fromSnapshot: 0, inserted: 0 });
+    expect(store.loadReport.graphsToBuild).toHaveLength(1);
+    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    expect(state.index).toBeInstanceOf(ExactIndex);
+    expect(state.building).toBeDefined();
+    // Right answers before the graph exists, and writes and a replace meanwhile.
+    for (const i of [0, 600, n - 1]) expect(await best(store, entries[i]!.vector)).toBe(entries[i]!.id);
+    const later = Array.from({ length: 40 }, (_, i) => entryOf(a, `later${i}`, randomUnit(60_000 + i)));
+    await store.put(later);
+    await store.put([entryOf(a, "c5", randomUnit(70_000), { response: "replaced" })]);
+    expect(await best(store, later[3]!.vector)).toBe(later[3]!.id);
+
+    for (let waited = 0; !(state.index instanceof HnswIndex) && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(state.index).toBeInstanceOf(HnswIndex);
+    expect(state.building).toBeUndefined();
+    expect(state.index.size).toBe(n + 40);
+    for (const i of [0, 600, n - 1]) expect(await best(store, entries[i]!.vector)).toBe(entries[i]!.id);
+    for (const i of [0, 39]) expect(await best(store, later[i]!.vector)).toBe(later[i]!.id);
+    // The replaced row's old vector left the graph with it.
+    expect((await store.search(a, randomUnit(70_000), 1, Date.now()))[0]?.entry.response).toBe("replaced");
+    expect((await store.search(a, entries[5]!.vector, 1, Date.now()))[0]?.similarity).toBeLessThan(0.99);
+    await store.close();
+    expect(existsSync(join(dataDir, "hnsw", "manifest.json"))).toBe(true);
+
+    // The graph, now snapshotted, is loaded at the next open; closing during a build stops it.
+    store = await open(dataDir, limits);
+    expect(store.loadReport).toMatchObject({ fromSnapshot: 1, inserted: 0, graphsToBuild: [] });
+    await store.close();
+    rmSync(join(dataDir, "hnsw"), { recursive: true });
+    store = await open(dataDir, limits);
+    expect(store.loadReport.graphsToBuild).toHaveLength(1);
+    await store.close();
+    store = await open(dataDir, { ...limits, backgroundRebuildAbove: Infinity });
+    expect(store.loadReport).toMatchObject({ inserted: n + 40, graphsToBuild: [] });
+    expect(await best(store, later[1]!.vector)).toBe(later[1]!.id);
     await store.close();
   });
 

@@ -1,4 +1,5 @@
 import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
+import { ExactIndex } from "./vector-index.js";
 import { loadSnapshot, readSnapshotManifest, type SnapshotIdentity } from "./index-snapshots.js";
 import type { SqliteEntries } from "./sqlite-entries.js";
 
@@ -12,6 +13,8 @@ export interface IndexLoadReport {
   readonly fromSnapshot: number;
   /** Vectors inserted one by one (rebuilt scopes, plus rows newer than a snapshot). */
   readonly inserted: number;
+  /** Scopes loaded for exact search whose graph is still to be built off the event loop (see `graphsToBuild`). */
+  readonly graphsToBuild: readonly string[];
   /** Wall time, in milliseconds. */
   readonly ms: number;
 }
@@ -28,12 +31,18 @@ interface ScopeRows {
  * highest label (labels are never reused, so that check is exact), and then
  * only rows added after the snapshot are inserted; any other scope is
  * rebuilt from its stored vectors.
+ *
+ * Except when that rebuild would insert more than `rebuildAbove` vectors
+ * (after a crash, a scope of 100k entries took minutes): such a scope is
+ * loaded into an exact index, which answers correctly at once, and named in
+ * `graphsToBuild` for the caller to build its graph in the background.
  */
 export function loadScopeIndexes(
   entries: SqliteEntries,
   indexes: ScopeIndexes,
   dataDir: string,
   identity: SnapshotIdentity,
+  rebuildAbove = Infinity,
 ): IndexLoadReport {
   const started = performance.now();
   const scopes = new Map<string, ScopeRows>();
@@ -50,6 +59,7 @@ export function loadScopeIndexes(
   let fromSnapshot = 0;
   let inserted = 0;
   let vectors = 0;
+  const graphsToBuild: string[] = [];
   for (const [scopeKey, rows] of scopes) {
     vectors += rows.labels.length;
     const snapshot = rows.labels.length > indexes.exactLimit ? snapshots.get(scopeKey) : undefined;
@@ -67,9 +77,36 @@ export function loadScopeIndexes(
         fromSnapshot++;
       }
     }
-    inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
+    const toInsert = after === 0 ? rows.labels.length : rows.labels.filter((label) => label > after).length;
+    if (rows.labels.length > indexes.exactLimit && toInsert > rebuildAbove) {
+      loadExact(entries, indexes, scopeKey, rows);
+      graphsToBuild.push(scopeKey);
+    } else {
+      inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
+    }
   }
-  return { scopes: scopes.size, vectors, fromSnapshot, inserted, ms: performance.now() - started };
+  return { scopes: scopes.size, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
+}
+
+/** Installs a scope's every row in an exact index sized for them (replacing a snapshot's graph, if one was loaded). */
+function loadExact(entries: SqliteEntries, indexes: ScopeIndexes, scopeKey: string, rows: ScopeRows): void {
+  const index = new ExactIndex(indexes.dimension, rows.labels.length);
+  const expiry = new Map<number, number>();
+  const d = indexes.dimension;
+  const CHUNK = 4096;
+  let labels: number[] = [];
+  const chunk = new Float32Array(CHUNK * d);
+  for (const item of entries.scopeVectors(scopeKey)) {
+    chunk.set(item.vector, labels.length * d);
+    labels.push(item.label);
+    expiry.set(item.label, item.expiresAtMs);
+    if (labels.length === CHUNK) {
+      index.add(labels, chunk); // copies
+      labels = [];
+    }
+  }
+  index.add(labels, chunk.subarray(0, labels.length * d));
+  indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
 }
 
 function addVectors(entries: SqliteEntries, indexes: ScopeIndexes, scopeKey: string, namespace: string, afterLabel: number): number {

@@ -8,6 +8,7 @@ import { DEFAULT_EXACT_SCOPE_LIMIT } from "../recall.js";
 import { storeLogger } from "../store-logger.js";
 import { prepareDataDir } from "./data-dir.js";
 import { EmbeddedStore } from "./embedded-store.js";
+import { workerGraphBuilder } from "./graph-build.js";
 import { loadScopeIndexes } from "./index-loader.js";
 import { ScopeIndexes } from "./scope-indexes.js";
 import { SqliteEntries } from "./sqlite-entries.js";
@@ -48,6 +49,14 @@ export interface EmbeddedStoreOptions {
    * whenever they match the database.
    */
   readonly snapshots?: boolean;
+  /**
+   * A scope whose graph would need more than this many vectors inserted at
+   * open (no usable snapshot, e.g. after a crash) opens for exact search at
+   * once and gets its graph built on a worker thread, then switches to it.
+   * Default: the exact scope limit, so no open rebuilds more than that on
+   * the event loop.
+   */
+  readonly backgroundRebuildAbove?: number;
   /** Clock for the purge, `count` and replace decisions (default Date.now). */
   readonly now?: () => number;
   /**
@@ -94,6 +103,10 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   checkPositiveInteger("index.efSearch", params.efSearch);
   const exactLimit = options.exactScopeLimit ?? DEFAULT_EXACT_SCOPE_LIMIT;
   if (!Number.isInteger(exactLimit) || exactLimit < 0) throw new RangeError(`exactScopeLimit must be an integer ≥ 0 (got ${exactLimit})`);
+  const rebuildAbove = options.backgroundRebuildAbove ?? exactLimit;
+  if (!(rebuildAbove >= 0) || (!Number.isInteger(rebuildAbove) && rebuildAbove !== Infinity)) {
+    throw new RangeError(`backgroundRebuildAbove must be an integer ≥ 0 or Infinity (got ${rebuildAbove})`);
+  }
   const insertThreads = options.insertThreads ?? 1;
   if (!Number.isInteger(insertThreads) || insertThreads < 0) throw new RangeError(`insertThreads must be an integer ≥ 0 (got ${insertThreads})`);
 
@@ -116,9 +129,21 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const snapshotIdentity = { ...identity, m: params.m, efConstruction: params.efConstruction };
     const snapshots = options.snapshots ?? true;
     const indexes = new ScopeIndexes(options.dimension, params, exactLimit, insertThreads);
-    const report = loadScopeIndexes(entries, indexes, dataDir, snapshotIdentity);
+    const report = loadScopeIndexes(entries, indexes, dataDir, snapshotIdentity, rebuildAbove);
     // Loaded: from now on a scope outgrowing exact search builds its graph without stalling requests.
     indexes.promoteInBackground = true;
+    indexes.onBuildError = (error) => logger.error({ err: error, dataDir }, `embedded store: background graph build failed, building on the event loop instead: ${String(error)}`);
+    const builder = workerGraphBuilder(dataDir, options.dimension, params, insertThreads);
+    indexes.onGraphBuilt = (scopeKey, vectors, ms) =>
+      logger.info({ scopeKey, vectors, ms: Math.round(ms) }, "embedded store: graph built in the background; the scope is searched through it again");
+    if (report.graphsToBuild.length > 0) {
+      logger.warn(
+        { scopes: report.graphsToBuild.length, dataDir },
+        "embedded store: no usable HNSW snapshot for some large scopes (the last stop was not clean); " +
+          "they are searched exactly, correct but slower, while their graphs are built in the background",
+      );
+    }
+    for (const scopeKey of report.graphsToBuild) indexes.buildGraphOffThread(scopeKey, builder);
     return new EmbeddedStore(entries, indexes, params, {
       dataDir,
       dimension: options.dimension,

@@ -1,6 +1,7 @@
 import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
 import { isLive } from "../expiry.js";
+import type { GraphBuilder } from "./graph-build.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
 /** A search result: a live label and its cosine similarity. */
@@ -28,8 +29,12 @@ export interface ScopeState {
 
 /** A graph under construction and the labels still to insert into it. */
 interface HnswBuild {
-  readonly hnsw: HnswIndex;
+  /** The graph; undefined while a {@link GraphBuilder} makes it elsewhere. */
+  hnsw: HnswIndex | undefined;
+  /** Labels to insert once the graph is here (removed ones are skipped then). */
   readonly queue: number[];
+  /** Stops the work elsewhere when the build is abandoned. */
+  readonly stop?: () => void;
 }
 
 // Vectors inserted into a graph under construction per turn of the event
@@ -70,6 +75,12 @@ export class ScopeIndexes {
    */
   promoteInBackground = false;
 
+  /** Where failures of background graph builds go (the scope then builds on the event loop instead). */
+  onBuildError: (error: unknown) => void = () => undefined;
+
+  /** Told when a scope switches to a graph built off the event loop: its size and the build's wall time. */
+  onGraphBuilt: (scopeKey: string, vectors: number, ms: number) => void = () => undefined;
+
   /** Number of scopes with at least one vector. */
   get scopeCount(): number {
     return this.scopes.size;
@@ -101,6 +112,41 @@ export class ScopeIndexes {
     return size > this.exactLimit ? HnswIndex.create(this.dimension, this.params, this.insertThreads) : new ExactIndex(this.dimension);
   }
 
+  /**
+   * Has a scope that is served by exact search, though larger than
+   * `exactLimit` (loaded that way because its graph could not be restored),
+   * get its graph from `build`, off the event loop, and switch to it. Until
+   * then every search stays exact, so answers are right from the first
+   * request, only slower (about 10 ms per 100k vectors). Vectors added
+   * meanwhile are inserted after the graph arrives, a chunk per turn of the
+   * event loop; vectors removed meanwhile are taken out of it.
+   */
+  buildGraphOffThread(scopeKey: string, build: GraphBuilder): void {
+    const scope = this.scopes.get(scopeKey);
+    if (scope === undefined || !(scope.index instanceof ExactIndex) || scope.building !== undefined) return;
+    const started = performance.now();
+    const { labels, vectors } = scope.index.contents();
+    // A copy: the exact index goes on serving and changing while the graph is built.
+    const job = build(labels, vectors.slice());
+    const state: HnswBuild = { hnsw: undefined, queue: [], stop: () => job.stop() };
+    scope.building = state;
+    const current = (): boolean => this.scopes.get(scopeKey) === scope && scope.building === state;
+    job.done.then(
+      (graph) => {
+        if (!current()) return;
+        for (const label of labels) if (!scope.expiry.has(label)) graph.remove(label);
+        state.hnsw = graph;
+        this.stepBuild(scopeKey, scope, state, () => this.onGraphBuilt(scopeKey, graph.size, performance.now() - started));
+      },
+      (error: unknown) => {
+        if (!current()) return;
+        this.onBuildError(error);
+        scope.building = undefined;
+        this.startBuild(scopeKey, scope);
+      },
+    );
+  }
+
   /** Adds vectors to one scope in one index call (a batch add uses every core). */
   add(scopeKey: string, namespace: string, items: readonly IndexedVector[]): void {
     if (items.length === 0) return;
@@ -125,7 +171,9 @@ export class ScopeIndexes {
           scope.building.queue.push(...labels);
           // Writes outpacing the build (a bulk load): finish it now rather
           // than let the exact index, and the time it searches, grow on.
-          if (scope.building.queue.length > 2 * this.exactLimit) this.continueBuild(scopeKey, scope, scope.building, Infinity);
+          if (scope.building.hnsw !== undefined && scope.building.queue.length > 2 * this.exactLimit) {
+            this.continueBuild(scopeKey, scope, scope.building, Infinity);
+          }
         }
         return;
       }
@@ -139,20 +187,23 @@ export class ScopeIndexes {
     if (scope === undefined || !scope.expiry.delete(label)) return;
     scope.index.remove(label);
     // Already in the graph under construction, or still queued (then skipped).
-    scope.building?.hnsw.remove(label);
+    scope.building?.hnsw?.remove(label);
     if (scope.expiry.size === 0) this.forget(scopeKey);
   }
 
   /** Drops every scope of a namespace. */
   dropNamespace(namespace: string): void {
     for (const [key, scope] of this.scopes) {
-      if (scope.namespace === namespace) this.scopes.delete(key);
+      if (scope.namespace !== namespace) continue;
+      scope.building?.stop?.();
+      this.scopes.delete(key);
     }
     this.perNamespace.delete(namespace);
   }
 
   /** Drops every scope. */
   clear(): void {
+    for (const scope of this.scopes.values()) scope.building?.stop?.();
     this.scopes.clear();
     this.perNamespace.clear();
   }
@@ -198,6 +249,7 @@ export class ScopeIndexes {
   private forget(scopeKey: string): void {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined) return;
+    scope.building?.stop?.();
     this.scopes.delete(scopeKey);
     const left = this.scopesIn(scope.namespace) - 1;
     if (left > 0) this.perNamespace.set(scope.namespace, left);
@@ -208,8 +260,14 @@ export class ScopeIndexes {
     const exact = scope.index as ExactIndex;
     const build: HnswBuild = { hnsw: HnswIndex.create(this.dimension, this.params, this.insertThreads), queue: exact.contents().labels };
     scope.building = build;
+    this.stepBuild(scopeKey, scope, build);
+  }
+
+  /** Goes on inserting a build's queue, a chunk per turn of the event loop, until it switches or is abandoned. */
+  private stepBuild(scopeKey: string, scope: ScopeState, build: HnswBuild, switched?: () => void): void {
     const step = (): void => {
       if (!this.continueBuild(scopeKey, scope, build, BUILD_CHUNK)) setImmediate(step);
+      else if (scope.index === build.hnsw) switched?.();
     };
     setImmediate(step);
   }
@@ -222,6 +280,8 @@ export class ScopeIndexes {
    */
   private continueBuild(scopeKey: string, scope: ScopeState, build: HnswBuild, budget: number): boolean {
     if (this.scopes.get(scopeKey) !== scope || scope.building !== build) return true;
+    const hnsw = build.hnsw;
+    if (hnsw === undefined) return false;
     const exact = scope.index as ExactIndex;
     while (build.queue.length > 0 && budget > 0) {
       const take = Math.min(budget, BUILD_CHUNK, build.queue.length);
@@ -233,11 +293,11 @@ export class ScopeIndexes {
         chunk.set(vector, labels.length * this.dimension);
         labels.push(label);
       }
-      build.hnsw.add(labels, chunk.subarray(0, labels.length * this.dimension));
+      hnsw.add(labels, chunk.subarray(0, labels.length * this.dimension));
       budget -= take;
     }
     if (build.queue.length > 0) return false;
-    scope.index = build.hnsw;
+    scope.index = hnsw;
     scope.building = undefined;
     return true;
   }

@@ -38,8 +38,12 @@ export class ExactIndex implements ScopeVectorIndex {
   private readonly labels: number[] = [];
   private readonly slots = new Map<number, number>();
 
-  constructor(private readonly dimension: number) {
-    this.data = new Float32Array(0);
+  /** `capacity`: vectors to make room for at once, when the final size is known (loading a scope). */
+  constructor(
+    private readonly dimension: number,
+    capacity = 0,
+  ) {
+    this.data = new Float32Array(capacity * dimension);
   }
 
   get size(): number {

@@ -1,0 +1,228 @@
+/**
+ * Crash recovery of the embedded store (issue 14, goal 5): a store of N
+ * entries whose server is killed with SIGKILL after writes made its HNSW
+ * snapshot stale, then the same with no snapshot at all. Measures, from the
+ * restart's spawn: SERVING (/healthz 200), and right answers (an exact hit on
+ * an old entry, on one written just before the kill, on a replaced one, and a
+ * semantic hit on a rewording of an old one); then semantic-hit latency while
+ * the graph is rebuilt in the background, and how long that rebuild took.
+ *
+ * `npm run bench -- --recovery [--entries 100000,1000000] [--source] [--out DIR]`;
+ * the full `npm run bench` runs it at 100,000 entries.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { MatchKind } from "../src/gen/semcache/v1/semantic_cache_pb.js";
+import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
+import { ensureFixtureModel } from "../tools/fixture-model/index.js";
+import { parseCommandLine, wholeNumbers } from "../tools/lib/command-line.js";
+import { client } from "./exact-hit.js";
+import { machineInfo } from "./lib/machine.js";
+import { BENCH_SCOPE, embedBasePrompts, entryPrompt, preload } from "./lib/preload.js";
+import { letters, paraphrase } from "./lib/prompts.js";
+import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { round, summarize, type LatencySummary } from "./lib/stats.js";
+
+/** One restart after a kill -9. */
+export interface RecoveryRun {
+  /** What the HNSW snapshot was at the restart. */
+  readonly snapshot: "stale" | "missing";
+  /** Spawn to /healthz 200. */
+  readonly servingMs: number;
+  /** Spawn to every check answered right (see the module comment). */
+  readonly correctMs: number;
+  /** Checks answered right, of `checks`. */
+  readonly correct: number;
+  readonly checks: number;
+  /** The checks answered wrong, with what came back. */
+  readonly wrong: readonly string[];
+  /** Semantic-hit Lookups right after SERVING, while the graph is rebuilt. */
+  readonly semanticDuringRebuild: LatencySummary & { readonly hits: number };
+  /** Wall time of the background rebuild, from the server's log; null when not waited for. */
+  readonly rebuildMs: number | null;
+  /** Semantic-hit Lookups once the graph is back; null when not waited for. */
+  readonly semanticAfterRebuild: (LatencySummary & { readonly hits: number }) | null;
+}
+
+/** Crash recovery at one store size. */
+export interface RecoveryResult {
+  readonly entries: number;
+  readonly runs: readonly RecoveryRun[];
+}
+
+/** What the measurement needs from its caller. */
+export interface RecoveryPlan {
+  readonly sizes: readonly number[];
+  readonly entry: ServerEntry;
+  readonly modelDir: string;
+  readonly modelId: string;
+  readonly dimension: number;
+  readonly basePrompts: readonly string[];
+  readonly baseVectors: readonly Float32Array[];
+  readonly log: (message: string) => void;
+}
+
+const GRAPH_BUILT = /graph built in the background.*?"ms":(\d+)|"ms":(\d+).*?graph built in the background/;
+const SAMPLES = 100;
+
+/** Runs the kill -9 scenarios at each size; each size gets its own scratch store, removed after. */
+export async function measureCrashRecovery(plan: RecoveryPlan): Promise<RecoveryResult[]> {
+  const results: RecoveryResult[] = [];
+  for (const entries of plan.sizes) {
+    const dir = mkdtempSync(join(tmpdir(), "semcache-bench-recovery-"));
+    let server: BenchServer | undefined;
+    try {
+      const loaded = await preload({ dataDir: dir, modelId: plan.modelId, dimension: plan.dimension, index: DEFAULT_INDEX_PARAMS }, plan.basePrompts, plan.baseVectors, entries);
+      plan.log(`recovery: preloaded ${entries} entries in ${(loaded.millis / 1000).toFixed(1)} s (clean close: a snapshot)`);
+      const env = { SEMCACHE_MODEL_DIR: plan.modelDir, SEMCACHE_DATA_DIR: dir };
+      // Writes after the snapshot, one of them replacing a row it holds: the snapshot no longer matches.
+      server = await startServer(env, { entry: plan.entry });
+      const c = client(server.url);
+      // Unlike any preloaded prompt (those come from spreadPrompts), so they replace nothing.
+      const fresh = Array.from({ length: 50 }, (_, i) => `Crash probe ${letters(i + 1)}: which key opens locker ${letters(i + 7)}?`);
+      for (const prompt of fresh) await c.store({ prompt, response: `fresh: ${prompt}`, scope: BENCH_SCOPE });
+      const replaced = entryPrompt(plan.basePrompts, 11);
+      await c.store({ prompt: replaced, response: "replaced before the crash", scope: BENCH_SCOPE });
+      await kill9(server);
+      server = undefined;
+
+      const runs: RecoveryRun[] = [];
+      for (const snapshot of ["stale", "missing"] as const) {
+        if (snapshot === "missing") rmSync(join(dir, "hnsw"), { recursive: true, force: true });
+        const wait = snapshot === "stale";
+        server = await startServer(env, { entry: plan.entry });
+        const run = await afterRestart(server, snapshot, plan, fresh, replaced, wait);
+        runs.push(run);
+        plan.log(
+          `recovery at ${entries} (${snapshot} snapshot): SERVING ${round(run.servingMs / 1000, 2)} s, ${run.correct}/${run.checks} right at ${round(run.correctMs / 1000, 2)} s${run.wrong.length > 0 ? ` (wrong: ${run.wrong.join("; ")})` : ""}, ` +
+            `semantic p50 ${run.semanticDuringRebuild.p50Ms} ms while rebuilding` +
+            (run.rebuildMs === null ? "" : `, rebuilt in ${round(run.rebuildMs / 1000, 1)} s, then p50 ${run.semanticAfterRebuild?.p50Ms} ms`),
+        );
+        await kill9(server);
+        server = undefined;
+      }
+      results.push({ entries, runs });
+    } finally {
+      if (server !== undefined) await kill9(server);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+async function afterRestart(
+  server: BenchServer,
+  snapshot: RecoveryRun["snapshot"],
+  plan: RecoveryPlan,
+  fresh: readonly string[],
+  replaced: string,
+  waitForGraph: boolean,
+): Promise<RecoveryRun> {
+  const c = client(server.url);
+  const checksStarted = performance.now();
+  const wrong: string[] = [];
+  let checks = 0;
+  const check = async (name: string, prompt: string, kind: MatchKind, response: string): Promise<void> => {
+    checks++;
+    const r = await c.lookup({ prompt, scope: BENCH_SCOPE });
+    if (!(r.hit && r.kind === kind && r.entry?.response === response)) {
+      wrong.push(`${name}: ${r.hit ? `${MatchKind[r.kind]} hit "${r.entry?.response}" at ${r.similarity.toFixed(3)}` : "miss"}`);
+    }
+  };
+  for (const i of [0, 1234, 2999]) await check(`old entry ${i}`, entryPrompt(plan.basePrompts, i), MatchKind.EXACT, `answer ${i}`);
+  for (const prompt of [fresh[0]!, fresh.at(-1)!]) await check("entry written before the kill", prompt, MatchKind.EXACT, `fresh: ${prompt}`);
+  await check("entry replaced before the kill", replaced, MatchKind.EXACT, "replaced before the crash");
+  // A rewording of an old entry: served semantically, by the entry it rewords.
+  await check("rewording of old entry 7", paraphrase(plan.basePrompts[7]!), MatchKind.SEMANTIC, "answer 7");
+  const correct = checks - wrong.length;
+  const correctMs = server.coldStartMs + (performance.now() - checksStarted);
+  const rewordings = plan.basePrompts.slice(0, 1000).map(paraphrase);
+  const semanticDuringRebuild = await semanticLatency(c, rewordings, 0);
+  let rebuildMs: number | null = null;
+  let semanticAfterRebuild: RecoveryRun["semanticAfterRebuild"] = null;
+  if (waitForGraph) {
+    for (;;) {
+      const match = GRAPH_BUILT.exec(server.stderr());
+      if (match !== null) {
+        rebuildMs = Number(match[1] ?? match[2]);
+        break;
+      }
+      if (server.process.exitCode !== null) throw new Error(`server exited while rebuilding:\n${server.stderr()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    semanticAfterRebuild = await semanticLatency(c, rewordings, SAMPLES);
+  }
+  return { snapshot, servingMs: server.coldStartMs, correctMs, correct, checks, wrong, semanticDuringRebuild, rebuildMs, semanticAfterRebuild };
+}
+
+async function semanticLatency(c: ReturnType<typeof client>, prompts: readonly string[], offset: number): Promise<LatencySummary & { hits: number }> {
+  const times: number[] = [];
+  let hits = 0;
+  for (let i = 0; i < SAMPLES; i++) {
+    const t = performance.now();
+    const r = await c.lookup({ prompt: prompts[(offset + i) % prompts.length]!, scope: BENCH_SCOPE });
+    times.push(performance.now() - t);
+    if (r.hit && r.kind === MatchKind.SEMANTIC) hits++;
+  }
+  return { ...summarize(times), hits: round(hits / SAMPLES) };
+}
+
+async function kill9(server: BenchServer): Promise<void> {
+  if (server.process.exitCode !== null || server.process.signalCode !== null) return;
+  const exited = new Promise((r) => server.process.once("exit", r));
+  server.process.kill("SIGKILL");
+  await exited;
+}
+
+/** The results as markdown table rows (| Measure | Result |). */
+export function recoveryRows(results: readonly RecoveryResult[]): string[] {
+  return results.flatMap((r) =>
+    r.runs.map(
+      (run) =>
+        `| After \`kill -9\` at ${r.entries.toLocaleString("en-US")} entries, ${run.snapshot} snapshot: SERVING / right answers (${run.checks} checks) | ` +
+        `${(run.servingMs / 1000).toFixed(2)} s / **${(run.correctMs / 1000).toFixed(2)} s** (${run.correct}/${run.checks} right; goal ≤ 10 s). ` +
+        `Semantic-hit p50 while the graph is rebuilt ${run.semanticDuringRebuild.p50Ms} ms (${Math.round(run.semanticDuringRebuild.hits * 100)}% hits)` +
+        (run.rebuildMs === null ? "" : `; rebuilt in the background in ${(run.rebuildMs / 1000).toFixed(0)} s, then p50 ${run.semanticAfterRebuild?.p50Ms} ms`) +
+        " |",
+    ),
+  );
+}
+
+/** `npm run bench -- --recovery [--entries 100000] [--source] [--out DIR]`: only the crash-recovery measurement. */
+export async function runRecoveryBench(argv: readonly string[]): Promise<void> {
+  const values = parseCommandLine(argv, {
+    recovery: { type: "boolean" },
+    source: { type: "boolean" },
+    entries: { type: "string" },
+    out: { type: "string" },
+  });
+  const entry: ServerEntry = values.source === true ? "source" : "dist";
+  const sizes = wholeNumbers("entries", values.entries, 1, 1_000_000, [100_000]);
+  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
+  const log = (message: string): void => {
+    process.stderr.write(`[bench recovery ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+  };
+  const startedAt = new Date();
+  const machine = machineInfo();
+  if (entry === "dist") buildDist();
+  const modelDir = await ensureFixtureModel();
+  const { basePrompts, baseVectors, modelId, dimension } = await embedBasePrompts(modelDir, 3000, availableParallelism());
+  const results = await measureCrashRecovery({ sizes, entry, modelDir, modelId, dimension, basePrompts, baseVectors, log });
+  const markdown = [
+    `# Crash recovery of the embedded store (${startedAt.toISOString()})`,
+    "",
+    `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
+      `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, one scope, entries made as in the store-size runs.`,
+    "",
+    "| Measure | Result |",
+    "|---|---|",
+    ...recoveryRows(results),
+    "",
+  ].join("\n");
+  mkdirSync(out, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
+  writeFileSync(join(out, `recovery-${stamp}.json`), `${JSON.stringify({ createdAt: startedAt.toISOString(), machine, entry, results }, null, 2)}\n`);
+  writeFileSync(join(out, `recovery-${stamp}.md`), markdown);
+  process.stdout.write(markdown);
+}
