@@ -22,7 +22,7 @@ import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./c
 import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
-import { markdownReport } from "./lib/report.js";
+import { markdownReport, sizeTable } from "./lib/report.js";
 import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { measureRecall, recallMarkdown, recallTarget, type RecallResult } from "./recall.js";
@@ -54,6 +54,8 @@ interface Options {
   readonly out: string;
   /** The compiled CLI (dist/, built first: what users run) or the source under tsx (`--source`). */
   readonly entry: ServerEntry;
+  /** `--sizes-only`: only the store-size runs (step 3), e.g. at 1,000,000 entries, to `sizes-<time>.md/.json`. */
+  readonly sizesOnly: boolean;
 }
 
 const FULL: Plan = {
@@ -85,7 +87,7 @@ const QUICK: Plan = {
 };
 
 const USAGE =
-  "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--source] [--out DIR]; " +
+  "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--sizes-only] [--source] [--out DIR]; " +
   "npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]; npm run bench -- --exact [...]; npm run bench -- --recovery [--entries 100000] [--source] [--out DIR]\n";
 
 function parseArgs(argv: readonly string[]): Options {
@@ -96,6 +98,7 @@ function parseArgs(argv: readonly string[]): Options {
     threads: { type: "string" },
     out: { type: "string" },
     sizes: { type: "string" },
+    "sizes-only": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help === true) {
@@ -109,6 +112,7 @@ function parseArgs(argv: readonly string[]): Options {
     redisUrl: values["redis-url"],
     out: values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out),
     entry: values.source === true ? "source" : "dist",
+    sizesOnly: values["sizes-only"] === true,
   };
 }
 
@@ -256,6 +260,75 @@ export interface BenchResults {
   readonly totalSeconds: number;
 }
 
+/** What the store-size runs need. */
+interface SizesContext {
+  readonly plan: Plan;
+  readonly entry: ServerEntry;
+  readonly storeEnv: (dataDir: string) => Record<string, string>;
+  readonly target: (dataDir: string, modelId: string, dimension: number) => PreloadTarget;
+  readonly modelId: string;
+  readonly dimension: number;
+  readonly basePrompts: readonly string[];
+  readonly baseVectors: readonly Float32Array[];
+  readonly misses: readonly string[];
+  readonly scratch: string;
+}
+
+/** Step 3: an empty store, then each of `plan.sizes` preloaded through the store's batch put, each served and measured. */
+async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResult[]; memoryPerEntryBytes: number | null }> {
+  const { plan, basePrompts, baseVectors, misses, modelId, dimension } = ctx;
+  const sizes: SizeResult[] = [];
+  let baselineRss = 0;
+  for (const entries of [0, ...plan.sizes]) {
+    const dir = join(ctx.scratch, `size-${entries}`);
+    const where = ctx.target(dir, modelId, dimension);
+    let preloadSeconds = 0;
+    if (entries > 0) {
+      const loaded = await preload(where, basePrompts, baseVectors, entries);
+      preloadSeconds = round(loaded.millis / 1000, 1);
+      log(`preloaded ${entries} entries in ${preloadSeconds} s`);
+    }
+    const server = await startServer(ctx.storeEnv(dir), { entry: ctx.entry });
+    try {
+      const rssAtServing = server.rss();
+      const cs = client(server.url);
+      const inStore = Math.min(entries, basePrompts.length);
+      const hitQueries = (inStore > 0 ? basePrompts.slice(0, inStore) : basePrompts).map(paraphrase);
+      const exactQueries = entries > 0 ? Array.from({ length: Math.min(entries, 2000) }, (_, i) => entryPrompt(basePrompts, (i * 7919) % entries)) : basePrompts;
+      const semantic = await latencies(cs, hitQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "semantic" : "miss");
+      const miss = await latencies(cs, misses, plan.sizeSamples, plan.warmup, "miss");
+      const exact = await latencies(cs, exactQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "exact" : "miss");
+      const rss = server.rss();
+      const sizeStats = await cs.stats({ namespace: BENCH_SCOPE.namespace });
+      if (entries === 0) baselineRss = rssAtServing;
+      const result: SizeResult = {
+        entries,
+        preloadSeconds,
+        coldStartMs: Math.round(server.coldStartMs),
+        semanticHit: semantic,
+        semanticMiss: miss,
+        exactHit: exact,
+        rssAtServingMiB: round(rssAtServing / 2 ** 20, 1),
+        rssMiB: round(rss / 2 ** 20, 1),
+        rssDeltaPerEntryBytes: entries > 0 && baselineRss > 0 ? Math.round((rssAtServing - baselineRss) / entries) : null,
+        guardRejections: Number(sizeStats.guardRejections),
+      };
+      sizes.push(result);
+      log(
+        `${entries} entries: SERVING in ${result.coldStartMs} ms, lookup p50 semantic ${semantic.p50Ms} ms (hits ${semantic.asIntended}), ` +
+          `miss ${miss.p50Ms} ms, exact ${exact.p50Ms} ms, RSS ${result.rssMiB} MiB`,
+      );
+    } finally {
+      await server.stop();
+    }
+    if (where.redisUrl !== undefined) await cleanRedis(where);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Least-squares slope of RSS at SERVING against entries, over every size (the empty store included).
+  const memoryPerEntryBytes = sizes.length >= 2 ? Math.round(slope(sizes.map((s) => [s.entries, s.rssAtServingMiB * 2 ** 20] as const))) : null;
+  return { sizes, memoryPerEntryBytes };
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const { plan, threads } = options;
@@ -287,6 +360,30 @@ async function main(): Promise<void> {
     let t = performance.now();
     const { basePrompts, baseVectors, modelId, dimension } = await embedBasePrompts(modelDir, plan.basePrompts, threads);
     log(`embedded ${basePrompts.length} base prompts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
+
+    if (options.sizesOnly) {
+      const measured = await measureSizes({ plan, entry: options.entry, storeEnv, target, modelId, dimension, basePrompts, baseVectors, misses, scratch });
+      const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
+      const markdown = [
+        `# Store sizes (${startedAt.toISOString()})`,
+        "",
+        `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, ` +
+          `at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. Server: ${options.entry === "dist" ? "compiled (as npm start)" : "source under tsx"}, fixture model, ` +
+          `${options.redisUrl === undefined ? "embedded" : "Redis"} store, entries preloaded as in the full run (one scope).`,
+        "",
+        ...sizeTable(measured.sizes),
+        "",
+        `Memory per entry (slope of RSS at SERVING over the sizes): ${measured.memoryPerEntryBytes?.toLocaleString("en-US") ?? "—"} bytes. ` +
+          `Preload times: ${measured.sizes.map((x) => `${x.entries.toLocaleString("en-US")}: ${x.preloadSeconds} s`).join(", ")}.`,
+        "",
+      ].join("\n");
+      mkdirSync(options.out, { recursive: true });
+      writeFileSync(join(options.out, `sizes-${stamp}.json`), `${JSON.stringify({ createdAt: startedAt.toISOString(), machine, plan, ...measured }, null, 2)}\n`);
+      writeFileSync(join(options.out, `sizes-${stamp}.md`), markdown);
+      process.stdout.write(markdown);
+      return;
+    }
 
     // 1. Latency and throughput, on a store filled through the API.
     const apiDir = join(scratch, "api");
@@ -300,7 +397,6 @@ async function main(): Promise<void> {
     await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
     log(`stored ${stored.length} entries through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const paraphrases = stored.map(paraphrase);
-    const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
     const exactHit = await latencies(c, stored, plan.latencySamples, plan.warmup, "exact");
     // Exact hits against a canned-hit connect-node server, and under 32 clients of other work, in alternating blocks.
     const exactVsAnchors = await measureExactHits(server.url, stored, plan.quick ? { blocks: 2, perBlock: 50, loadClients: 32 } : { blocks: 8, perBlock: 100, loadClients: 32 }, log);
@@ -335,53 +431,7 @@ async function main(): Promise<void> {
     log(`raw onnxruntime: ${raw.textsPerSecond} texts/s (batch ${raw.batchSize}, ${threads} threads); semcache/raw ${(best / raw.textsPerSecond).toFixed(2)}`);
 
     // 3. Store size: empty baseline, then each size preloaded through the store's batch put.
-    const sizes: SizeResult[] = [];
-    let baselineRss = 0;
-    for (const entries of [0, ...plan.sizes]) {
-      const dir = join(scratch, `size-${entries}`);
-      const where = target(dir, modelId, dimension);
-      let preloadSeconds = 0;
-      if (entries > 0) {
-        const loaded = await preload(where, basePrompts, baseVectors, entries);
-        preloadSeconds = round(loaded.millis / 1000, 1);
-        log(`preloaded ${entries} entries in ${preloadSeconds} s`);
-      }
-      server = await startServer(storeEnv(dir), { entry: options.entry });
-      const rssAtServing = server.rss();
-      const cs = client(server.url);
-      const inStore = Math.min(entries, basePrompts.length);
-      const hitQueries = (inStore > 0 ? basePrompts.slice(0, inStore) : basePrompts).map(paraphrase);
-      const exactQueries = entries > 0 ? Array.from({ length: Math.min(entries, 2000) }, (_, i) => entryPrompt(basePrompts, (i * 7919) % entries)) : basePrompts;
-      const semantic = await latencies(cs, hitQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "semantic" : "miss");
-      const miss = await latencies(cs, misses, plan.sizeSamples, plan.warmup, "miss");
-      const exact = await latencies(cs, exactQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "exact" : "miss");
-      const rss = server.rss();
-      const sizeStats = await cs.stats({ namespace: BENCH_SCOPE.namespace });
-      if (entries === 0) baselineRss = rssAtServing;
-      const result: SizeResult = {
-        entries,
-        preloadSeconds,
-        coldStartMs: Math.round(server.coldStartMs),
-        semanticHit: semantic,
-        semanticMiss: miss,
-        exactHit: exact,
-        rssAtServingMiB: round(rssAtServing / 2 ** 20, 1),
-        rssMiB: round(rss / 2 ** 20, 1),
-        rssDeltaPerEntryBytes: entries > 0 && baselineRss > 0 ? Math.round((rssAtServing - baselineRss) / entries) : null,
-        guardRejections: Number(sizeStats.guardRejections),
-      };
-      sizes.push(result);
-      log(
-        `${entries} entries: SERVING in ${result.coldStartMs} ms, lookup p50 semantic ${semantic.p50Ms} ms (hits ${semantic.asIntended}), ` +
-          `miss ${miss.p50Ms} ms, exact ${exact.p50Ms} ms, RSS ${result.rssMiB} MiB`,
-      );
-      await server.stop();
-      server = undefined;
-      if (options.redisUrl !== undefined) await cleanRedis(where);
-      rmSync(dir, { recursive: true, force: true });
-    }
-    // Least-squares slope of RSS at SERVING against entries, over every size (the empty store included).
-    const memoryPerEntryBytes = sizes.length >= 2 ? Math.round(slope(sizes.map((s) => [s.entries, s.rssAtServingMiB * 2 ** 20] as const))) : null;
+    const { sizes, memoryPerEntryBytes } = await measureSizes({ plan, entry: options.entry, storeEnv, target, modelId, dimension, basePrompts, baseVectors, misses, scratch });
 
     // 4. Recall: is a semantic hit the true best entry of its scope?
     const recallStore = recallTarget(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl });

@@ -49,19 +49,7 @@ export function markdownReport(r: BenchResults): string {
     );
   }
   lines.push("");
-  lines.push(
-    "| Entries in the store | Lookup p50 semantic hit | semantic miss | exact hit | p99 semantic hit | Rewordings served | Cold start to SERVING | Server RSS at SERVING / after lookups | RSS over empty, per entry |",
-  );
-  lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const s of r.sizes) {
-    // With no entries every lookup is a miss: only the miss column means anything.
-    const empty = s.entries === 0;
-    lines.push(
-      `| ${s.entries.toLocaleString("en-US")} | ${empty ? "—" : `${ms(s.semanticHit.p50Ms)} ms`} | ${ms(s.semanticMiss.p50Ms)} ms | ${empty ? "—" : `${ms(s.exactHit.p50Ms)} ms`} | ` +
-        `${empty ? "—" : `${ms(s.semanticHit.p99Ms)} ms`} | ${empty ? "—" : `${(s.semanticHit.asIntended * 100).toFixed(0)}%${s.guardRejections > 0 ? ` (${s.guardRejections} guard rejections in the run)` : ""}`} | ${(s.coldStartMs / 1000).toFixed(2)} s | ${mib(s.rssAtServingMiB * 2 ** 20)} / ${mib(s.rssMiB * 2 ** 20)} | ` +
-        `${s.rssDeltaPerEntryBytes === null ? "—" : `${s.rssDeltaPerEntryBytes.toLocaleString("en-US")} B`} |`,
-    );
-  }
+  lines.push(...sizeTable(r.sizes));
   lines.push("");
   lines.push(
     "Store sizes: entries written with the store's batch `put` before the server starts. The first " +
@@ -82,4 +70,23 @@ export function markdownReport(r: BenchResults): string {
   lines.push(`Reproduce: \`npm run bench\` (full, about 10 minutes on 2 cores) or \`npm run bench -- --quick\` (smoke run). Total time of this run: ${r.totalSeconds} s.`);
   lines.push("");
   return lines.join("\n");
+}
+
+/** The store-size runs as a markdown table. */
+export function sizeTable(sizes: BenchResults["sizes"]): string[] {
+  const lines: string[] = [];
+  lines.push(
+    "| Entries in the store | Lookup p50 semantic hit | semantic miss | exact hit | p99 semantic hit | Rewordings served | Cold start to SERVING | Server RSS at SERVING / after lookups | RSS over empty, per entry |",
+  );
+  lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const s of sizes) {
+    // With no entries every lookup is a miss: only the miss column means anything.
+    const empty = s.entries === 0;
+    lines.push(
+      `| ${s.entries.toLocaleString("en-US")} | ${empty ? "—" : `${ms(s.semanticHit.p50Ms)} ms`} | ${ms(s.semanticMiss.p50Ms)} ms | ${empty ? "—" : `${ms(s.exactHit.p50Ms)} ms`} | ` +
+        `${empty ? "—" : `${ms(s.semanticHit.p99Ms)} ms`} | ${empty ? "—" : `${(s.semanticHit.asIntended * 100).toFixed(0)}%${s.guardRejections > 0 ? ` (${s.guardRejections} guard rejections in the run)` : ""}`} | ${(s.coldStartMs / 1000).toFixed(2)} s | ${mib(s.rssAtServingMiB * 2 ** 20)} / ${mib(s.rssMiB * 2 ** 20)} | ` +
+        `${s.rssDeltaPerEntryBytes === null ? "—" : `${s.rssDeltaPerEntryBytes.toLocaleString("en-US")} B`} |`,
+    );
+  }
+  return lines;
 }

@@ -11,6 +11,7 @@ import { describeStoreContract } from "./support/contract.js";
 import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
 import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
 import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
+import type { GraphBuilder } from "../../src/store/embedded/graph-build.js";
 import { SemcacheError, StartupError } from "../../src/errors/index.js";
 import { StoreUnavailableError } from "../../src/store/cache-store.js";
 import { recordingLogger } from "../support/recording-logger.js";
@@ -530,6 +531,36 @@ describe("embedded store: a scope outgrowing exact search", () => {
     expect(state.index).toBeInstanceOf(HnswIndex);
     expect(state.index.size).toBe(41);
     expect(indexes.search("s", randomUnit(120), 1, Date.now())[0]?.label).toBe(120);
+  });
+
+  it("builds on the event loop instead when the off-thread build fails, and stops an off-thread build whose scope is dropped", async () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 10);
+    const item = (label: number) => ({ label, expiresAtMs: 0, vector: randomUnit(label) });
+    const exact = new ExactIndex(DIM);
+    const rows = Array.from({ length: 60 }, (_, i) => item(i + 1));
+    exact.add(rows.map((r) => r.label), Float32Array.from(rows.flatMap((r) => [...r.vector])));
+    indexes.install("s", { namespace: "ns", index: exact, expiry: new Map(rows.map((r) => [r.label, 0])) });
+    indexes.promoteInBackground = true;
+    const errors: unknown[] = [];
+    indexes.onBuildError = (error) => errors.push(error);
+    const failing: GraphBuilder = () => ({ done: Promise.reject(new Error("worker died")), stop: () => undefined });
+    indexes.buildGraphOffThread("s", failing);
+    const state = [...indexes.entries()][0]![1];
+    for (let turn = 0; turn < 100 && !(state.index instanceof HnswIndex); turn++) await new Promise((r) => setImmediate(r));
+    expect(errors.map(String)).toEqual(["Error: worker died"]);
+    expect(state.index).toBeInstanceOf(HnswIndex);
+    expect(state.index.size).toBe(60);
+    expect(indexes.search("s", randomUnit(33), 1, Date.now())[0]?.label).toBe(33);
+
+    const other = new ExactIndex(DIM);
+    other.add(rows.map((r) => r.label), Float32Array.from(rows.flatMap((r) => [...r.vector])));
+    indexes.install("t", { namespace: "other", index: other, expiry: new Map(rows.map((r) => [r.label, 0])) });
+    let stopped = 0;
+    const never: GraphBuilder = () => ({ done: new Promise<HnswIndex>(() => undefined), stop: () => stopped++ });
+    indexes.buildGraphOffThread("t", never);
+    indexes.dropNamespace("other");
+    expect(stopped).toBe(1);
+    expect(indexes.has("t")).toBe(false);
   });
 
   it("abandons a build when its scope is flushed meanwhile", async () => {
