@@ -234,8 +234,10 @@ describe("embedded store", () => {
     await store.close();
     expect(existsSync(join(dataDir, "hnsw"))).toBe(false);
 
-    store = await open(dataDir, limits);
+    const { logger, records } = recordingLogger();
+    store = await open(dataDir, { ...limits, logger });
     expect(store.loadReport).toMatchObject({ vectors: n, fromSnapshot: 0, inserted: 0 });
+    expect(records.map((r) => r.msg)).toEqual([expect.stringMatching(/no usable HNSW snapshot for some large scopes/)]);
     expect(store.loadReport.graphsToBuild).toHaveLength(1);
     const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
     expect(state.index).toBeInstanceOf(ExactIndex);
@@ -251,6 +253,7 @@ describe("embedded store", () => {
     expect(state.index).toBeInstanceOf(HnswIndex);
     expect(state.building).toBeUndefined();
     expect(state.index.size).toBe(n + 40);
+    expect(records.at(-1)).toMatchObject({ msg: expect.stringMatching(/graph built in the background/), vectors: n + 40 });
     for (const i of [0, 600, n - 1]) expect(await best(store, entries[i]!.vector)).toBe(entries[i]!.id);
     for (const i of [0, 39]) expect(await best(store, later[i]!.vector)).toBe(later[i]!.id);
     // The replaced row's old vector left the graph with it.

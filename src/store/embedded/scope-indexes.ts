@@ -35,6 +35,8 @@ interface HnswBuild {
   readonly queue: number[];
   /** Stops the work elsewhere when the build is abandoned. */
   readonly stop?: () => void;
+  /** Called once the scope has switched to the graph. */
+  readonly switched?: () => void;
 }
 
 // Vectors inserted into a graph under construction per turn of the event
@@ -128,7 +130,12 @@ export class ScopeIndexes {
     const { labels, vectors } = scope.index.contents();
     // A copy: the exact index goes on serving and changing while the graph is built.
     const job = build(labels, vectors.slice());
-    const state: HnswBuild = { hnsw: undefined, queue: [], stop: () => job.stop() };
+    const state: HnswBuild = {
+      hnsw: undefined,
+      queue: [],
+      stop: () => job.stop(),
+      switched: () => this.onGraphBuilt(scopeKey, scope.index.size, performance.now() - started),
+    };
     scope.building = state;
     const current = (): boolean => this.scopes.get(scopeKey) === scope && scope.building === state;
     job.done.then(
@@ -136,7 +143,7 @@ export class ScopeIndexes {
         if (!current()) return;
         for (const label of labels) if (!scope.expiry.has(label)) graph.remove(label);
         state.hnsw = graph;
-        this.stepBuild(scopeKey, scope, state, () => this.onGraphBuilt(scopeKey, graph.size, performance.now() - started));
+        this.stepBuild(scopeKey, scope, state);
       },
       (error: unknown) => {
         if (!current()) return;
@@ -264,10 +271,9 @@ export class ScopeIndexes {
   }
 
   /** Goes on inserting a build's queue, a chunk per turn of the event loop, until it switches or is abandoned. */
-  private stepBuild(scopeKey: string, scope: ScopeState, build: HnswBuild, switched?: () => void): void {
+  private stepBuild(scopeKey: string, scope: ScopeState, build: HnswBuild): void {
     const step = (): void => {
       if (!this.continueBuild(scopeKey, scope, build, BUILD_CHUNK)) setImmediate(step);
-      else if (scope.index === build.hnsw) switched?.();
     };
     setImmediate(step);
   }
@@ -299,6 +305,7 @@ export class ScopeIndexes {
     if (build.queue.length > 0) return false;
     scope.index = hnsw;
     scope.building = undefined;
+    build.switched?.();
     return true;
   }
 
