@@ -1,7 +1,7 @@
 import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
 import { ExactIndex } from "./vector-index.js";
 import { loadSnapshot, readSnapshotManifest, type SnapshotIdentity } from "./index-snapshots.js";
-import type { SqliteEntries } from "./sqlite-entries.js";
+import type { ScopeRows, SqliteEntries } from "./sqlite-entries.js";
 
 /** What opening the store did to get its indexes, for startup logs. */
 export interface IndexLoadReport {
@@ -17,12 +17,6 @@ export interface IndexLoadReport {
   readonly graphsToBuild: readonly string[];
   /** Wall time, in milliseconds. */
   readonly ms: number;
-}
-
-interface ScopeRows {
-  readonly namespace: string;
-  readonly labels: number[];
-  readonly expiries: number[];
 }
 
 /**
@@ -45,22 +39,14 @@ export function loadScopeIndexes(
   rebuildAbove = Infinity,
 ): IndexLoadReport {
   const started = performance.now();
-  const scopes = new Map<string, ScopeRows>();
-  for (const row of entries.indexedRows()) {
-    let scope = scopes.get(row.scopeKey);
-    if (scope === undefined) {
-      scope = { namespace: row.namespace, labels: [], expiries: [] };
-      scopes.set(row.scopeKey, scope);
-    }
-    scope.labels.push(row.label);
-    scope.expiries.push(row.expiresAtMs);
-  }
   const snapshots = readSnapshotManifest(dataDir, identity);
   let fromSnapshot = 0;
   let inserted = 0;
   let vectors = 0;
   const graphsToBuild: string[] = [];
-  for (const [scopeKey, rows] of scopes) {
+  let scopeCount = 0;
+  for (const [scopeKey, rows] of entries.scopesWithRows()) {
+    scopeCount++;
     vectors += rows.labels.length;
     const snapshot = rows.labels.length > indexes.exactLimit ? snapshots.get(scopeKey) : undefined;
     let after = 0;
@@ -85,7 +71,7 @@ export function loadScopeIndexes(
       inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
     }
   }
-  return { scopes: scopes.size, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
+  return { scopes: scopeCount, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
 }
 
 /** Installs a scope's every row in an exact index sized for them (replacing a snapshot's graph, if one was loaded). */
