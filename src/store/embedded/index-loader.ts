@@ -48,12 +48,18 @@ export function loadScopeIndexes(
   for (const [scopeKey, rows] of entries.scopesWithRows()) {
     scopeCount++;
     vectors += rows.labels.length;
-    const snapshot = rows.labels.length > indexes.exactLimit ? snapshots.get(scopeKey) : undefined;
+    const large = rows.labels.length > indexes.exactLimit;
+    const snapshot = large ? snapshots.get(scopeKey) : undefined;
     let after = 0;
+    let covered: number[] = [];
     if (snapshot !== undefined) {
-      const index = loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads);
-      const covered = rows.labels.filter((label) => label <= snapshot.maxLabel);
-      if (index !== undefined && covered.length === snapshot.count && index.containsAll(covered)) {
+      covered = rows.labels.filter((label) => label <= snapshot.maxLabel);
+      // Decided from the manifest before the file is read and hashed (seconds
+      // at 1M entries): a snapshot missing rows it held, or one whose tail
+      // would be rebuilt off the event loop anyway, is not loaded at all.
+      const usable = covered.length === snapshot.count && rows.labels.length - covered.length <= rebuildAbove;
+      const index = usable ? loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads) : undefined;
+      if (index !== undefined && index.containsAll(covered)) {
         const expiry = new Map<number, number>();
         rows.labels.forEach((label, i) => {
           if (label <= snapshot.maxLabel) expiry.set(label, rows.expiries[i] as number);
@@ -63,8 +69,8 @@ export function loadScopeIndexes(
         fromSnapshot++;
       }
     }
-    const toInsert = after === 0 ? rows.labels.length : rows.labels.filter((label) => label > after).length;
-    if (rows.labels.length > indexes.exactLimit && toInsert > rebuildAbove) {
+    const toInsert = after === 0 ? rows.labels.length : rows.labels.length - covered.length;
+    if (large && toInsert > rebuildAbove) {
       loadExact(entries, indexes, scopeKey, rows);
       graphsToBuild.push(scopeKey);
     } else {
@@ -74,7 +80,7 @@ export function loadScopeIndexes(
   return { scopes: scopeCount, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
 }
 
-/** Installs a scope's every row in an exact index sized for them (replacing a snapshot's graph, if one was loaded). */
+/** Installs a scope's every row in an exact index sized for them. */
 function loadExact(entries: SqliteEntries, indexes: ScopeIndexes, scopeKey: string, rows: ScopeRows): void {
   const index = new ExactIndex(indexes.dimension, rows.labels.length);
   const expiry = new Map<number, number>();
