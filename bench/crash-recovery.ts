@@ -10,7 +10,7 @@
  * `npm run bench -- --recovery [--entries 100000,1000000] [--source] [--out DIR]`;
  * the full `npm run bench` runs it at 100,000 entries.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MatchKind } from "../src/gen/semcache/v1/semantic_cache_pb.js";
@@ -23,6 +23,7 @@ import { BENCH_SCOPE, embedBasePrompts, entryPrompt, preload } from "./lib/prelo
 import { letters, paraphrase } from "./lib/prompts.js";
 import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 /** One restart after a kill -9. */
 export interface RecoveryRun {
@@ -220,9 +221,6 @@ export async function runRecoveryBench(argv: readonly string[]): Promise<void> {
     ...recoveryRows(results),
     "",
   ].join("\n");
-  mkdirSync(out, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
-  writeFileSync(join(out, `recovery-${stamp}.json`), `${JSON.stringify({ createdAt: startedAt.toISOString(), machine, entry, results }, null, 2)}\n`);
-  writeFileSync(join(out, `recovery-${stamp}.md`), markdown);
+  writeResultFiles(out, `recovery-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, results }, markdown);
   process.stdout.write(markdown);
 }

@@ -12,7 +12,7 @@
  * `npm run bench -- --exact` runs only this (bench/results/exact-<time>.md);
  * the full `npm run bench` runs it too.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
@@ -27,6 +27,7 @@ import { BENCH_SCOPE } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 type CacheClient = Client<typeof SemanticCacheService>;
 
@@ -260,10 +261,7 @@ export async function runExactHitBench(argv: readonly string[]): Promise<void> {
       ...exactHitRows(results),
       "",
     ].join("\n");
-    mkdirSync(out, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
-    writeFileSync(join(out, `exact-${stamp}.json`), `${JSON.stringify({ createdAt: startedAt.toISOString(), machine, entry, plan, results }, null, 2)}\n`);
-    writeFileSync(join(out, `exact-${stamp}.md`), markdown);
+    writeResultFiles(out, `exact-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, plan, results }, markdown);
     process.stdout.write(markdown);
   } finally {
     await server?.stop();

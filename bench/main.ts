@@ -7,7 +7,7 @@
  * bench/results/<date>.json, bench/results/<date>.md and (full runs)
  * bench/results/latest.md. See bench/README.md for what is measured and how.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -27,6 +27,7 @@ import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { measureRecall, recallMarkdown, recallTarget, type RecallResult } from "./recall.js";
 import { parseCommandLine, UsageError, wholeNumber, wholeNumbers } from "../tools/lib/command-line.js";
+import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 type CacheClient = Client<typeof SemanticCacheService>;
 
@@ -364,7 +365,6 @@ async function main(): Promise<void> {
 
     if (options.sizesOnly) {
       const measured = await measureSizes({ plan, entry: options.entry, storeEnv, target, modelId, dimension, basePrompts, baseVectors, misses, scratch });
-      const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
       const markdown = [
         `# Store sizes (${startedAt.toISOString()})`,
         "",
@@ -378,9 +378,7 @@ async function main(): Promise<void> {
           `Preload times: ${measured.sizes.map((x) => `${x.entries.toLocaleString("en-US")}: ${x.preloadSeconds} s`).join(", ")}.`,
         "",
       ].join("\n");
-      mkdirSync(options.out, { recursive: true });
-      writeFileSync(join(options.out, `sizes-${stamp}.json`), `${JSON.stringify({ createdAt: startedAt.toISOString(), machine, plan, ...measured }, null, 2)}\n`);
-      writeFileSync(join(options.out, `sizes-${stamp}.md`), markdown);
+      writeResultFiles(options.out, `sizes-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, plan, ...measured }, markdown);
       process.stdout.write(markdown);
       return;
     }
@@ -474,13 +472,10 @@ async function main(): Promise<void> {
       recovery,
       totalSeconds: Math.round((performance.now() - t0) / 1000),
     };
-    mkdirSync(options.out, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
+    const stamp = resultStamp(startedAt);
     const name = `${stamp}${plan.quick ? "-quick" : ""}`;
     const markdown = markdownReport(results) + recallMarkdown(recallStore.kind, recall);
-    writeFileSync(join(options.out, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(join(options.out, `${name}.md`), markdown);
-    if (!plan.quick) writeFileSync(join(options.out, "latest.md"), markdown);
+    writeResultFiles(options.out, name, results, markdown, plan.quick ? undefined : "latest.md");
     process.stdout.write(markdown);
     log(`wrote ${join(options.out, `${name}.json`)} and .md${plan.quick ? "" : " and latest.md"} (${results.totalSeconds} s in all)`);
   } finally {

@@ -13,7 +13,7 @@
  * with plain fetch (the endpoint without the SDK's own work).
  * Writes bench/results/openai-<UTC time>.json and .md, and openai-latest.md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -26,6 +26,7 @@ import { spreadPrompts } from "./lib/prompts.js";
 import { buildDist, REPO, startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
+import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 const SCOPE = { namespace: "bench-openai", model: "bench-model" } as const;
 
@@ -138,13 +139,10 @@ export async function runOpenAiBench(argv: readonly string[]): Promise<void> {
       `Ratio chat completions (openai package) / Lookup: p50 ${ratio.p50}×, mean ${ratio.mean}× (goal ≤ 1.5×); plain fetch / Lookup p50 ${ratio.p50WithoutSdk}×; plain fetch / Lookup over Connect JSON (both JSON over HTTP/1.1) p50 ${ratio.p50SameTransport}×.`,
       "",
     ].join("\n");
-    mkdirSync(options.out, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
-    writeFileSync(join(options.out, `openai-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-    writeFileSync(join(options.out, `openai-${stamp}.md`), markdown);
-    writeFileSync(join(options.out, "openai-latest.md"), markdown);
+    const name = `openai-${resultStamp(startedAt)}`;
+    writeResultFiles(options.out, name, results, markdown, "openai-latest.md");
     process.stdout.write(markdown);
-    log(`wrote ${join(options.out, `openai-${stamp}.json`)} and .md`);
+    log(`wrote ${join(options.out, `${name}.json`)} and .md`);
   } finally {
     await server?.stop();
     rmSync(scratch, { recursive: true, force: true });

@@ -16,7 +16,7 @@
  * arg-max of cosine similarity over every entry (ties within 1e-6 count as
  * found). Search latency is the store call alone.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -27,6 +27,7 @@ import { openRedisStore } from "../src/store/redis/index.js";
 import { gaussian, rng } from "./lib/prompts.js";
 import { round, summarize } from "./lib/stats.js";
 import { parseCommandLine, UsageError, wholeNumber, wholeNumbers } from "../tools/lib/command-line.js";
+import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 /** Vector length (all-MiniLM-L6-v2's). */
 const DIMENSION = 384;
@@ -233,12 +234,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const out = resolve(values.out ?? "bench/results");
   const target = recallTarget(redisUrl === undefined ? {} : { redisUrl });
   const results = await measureRecall(target, sizes, queries, (line) => process.stderr.write(`${line}\n`));
-  const stamp = new Date().toISOString().replace(/:/g, "").replace(/\..*$/, "Z");
+  const stamp = resultStamp(new Date());
   const markdown = `# semcache recall, ${stamp}${recallMarkdown(target.kind, results)}`;
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, `recall-${stamp}.json`), `${JSON.stringify({ createdAt: stamp, store: target.kind, index: DEFAULT_INDEX_PARAMS, results }, null, 2)}\n`);
-  writeFileSync(join(out, `recall-${stamp}.md`), markdown);
-  writeFileSync(join(out, "recall-latest.md"), markdown);
+  writeResultFiles(out, `recall-${stamp}`, { createdAt: stamp, store: target.kind, index: DEFAULT_INDEX_PARAMS, results }, markdown, "recall-latest.md");
   process.stdout.write(markdown);
 }
 
