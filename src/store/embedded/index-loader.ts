@@ -59,7 +59,7 @@ export function loadScopeIndexes(
       // would be rebuilt off the event loop anyway, is not loaded at all.
       const usable = covered.length === snapshot.count && rows.labels.length - covered.length <= rebuildAbove;
       const index = usable ? loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads) : undefined;
-      if (index !== undefined && index.containsAll(covered)) {
+      if (index?.containsAll(covered)) {
         const expiry = new Map<number, number>();
         rows.labels.forEach((label, i) => {
           if (label <= snapshot.maxLabel) expiry.set(label, rows.expiries[i] as number);
