@@ -18,10 +18,12 @@ import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
 import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
+import { measureThroughput, measureThroughputVsRaw, runThroughputBench, throughputQueries, type ThroughputResult, type ThroughputVsRaw } from "./throughput.js";
 import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./crash-recovery.js";
 import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
-import { rawThroughput, type RawResult } from "./lib/raw-onnx.js";
+import { openRawModel } from "./lib/raw-onnx.js";
+import { pool } from "./lib/pool.js";
 import { markdownReport, sizeTable } from "./lib/report.js";
 import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
@@ -41,7 +43,9 @@ interface Plan {
   readonly warmup: number;
   readonly concurrency: readonly number[];
   readonly throughputSeconds: number;
-  readonly rawSeconds: number;
+  /** Alternating blocks of raw onnxruntime and semcache (bench/throughput.ts), and seconds per block. */
+  readonly vsRawBlocks: number;
+  readonly vsRawSeconds: number;
   readonly sizes: readonly number[];
   readonly sizeSamples: number;
   /** Store sizes at which a kill -9 and restart are measured (embedded store only). */
@@ -67,7 +71,8 @@ const FULL: Plan = {
   warmup: 30,
   concurrency: [1, 8, 32, 64],
   throughputSeconds: 8,
-  rawSeconds: 8,
+  vsRawBlocks: 6,
+  vsRawSeconds: 4,
   sizes: [1000, 10_000, 100_000],
   sizeSamples: 200,
   recoverySizes: [100_000],
@@ -81,7 +86,8 @@ const QUICK: Plan = {
   warmup: 10,
   concurrency: [1, 8, 32, 64],
   throughputSeconds: 1.5,
-  rawSeconds: 1.5,
+  vsRawBlocks: 1,
+  vsRawSeconds: 1,
   sizes: [1000, 5000],
   sizeSamples: 40,
   recoverySizes: [5000],
@@ -135,16 +141,6 @@ function client(url: string): CacheClient {
   return createClient(SemanticCacheService, createGrpcTransport({ baseUrl: url }));
 }
 
-/** Runs `work` for each item, at most `limit` at once. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
 interface KindLatency extends LatencySummary {
   /** Share of the lookups that came back as the kind intended (a hit of that kind, or a miss). */
   readonly asIntended: number;
@@ -164,50 +160,6 @@ async function latencies(c: CacheClient, prompts: readonly string[], samples: nu
     if (kind === expect) intended++;
   }
   return { ...summarize(times), asIntended: round(intended / samples) };
-}
-
-interface ThroughputResult extends LatencySummary {
-  readonly concurrency: number;
-  readonly lookupsPerSecond: number;
-  readonly hitShare: number;
-  readonly errors: number;
-  readonly seconds: number;
-}
-
-/** Semantic lookups (half paraphrases of stored prompts, half other-domain misses) from `concurrency` callers for `seconds`. */
-async function throughput(c: CacheClient, queries: readonly string[], concurrency: number, seconds: number): Promise<ThroughputResult> {
-  // Warm-up at this concurrency, so batches of this size are already planned.
-  await pool(queries.slice(0, concurrency * 2), concurrency, (prompt) => c.lookup({ prompt, scope: BENCH_SCOPE }));
-  const times: number[] = [];
-  let hits = 0;
-  let errors = 0;
-  let next = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const prompt = queries[next++ % queries.length]!;
-        const t = performance.now();
-        try {
-          const r = await c.lookup({ prompt, scope: BENCH_SCOPE });
-          if (r.hit) hits++;
-        } catch {
-          errors++;
-        }
-        times.push(performance.now() - t);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  return {
-    concurrency,
-    ...summarize(times),
-    lookupsPerSecond: round(times.length / elapsed, 1),
-    hitShare: round(hits / Math.max(1, times.length)),
-    errors,
-    seconds: round(elapsed, 2),
-  };
 }
 
 export interface SizeResult {
@@ -235,7 +187,8 @@ export interface BenchResults {
     readonly store: string;
     readonly entry: string;
     readonly model: string;
-    readonly embedThreads: number;
+    /** Inference workers (one onnxruntime thread each); raw onnxruntime runs one session with this many threads. */
+    readonly embedWorkers: number;
     readonly embedMaxBatch: number;
     readonly guard: string;
     readonly threshold: number;
@@ -249,8 +202,8 @@ export interface BenchResults {
   /** Exact-hit Lookup against the canned-hit connect-node server and under load (bench/exact-hit.ts). */
   readonly exactVsAnchors: ExactHitResults;
   readonly throughput: readonly ThroughputResult[];
-  readonly raw: RawResult;
-  readonly ratio: { readonly best: number; readonly atHighestConcurrency: number };
+  /** Semantic throughput at concurrency 8 and 64 against raw onnxruntime, in alternating blocks. */
+  readonly vsRaw: ThroughputVsRaw;
   readonly sizes: readonly SizeResult[];
   readonly memoryPerEntryBytes: number | null;
   readonly serverStats: Record<string, string | number>;
@@ -345,7 +298,9 @@ async function main(): Promise<void> {
   const storeEnv = (dataDir: string): Record<string, string> => ({
     SEMCACHE_MODEL_DIR: modelDir,
     SEMCACHE_DATA_DIR: dataDir,
-    SEMCACHE_EMBED_THREADS: String(threads),
+    // The server's default shape on `threads` cores: one inference worker per core, one thread each.
+    SEMCACHE_EMBED_WORKERS: String(threads),
+    SEMCACHE_EMBED_THREADS: "1",
     ...(options.redisUrl === undefined ? {} : { SEMCACHE_REDIS_URL: options.redisUrl, SEMCACHE_REDIS_KEY_PREFIX: `semcache-bench-${runId}:` }),
   });
   const target = (dataDir: string, modelId: string, dimension: number): PreloadTarget => ({
@@ -401,12 +356,20 @@ async function main(): Promise<void> {
     const semanticHit = await latencies(c, paraphrases, plan.latencySamples, plan.warmup, "semantic");
     const semanticMiss = await latencies(c, misses, plan.latencySamples, plan.warmup, "miss");
     log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
-    const mixed = paraphrases.flatMap((p, i) => [p, misses[i % misses.length]!]);
+    const mixed = throughputQueries(stored);
     const throughputs: ThroughputResult[] = [];
     for (const concurrency of plan.concurrency) {
-      const r = await throughput(c, mixed, concurrency, plan.throughputSeconds);
+      const r = await measureThroughput(c, mixed, concurrency, plan.throughputSeconds);
       throughputs.push(r);
       log(`concurrency ${concurrency}: ${r.lookupsPerSecond} lookups/s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors)`);
+    }
+    // 2. The physical limit: the same model, same thread count, in this process while the server idles, in alternating blocks.
+    const raw = await openRawModel(modelDir, mixed, threads);
+    let vsRaw: ThroughputVsRaw;
+    try {
+      vsRaw = await measureThroughputVsRaw(c, mixed, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, log);
+    } finally {
+      await raw.release();
     }
     const statsResponse = await c.stats({ namespace: BENCH_SCOPE.namespace });
     const serverStats = {
@@ -421,12 +384,6 @@ async function main(): Promise<void> {
     await server.stop();
     server = undefined;
     if (options.redisUrl !== undefined) await cleanRedis(target(apiDir, modelId, dimension));
-
-    // 2. The physical limit: the same model, same thread count, no server.
-    const raw = await rawThroughput(modelDir, mixed, threads, plan.rawSeconds);
-    const best = Math.max(...throughputs.map((r) => r.lookupsPerSecond));
-    const atHighest = throughputs.at(-1)!.lookupsPerSecond;
-    log(`raw onnxruntime: ${raw.textsPerSecond} texts/s (batch ${raw.batchSize}, ${threads} threads); semcache/raw ${(best / raw.textsPerSecond).toFixed(2)}`);
 
     // 3. Store size: empty baseline, then each size preloaded through the store's batch put.
     const { sizes, memoryPerEntryBytes } = await measureSizes({ plan, entry: options.entry, storeEnv, target, modelId, dimension, basePrompts, baseVectors, misses, scratch });
@@ -450,7 +407,7 @@ async function main(): Promise<void> {
         store: options.redisUrl === undefined ? "embedded (SQLite + HNSW)" : "redis",
         entry: options.entry === "dist" ? "dist/cli/main.js (compiled, as npm start)" : "src/cli/main.ts under tsx",
         model: `${modelId} (fixture model: all-MiniLM-L6-v2's shape and compute cost)`,
-        embedThreads: threads,
+        embedWorkers: threads,
         embedMaxBatch: 32,
         guard: "on",
         threshold: 0.9,
@@ -463,8 +420,7 @@ async function main(): Promise<void> {
       latency: { entries: stored.length, exactHit, semanticHit, semanticMiss },
       exactVsAnchors,
       throughput: throughputs,
-      raw,
-      ratio: { best: round(best / raw.textsPerSecond), atHighestConcurrency: round(atHighest / raw.textsPerSecond) },
+      vsRaw,
       sizes,
       memoryPerEntryBytes,
       serverStats,
@@ -488,6 +444,8 @@ async function main(): Promise<void> {
 // (bench/exact-hit.ts); `--recovery`: only crash recovery (bench/crash-recovery.ts).
 const run = process.argv.includes("--openai")
   ? () => runOpenAiBench(process.argv.slice(2))
+  : process.argv.includes("--throughput")
+    ? () => runThroughputBench(process.argv.slice(2))
   : process.argv.includes("--exact")
     ? () => runExactHitBench(process.argv.slice(2))
     : process.argv.includes("--recovery")

@@ -1,6 +1,7 @@
 /** The benchmark results as a markdown page. */
 import { recoveryRows } from "../crash-recovery.js";
 import { exactHitRows } from "../exact-hit.js";
+import { throughputVsRawRows } from "../throughput.js";
 import type { BenchResults } from "../main.js";
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -21,7 +22,7 @@ export function markdownReport(r: BenchResults): string {
   );
   lines.push(
     `**Server:** \`semcache serve\` as a child process (${r.config.entry}), ${r.config.store} store, ${r.config.model}, ` +
-      `SEMCACHE_EMBED_THREADS=${r.config.embedThreads}, micro-batches of up to ${r.config.embedMaxBatch}, guard ${r.config.guard}, threshold ${r.config.threshold}, ` +
+      `SEMCACHE_EMBED_WORKERS=${r.config.embedWorkers} (one onnxruntime thread each), micro-batches of up to ${r.config.embedMaxBatch}, guard ${r.config.guard}, threshold ${r.config.threshold}, ` +
       `HNSW M=${r.config.index.m} ef_construction=${r.config.index.efConstruction} ef_search=${r.config.index.efSearch}. ` +
       `**Client:** the generated TypeScript client, ${r.config.transport}.`,
   );
@@ -38,10 +39,7 @@ export function markdownReport(r: BenchResults): string {
       `| Throughput, concurrency ${t.concurrency} (semantic lookups, half hits) | **${t.lookupsPerSecond.toFixed(0)} lookups/s** (p50 ${ms(t.p50Ms)} ms, p99 ${ms(t.p99Ms)} ms${t.errors > 0 ? `, ${t.errors} errors` : ""}) |`,
     );
   }
-  lines.push(
-    `| Physical limit: onnxruntime-node alone, same model, batches of ${r.raw.batchSize}, ${r.raw.threads} threads | ${r.raw.textsPerSecond.toFixed(0)} texts/s (mean ${r.raw.meanTokens} tokens) |`,
-  );
-  lines.push(`| semcache / physical limit | ${(r.ratio.best * 100).toFixed(0)}% at its best concurrency, ${(r.ratio.atHighestConcurrency * 100).toFixed(0)}% at ${r.throughput.at(-1)?.concurrency} |`);
+  lines.push(...throughputVsRawRows(r.vsRaw));
   lines.push(`| Cold start to SERVING (/healthz), empty store | ${(r.coldStartEmptyMs / 1000).toFixed(2)} s (listening after ${(r.listeningMs / 1000).toFixed(2)} s) |`);
   if (r.memoryPerEntryBytes !== null) {
     lines.push(

@@ -16,7 +16,9 @@ export function embedderOptionsOf(config: ServerConfig): LoadOnnxEmbedderOptions
     ...(config.modelDir === undefined ? {} : { modelDir: resolve(config.modelDir) }),
     cacheDir: config.modelCacheDir,
     downloadBaseUrl: config.modelBaseUrl,
-    threads: config.embedThreads,
+    workers: config.embedWorkers,
+    nice: config.embedNice,
+    ...(config.embedThreads === undefined ? {} : { threads: config.embedThreads }),
     maxBatchSize: config.embedMaxBatch,
     maxBatchWaitMs: config.embedMaxWaitMs,
   };

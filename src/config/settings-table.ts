@@ -7,7 +7,7 @@ export const SETTINGS_TABLE_MARKERS = { start: "<!-- settings-table:start (gener
 // Defaults computed on the machine that runs the code are shown as the rule that computes them,
 // so the README does not depend on where it was generated.
 const MACHINE_DEPENDENT: Readonly<Partial<Record<SettingName, { readonly value: unknown; readonly shown: string }>>> = {
-  embedThreads: { value: cpus().length, shown: "number of cores" },
+  embedWorkers: { value: cpus().length, shown: "number of cores" },
   modelCacheDir: { value: `${homedir()}/.cache/semcache/models`, shown: "`~/.cache/semcache/models`" },
 };
 

@@ -11,6 +11,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { InferenceSession, Tensor } from "onnxruntime-node";
+import { lowerThreadPriority } from "../workers/thread-priority.js";
 import { meanPoolNormalized } from "./pooling.js";
 import {
   serializeError,
@@ -47,6 +48,8 @@ async function handle(request: WorkerRequest): Promise<void> {
   switch (request.type) {
     case "load": {
       if (session !== undefined) throw new Error("The inference worker already has a session.");
+      // Before the session exists, so that threads onnxruntime starts from this one inherit it.
+      lowerThreadPriority(request.nice);
       outputName = request.outputName;
       session = await native(() => InferenceSession.create(request.onnxPath, request.options));
       reply({ type: "loaded", id: request.id, inputNames: session.inputNames, outputNames: session.outputNames });

@@ -18,12 +18,14 @@ export interface LoadOnnxEmbedderOptions extends ModelSourceOptions, OnnxEmbedde
  */
 export async function loadOnnxEmbedder(options: LoadOnnxEmbedderOptions = {}): Promise<OnnxEmbedder> {
   const files = await resolveModel(options);
-  const { threads, spinWait, maxBatchSize, maxBatchWaitMs, maxTokens, windowOverlap, maxWindows } = options;
+  const { workers, nice, threads, spinWait, maxBatchSize, maxBatchWaitMs, maxTokens, windowOverlap, maxWindows } = options;
   // Unset tuning stays undefined: OnnxEmbedder.create applies its own defaults.
   return OnnxEmbedder.create({
     modelId: files.modelId,
     onnxPath: files.onnxPath,
     tokenizerPath: files.tokenizerPath,
+    workers,
+    nice,
     threads,
     spinWait,
     maxBatchSize,

@@ -30,6 +30,8 @@ export interface MicroBatcherOptions<I = unknown> {
    * stays short; default unbounded.
    */
   readonly maxBatchCost?: number;
+  /** Most runs in flight at once (e.g. one per inference worker); default 1. */
+  readonly concurrency?: number;
 }
 
 /** Counters of a {@link MicroBatcher}, for tests and metrics. */
@@ -51,11 +53,11 @@ interface Pending<I, O> {
 }
 
 /**
- * Runs at most one batch at a time. An idle batcher starts a run after at
- * most `maxWaitMs` (or at once when a full batch is queued); items arriving
- * while a run is in flight wait for the next one, which starts as soon as the
- * current one ends. So under load batches fill up by themselves, and a lone
- * request pays almost no extra latency.
+ * Runs at most `concurrency` batches at a time (one by default). A batcher
+ * with a free runner starts a run after at most `maxWaitMs` (or at once when
+ * a full batch is queued); items arriving while every runner is busy wait
+ * for the next run, which starts as soon as one ends. So under load batches
+ * fill up by themselves, and a lone request pays almost no extra latency.
  *
  * Batches are filled fairly between tenants (deficit round robin by cost,
  * see tenancy/fair-queue.ts), not first come, first served: a tenant that
@@ -66,7 +68,8 @@ export class MicroBatcher<I, O> {
   private readonly queue: FairQueue<Pending<I, O>>;
   private readonly idleWaiters: (() => void)[] = [];
   private timer: { readonly cancel: () => void } | undefined;
-  private busy = false;
+  private running = 0;
+  private readonly concurrency: number;
   private runCount = 0;
   private itemCount = 0;
   private largest = 0;
@@ -80,6 +83,8 @@ export class MicroBatcher<I, O> {
     }
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0, got ${options.maxWaitMs}.`);
     this.queue = new FairQueue(options.quantum ?? 1);
+    this.concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}.`);
   }
 
   /** Queues one item of `tenant`; settles with its result, or with its batch's error. */
@@ -87,7 +92,7 @@ export class MicroBatcher<I, O> {
     const cost = this.options.cost?.(item) ?? 1;
     return new Promise<O>((resolve, reject) => {
       this.queue.push(tenant, { item, resolve, reject }, cost);
-      if (this.busy) return;
+      if (this.running >= this.concurrency) return;
       if (this.queue.size >= this.options.maxBatchSize) this.startRun();
       else this.schedule();
     });
@@ -95,7 +100,7 @@ export class MicroBatcher<I, O> {
 
   /** Resolves once nothing is queued or running. */
   drain(): Promise<void> {
-    if (!this.busy && this.queue.size === 0) return Promise.resolve();
+    if (this.running === 0 && this.queue.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -124,26 +129,30 @@ export class MicroBatcher<I, O> {
     this.timer = undefined;
   }
 
+  /** Starts runs while runners are free and items are queued. */
   private startRun(): void {
     this.cancelTimer();
-    if (this.busy) return;
-    if (this.queue.size === 0) {
+    if (this.running === 0 && this.queue.size === 0) {
       this.notifyIdle();
       return;
     }
-    const batch: Pending<I, O>[] = [];
-    let budget = this.options.maxBatchCost ?? Number.POSITIVE_INFINITY;
-    while (batch.length < this.options.maxBatchSize) {
-      const next = this.queue.shift(batch.length === 0 ? Number.POSITIVE_INFINITY : budget);
-      if (next === undefined) break;
-      budget -= this.options.cost?.(next.item) ?? 1;
-      batch.push(next);
+    while (this.running < this.concurrency && this.queue.size > 0) {
+      const batch: Pending<I, O>[] = [];
+      let budget = this.options.maxBatchCost ?? Number.POSITIVE_INFINITY;
+      // With several runners free, what is queued is shared among them rather than all given to the first.
+      const size = Math.min(this.options.maxBatchSize, Math.ceil(this.queue.size / (this.concurrency - this.running)));
+      while (batch.length < size) {
+        const next = this.queue.shift(batch.length === 0 ? Number.POSITIVE_INFINITY : budget);
+        if (next === undefined) break;
+        budget -= this.options.cost?.(next.item) ?? 1;
+        batch.push(next);
+      }
+      this.running++;
+      this.runCount++;
+      this.itemCount += batch.length;
+      this.largest = Math.max(this.largest, batch.length);
+      void this.execute(batch);
     }
-    this.busy = true;
-    this.runCount++;
-    this.itemCount += batch.length;
-    this.largest = Math.max(this.largest, batch.length);
-    void this.execute(batch);
   }
 
   private async execute(batch: Pending<I, O>[]): Promise<void> {
@@ -156,7 +165,7 @@ export class MicroBatcher<I, O> {
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {
-      this.busy = false;
+      this.running--;
       // Whatever queued up during the run goes next, without further waiting.
       this.startRun();
     }

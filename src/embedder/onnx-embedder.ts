@@ -12,7 +12,7 @@ import { combineWeighted } from "./pooling.js";
 import { bertRunCost, planRuns, type RunCost } from "./run-planner.js";
 import { loadTokenizer, type TextTokenizer } from "./tokenizer.js";
 import { splitIntoWindows, type WindowLayout } from "./windows.js";
-import { WorkerSession } from "./worker-session.js";
+import { SessionPool } from "./session-pool.js";
 
 /** Default {@link OnnxEmbedderOptions.maxBatchSize}. */
 export const DEFAULT_MAX_BATCH_SIZE = 32;
@@ -48,7 +48,19 @@ export interface OnnxEmbedderOptions {
   readonly onnxPath: string;
   /** The tokenizer.json file. */
   readonly tokenizerPath: string;
-  /** onnxruntime intra-op threads; default: the number of cores. */
+  /**
+   * Inference workers, each with its own session; a batch runs on whichever
+   * is free, so up to this many batches run at once. Default 1.
+   */
+  readonly workers?: number;
+  /**
+   * How much lower than the event loop's the inference workers' CPU
+   * priority is (a Linux nice increment, 0-19; ignored elsewhere). When the
+   * cores are full, the event loop, which answers exact hits, hands back
+   * vectors and feeds the next batch, then goes first. Default 0.
+   */
+  readonly nice?: number;
+  /** onnxruntime intra-op threads of each worker's session; default: the number of cores divided among the workers (at least 1). */
   readonly threads?: number;
   /**
    * Let idle onnxruntime pool threads spin-wait for work (onnxruntime's own
@@ -86,9 +98,9 @@ export interface OnnxEmbedderStats {
 }
 
 /**
- * An {@link Embedder} backed by one onnxruntime session, which runs in a
- * worker thread (worker-session.ts) so inference never blocks the event
- * loop; this thread only tokenises and batches. Concurrent `embed`
+ * An {@link Embedder} backed by onnxruntime sessions that run in worker
+ * threads (session-pool.ts, worker-session.ts) so inference never blocks
+ * the event loop; this thread only tokenises and batches. Concurrent `embed`
  * calls are micro-batched into shared session runs; texts longer than the
  * window are embedded window by window and the windows' vectors combined.
  */
@@ -106,7 +118,7 @@ export class OnnxEmbedder implements Embedder {
 
   private constructor(
     options: OnnxEmbedderOptions,
-    private readonly session: WorkerSession,
+    private readonly sessions: SessionPool,
     private readonly tokenizer: TextTokenizer,
     dimension: number,
   ) {
@@ -127,6 +139,7 @@ export class OnnxEmbedder implements Embedder {
       cost: (ids) => ids.length,
       quantum: this.layout.maxTokens,
       maxBatchCost: options.maxBatchTokens ?? DEFAULT_MAX_BATCH_WINDOWS_OF_TOKENS * this.layout.maxTokens,
+      concurrency: sessions.size,
     });
   }
 
@@ -139,11 +152,12 @@ export class OnnxEmbedder implements Embedder {
   static async create(options: OnnxEmbedderOptions): Promise<OnnxEmbedder> {
     validateOptions(options);
     const tokenizer = await loadTokenizer(options.tokenizerPath);
-    let session: WorkerSession;
+    const workers = options.workers ?? 1;
+    let pool: SessionPool;
     try {
-      session = await WorkerSession.load(options.onnxPath, OUTPUT_NAME, {
-        intraOpNumThreads: options.threads ?? availableParallelism(),
-        // One operator at a time: the intra-op pool already uses every core.
+      pool = await SessionPool.load(workers, options.onnxPath, OUTPUT_NAME, {
+        intraOpNumThreads: options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
+        // One operator at a time within a run: the workers' runs already use every core.
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
@@ -151,7 +165,7 @@ export class OnnxEmbedder implements Embedder {
         // event loop that tokenises the next batch; measured 1.5-3x slower
         // runs with spinning on a busy 2-core machine.
         extra: { session: { intra_op: { allow_spinning: options.spinWait === true ? "1" : "0" } } },
-      });
+      }, options.nice ?? 0);
     } catch (cause) {
       throw new ModelLoadError(`Could not load the ONNX model ${options.onnxPath}: ${String(cause)}.`, {
         kind: "invalid-file",
@@ -160,12 +174,13 @@ export class OnnxEmbedder implements Embedder {
       });
     }
     try {
-      checkInterface(session, options.onnxPath);
+      checkInterface(pool, options.onnxPath);
       const probeIds = [...tokenizer.prefixIds, ...tokenizer.encode("probe"), ...tokenizer.suffixIds];
-      const { dimension } = await session.run([probeIds]);
-      return new OnnxEmbedder(options, session, tokenizer, dimension);
+      // One probe per worker, at once, so each takes a different worker and every session is warm.
+      const probes = await Promise.all(Array.from({ length: pool.size }, () => pool.run([probeIds])));
+      return new OnnxEmbedder(options, pool, tokenizer, probes[0]!.dimension);
     } catch (error) {
-      await session.release();
+      await pool.release();
       if (error instanceof ModelLoadError) throw error;
       throw new ModelLoadError(`The ONNX model ${options.onnxPath} failed its first run: ${String(error)}.`, {
         kind: "incompatible-model",
@@ -231,7 +246,7 @@ export class OnnxEmbedder implements Embedder {
     for (const [start, end] of plan) {
       const rows = order.slice(start, end);
       this.sessionRuns++;
-      const { vectors, dimension } = await this.session.run(rows.map((i) => windows[i]!));
+      const { vectors, dimension } = await this.sessions.run(rows.map((i) => windows[i]!));
       if (dimension !== this.dimension) {
         throw new Error(`Model returned vectors of ${dimension} dimensions, expected ${this.dimension}.`);
       }
@@ -245,7 +260,7 @@ export class OnnxEmbedder implements Embedder {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.batcher.drain();
-      await this.session.release();
+      await this.sessions.release();
     })();
     return this.closing;
   }
@@ -257,6 +272,10 @@ function validateOptions(options: OnnxEmbedderOptions): void {
       throw new RangeError(`${name} must be an integer >= ${min}, got ${value}.`);
     }
   };
+  positiveInt("workers", options.workers, 1);
+  if (options.nice !== undefined && !(Number.isInteger(options.nice) && options.nice >= 0 && options.nice <= 19)) {
+    throw new RangeError(`nice must be an integer from 0 to 19, got ${options.nice}.`);
+  }
   positiveInt("threads", options.threads, 1);
   positiveInt("maxBatchSize", options.maxBatchSize, 1);
   positiveInt("maxBatchTokens", options.maxBatchTokens, 1);
@@ -270,7 +289,7 @@ function validateOptions(options: OnnxEmbedderOptions): void {
 }
 
 /** Rejects models whose inputs or outputs differ from the MiniLM interface. */
-function checkInterface(session: WorkerSession, onnxPath: string): void {
+function checkInterface(session: SessionPool, onnxPath: string): void {
   const unknown = session.inputNames.filter((name) => !KNOWN_INPUTS.has(name));
   const problems: string[] = [];
   if (!session.inputNames.includes("input_ids")) problems.push('no "input_ids" input');

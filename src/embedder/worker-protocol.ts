@@ -37,6 +37,8 @@ export type WorkerRequest =
       readonly options: InferenceSession.SessionOptions;
       /** The [batch, seq, dim] output that is mean-pooled. */
       readonly outputName: string;
+      /** How much to lower the worker thread's CPU priority (a nice increment; 0: unchanged). */
+      readonly nice: number;
     }
   | {
       /** One session run; answered by "result" or "error". */

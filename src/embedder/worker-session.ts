@@ -93,7 +93,7 @@ export function observeInferenceWorkers(listener: WorkerListener): () => void {
 export class WorkerSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private failure: EmbedderFailedError | undefined;
+  private failed: EmbedderFailedError | undefined;
   private exited = false;
   private releasing: Promise<void> | undefined;
   private names: { inputNames: readonly string[]; outputNames: readonly string[] } = { inputNames: [], outputNames: [] };
@@ -130,11 +130,12 @@ export class WorkerSession {
     onnxPath: string,
     outputName: string,
     options: InferenceSession.SessionOptions,
+    nice = 0,
   ): Promise<WorkerSession> {
     const state = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     const session = new WorkerSession(startWorker({ state: state.buffer as SharedArrayBuffer }), state);
     try {
-      const reply = await session.call((id) => ({ type: "load", id, onnxPath, options, outputName }));
+      const reply = await session.call((id) => ({ type: "load", id, onnxPath, options, outputName, nice }));
       if (reply.type !== "loaded") throw new Error(`Unexpected reply "${reply.type}" to load.`);
       session.names = { inputNames: reply.inputNames, outputNames: reply.outputNames };
       return session;
@@ -154,13 +155,18 @@ export class WorkerSession {
     return this.names.outputNames;
   }
 
+  /** Why the worker is gone for good, once it died; undefined while it lives. */
+  get failure(): EmbedderFailedError | undefined {
+    return this.failed;
+  }
+
   /**
    * One session run over framed windows (each row padded to the longest).
    *
    * @throws EmbedderFailedError once the worker has died; EmbedderClosedError after {@link release}.
    */
   async run(windows: readonly (readonly number[])[]): Promise<SessionRun> {
-    if (this.releasing !== undefined && this.failure === undefined) throw new EmbedderClosedError();
+    if (this.releasing !== undefined && this.failed === undefined) throw new EmbedderClosedError();
     const lengths = new Int32Array(windows.length);
     let total = 0;
     windows.forEach((window, row) => {
@@ -185,7 +191,7 @@ export class WorkerSession {
    */
   release(): Promise<void> {
     this.releasing ??= (async () => {
-      if (!this.exited && this.failure === undefined) {
+      if (!this.exited && this.failed === undefined) {
         await this.call((id) => ({ type: "release", id })).catch(() => undefined);
       }
       await this.stop();
@@ -217,7 +223,7 @@ export class WorkerSession {
 
   /** Sends one request; settles with its reply. */
   private call(build: (id: number) => WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.exited) return Promise.reject(new EmbedderClosedError());
     const id = this.nextId++;
     return new Promise<WorkerReply>((resolve, reject) => {
@@ -247,10 +253,10 @@ export class WorkerSession {
    * was being released, the session is marked failed for good.
    */
   private fail(message: string, cause?: unknown): void {
-    if (this.failure === undefined && this.releasing === undefined) {
-      this.failure = new EmbedderFailedError(message, { cause });
+    if (this.failed === undefined && this.releasing === undefined) {
+      this.failed = new EmbedderFailedError(message, { cause });
     }
-    const error = this.failure ?? new EmbedderClosedError();
+    const error = this.failed ?? new EmbedderClosedError();
     const pending = [...this.pending.values()];
     this.pending.clear();
     this.updateRef();

@@ -33,6 +33,39 @@ describe("MicroBatcher", () => {
     await expect(batcher.submit(9)).resolves.toBe(9);
   });
 
+  it("with concurrency 2 runs two batches at once, shares a backlog between free runners, and drains both", async () => {
+    const batches: number[][] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        batches.push([...items]);
+        running++;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        await new Promise((r) => setTimeout(r, 10));
+        running--;
+        return items.map((x) => -x);
+      },
+      { maxBatchSize: 16, maxWaitMs: 0, concurrency: 2 },
+    );
+    // Ten same-tick items with both runners free: five each, not eight and two.
+    const first = Array.from({ length: 10 }, (_, i) => batcher.submit(i));
+    await expect(Promise.all(first)).resolves.toEqual(Array.from({ length: 10 }, (_, i) => -i));
+    expect(batches).toEqual([
+      [0, 1, 2, 3, 4],
+      [5, 6, 7, 8, 9],
+    ]);
+    expect(mostAtOnce).toBe(2);
+    // With both busy, later items wait and go to whichever runner ends first.
+    const more = Array.from({ length: 20 }, (_, i) => batcher.submit(100 + i));
+    await batcher.drain();
+    expect(running).toBe(0);
+    await expect(Promise.all(more)).resolves.toEqual(Array.from({ length: 20 }, (_, i) => -(100 + i)));
+    expect(mostAtOnce).toBe(2);
+    expect(batches.flat().sort((a, b) => a - b)).toEqual([...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 20 }, (_, i) => 100 + i)]);
+    expect(() => new MicroBatcher(async (items) => items, { maxBatchSize: 1, maxWaitMs: 0, concurrency: 0 })).toThrow(RangeError);
+  });
+
   it("drain waits for queued and running work", async () => {
     let finished = 0;
     const batcher = new MicroBatcher<number, number>(

@@ -9,6 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ import { paddedFeeds } from "../support/onnx-feeds.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedderClosedError, EmbedderFailedError } from "../../src/embedder/errors.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
+import { cosineSimilarity } from "../../src/embedder/pooling.js";
 import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
 import { loadTokenizer } from "../../src/embedder/tokenizer.js";
 import { observeInferenceWorkers, WorkerSession } from "../../src/embedder/worker-session.js";
@@ -61,6 +63,16 @@ function watchEventLoop(): { stop: () => { maxGap: number; ticks: number } } {
       return { maxGap: Math.max(maxGap, performance.now() - last), ticks };
     },
   };
+}
+
+/** Nice value of each of this process's threads, by thread id (Linux /proc; field 19 of a task's stat). */
+function threadNices(): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    nices.set(Number(tid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+  }
+  return nices;
 }
 
 /** Waits until `condition` holds, checking every few milliseconds. */
@@ -166,6 +178,44 @@ describe("inference in a worker thread", () => {
     expect(error).toBeInstanceOf(EmbedderFailedError);
     expect((error as Error).message).toMatch(/exited unexpectedly/);
     await embedder.close();
+  });
+
+  it("with two workers: runs batches on both at once, at a lower CPU priority, and keeps serving when one dies", async () => {
+    const workers: Worker[] = [];
+    const stop = observeInferenceWorkers((w) => workers.push(w));
+    let pair: OnnxEmbedder;
+    try {
+      pair = await loadOnnxEmbedder({ modelDir, workers: 2, threads: 1, nice: 7 });
+    } finally {
+      stop();
+    }
+    expect(workers).toHaveLength(2);
+    try {
+      // Linux keeps a nice value per thread: the two workers' threads are 7 lower in priority than the main thread, which keeps its own.
+      const nices = threadNices();
+      const base = nices.get(process.pid)!;
+      expect([...nices.values()].filter((n) => n === Math.min(19, base + 7)).length).toBeGreaterThanOrEqual(2);
+
+      const texts = promptSet(48);
+      const alone = await Promise.all(texts.map((t) => shared.embed(t)));
+      const before = pair.stats;
+      const vectors = await Promise.all(texts.map((t) => pair.embed(t)));
+      // Same model, so the same vectors (up to float rounding between thread counts).
+      for (const [i, v] of vectors.entries()) expect(cosineSimilarity(v, alone[i]!)).toBeGreaterThan(0.9999);
+      // 48 same-tick texts with two workers free are shared between them: two batches at once.
+      expect(pair.stats.batches - before.batches).toBeGreaterThanOrEqual(2);
+      expect(pair.stats.largestBatch).toBeLessThanOrEqual(24);
+
+      // One worker gone while idle: the other serves every later call.
+      await workers[0]!.terminate();
+      const after = await Promise.all(texts.slice(0, 8).map((t) => pair.embed(t)));
+      for (const [i, v] of after.entries()) expect(cosineSimilarity(v, alone[i]!)).toBeGreaterThan(0.9999);
+      // Both gone: broken for good, and says so.
+      await workers[1]!.terminate();
+      await expect(pair.embed("after both died")).rejects.toBeInstanceOf(EmbedderFailedError);
+    } finally {
+      await pair.close();
+    }
   });
 
   it("finishes queued work on close, then terminates the worker", async () => {

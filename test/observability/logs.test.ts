@@ -155,6 +155,7 @@ describe("semcache serve", () => {
       SEMCACHE_MODEL_DIR: await fixtureModelDir(),
       SEMCACHE_DATA_DIR: dataDir,
       SEMCACHE_PORT: "0",
+      SEMCACHE_EMBED_WORKERS: "1",
       SEMCACHE_EMBED_THREADS: "1",
     });
     try {

@@ -23,6 +23,7 @@ export async function testEnv(dataDir: string, extra: Record<string, string> = {
     SEMCACHE_DATA_DIR: dataDir,
     SEMCACHE_PORT: "0",
     SEMCACHE_HOST: "127.0.0.1",
+    SEMCACHE_EMBED_WORKERS: "1",
     SEMCACHE_EMBED_THREADS: "1",
     SEMCACHE_LOG_LEVEL: "warn",
     ...extra,

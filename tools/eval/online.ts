@@ -50,6 +50,8 @@ export async function runOnline(options: OnlineRunOptions): Promise<OnlineReport
       SEMCACHE_DATA_DIR: dataDir,
       SEMCACHE_HOST: "127.0.0.1",
       SEMCACHE_PORT: "0",
+      // One worker with --threads intra-op threads: the configuration these results have always used.
+      SEMCACHE_EMBED_WORKERS: "1",
       SEMCACHE_EMBED_THREADS: String(options.threads),
       SEMCACHE_GUARD: options.guard,
       SEMCACHE_LLM_BASE_URL: llm.url,

@@ -86,7 +86,9 @@ async function runLoad(options: LoadOptions): Promise<number> {
       {
         SEMCACHE_MODEL_DIR: modelDir,
         SEMCACHE_DATA_DIR: join(scratch, "data"),
-        SEMCACHE_EMBED_THREADS: String(options.threads),
+        // One worker with --threads intra-op threads: the configuration these results have always used.
+      SEMCACHE_EMBED_WORKERS: "1",
+      SEMCACHE_EMBED_THREADS: String(options.threads),
         SEMCACHE_LLM_BASE_URL: llm.url,
         SEMCACHE_LLM_MODEL: LOAD_MODEL,
       },

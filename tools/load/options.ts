@@ -47,7 +47,7 @@ failed, an acknowledged write was not found, or the server's RSS kept growing.
   --llm-delay-ms MS    delay of each loopback LLM answer (default 50)
   --rss-tolerance F    growth of the peak RSS allowed, last third over middle third (default 0.10)
   --call-timeout-ms MS timeout of each call (default 60000)
-  --threads N          SEMCACHE_EMBED_THREADS of the server (default: cores)
+  --threads N          SEMCACHE_EMBED_THREADS of the server's one inference worker (default: cores)
 `;
 
 /** Parses the command line; throws a UsageError naming the bad option. */

@@ -38,7 +38,7 @@ export function markdownReport(r: LoadResults): string {
   );
   push(
     `**Server:** \`semcache serve\` as a child process (${r.config.entry}), ${r.config.store} store, ${r.config.model}, ` +
-      `SEMCACHE_EMBED_THREADS=${r.config.embedThreads}, guard ${r.config.guard}, threshold ${r.config.threshold}; cold start to SERVING ${(r.coldStartMs / 1000).toFixed(2)} s. ` +
+      `SEMCACHE_EMBED_WORKERS=1, SEMCACHE_EMBED_THREADS=${r.config.embedThreads}, guard ${r.config.guard}, threshold ${r.config.threshold}; cold start to SERVING ${(r.coldStartMs / 1000).toFixed(2)} s. ` +
       `**LLM:** ${r.config.llm}, every answer delayed ${r.config.llmDelayMs} ms.`,
   );
   push(

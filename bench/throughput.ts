@@ -1,0 +1,236 @@
+/**
+ * Semantic-lookup throughput against the physical limit: onnxruntime-node
+ * alone on the same model, same thread count, in this process while the
+ * server is idle. The two are measured in alternating short blocks (raw,
+ * then semcache at each concurrency, repeated), so that background load on
+ * the shared machine falls on both alike; each ratio is the subject's rate
+ * over the whole run against raw's, with the median of the per-block ratios
+ * beside it.
+ *
+ * `npm run bench -- --throughput` runs only this
+ * (bench/results/throughput-<time>.md); the full `npm run bench` runs it too.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Client } from "@connectrpc/connect";
+import type { SemanticCacheService } from "../src/gen/semcache/v1/semantic_cache_pb.js";
+import { ensureFixtureModel } from "../tools/fixture-model/index.js";
+import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
+import { client } from "./exact-hit.js";
+import { machineInfo } from "./lib/machine.js";
+import { pool } from "./lib/pool.js";
+import { BENCH_SCOPE } from "./lib/preload.js";
+import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
+import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
+import { resultStamp, writeResultFiles } from "./lib/result-files.js";
+import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { percentile, round, summarize, type LatencySummary } from "./lib/stats.js";
+
+type CacheClient = Client<typeof SemanticCacheService>;
+
+/** Goals of issue 14 (goal 3): semcache's rate over raw's, by concurrency. */
+export const THROUGHPUT_GOALS: Readonly<Record<number, number>> = { 8: 0.75, 64: 0.9 };
+
+/** One run of semantic lookups at a fixed concurrency. */
+export interface ThroughputResult extends LatencySummary {
+  readonly concurrency: number;
+  readonly lookupsPerSecond: number;
+  readonly hitShare: number;
+  readonly errors: number;
+  readonly seconds: number;
+}
+
+/** The prompts the throughput runs send: paraphrases of stored prompts and other-domain misses, alternately. */
+export function throughputQueries(stored: readonly string[]): string[] {
+  const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
+  return stored.map(paraphrase).flatMap((p, i) => [p, misses[i % misses.length]!]);
+}
+
+/**
+ * Semantic lookups from `concurrency` callers for `seconds`, after a
+ * warm-up at that concurrency (so batches of that size are already planned);
+ * `from` is where in `queries` to start.
+ */
+export async function measureThroughput(c: CacheClient, queries: readonly string[], concurrency: number, seconds: number, from = 0): Promise<ThroughputResult> {
+  await pool(queries.slice(0, concurrency * 2), concurrency, (prompt) => c.lookup({ prompt, scope: BENCH_SCOPE }));
+  const times: number[] = [];
+  let hits = 0;
+  let errors = 0;
+  let next = from;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const prompt = queries[next++ % queries.length]!;
+        const t = performance.now();
+        try {
+          const r = await c.lookup({ prompt, scope: BENCH_SCOPE });
+          if (r.hit) hits++;
+        } catch {
+          errors++;
+        }
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return {
+    concurrency,
+    ...summarize(times),
+    lookupsPerSecond: round(times.length / elapsed, 1),
+    hitShare: round(hits / Math.max(1, times.length)),
+    errors,
+    seconds: round(elapsed, 2),
+  };
+}
+
+/** semcache at one concurrency against raw onnxruntime, over all blocks. */
+export interface VsRaw {
+  readonly concurrency: number;
+  readonly lookupsPerSecond: number;
+  /** lookupsPerSecond / the raw rate over all raw blocks. */
+  readonly ratio: number;
+  /** Median over blocks of (this block's rate / the raw block's rate just before it). */
+  readonly ratioBlockMedian: number;
+  readonly errors: number;
+  /** The goal for this concurrency, when issue 14 sets one. */
+  readonly goal: number | null;
+}
+
+/** The alternating-block comparison. */
+export interface ThroughputVsRaw {
+  readonly blocks: number;
+  readonly secondsPerBlock: number;
+  readonly raw: { readonly threads: number; readonly batchSize: number; readonly meanTokens: number; readonly textsPerSecond: number };
+  readonly byConcurrency: readonly VsRaw[];
+  /** Load average (1 min) when the comparison began and ended. */
+  readonly loadAverage: readonly [number, number];
+}
+
+/**
+ * Alternates `blocks` times: raw onnxruntime for `seconds`, then semcache
+ * (whose store is warm and idle meanwhile) at each of `concurrencies` for
+ * `seconds`.
+ */
+export async function measureThroughputVsRaw(
+  c: CacheClient,
+  queries: readonly string[],
+  raw: RawModel,
+  plan: { readonly concurrencies: readonly number[]; readonly blocks: number; readonly seconds: number },
+  log: (message: string) => void,
+): Promise<ThroughputVsRaw> {
+  const load0 = round(loadavg()[0]!, 2);
+  let rawTexts = 0;
+  let rawSeconds = 0;
+  const perConcurrency = plan.concurrencies.map(() => ({ calls: 0, seconds: 0, errors: 0, blockRatios: [] as number[] }));
+  let from = 0;
+  for (let b = 0; b < plan.blocks; b++) {
+    const r = await raw.run(plan.seconds);
+    rawTexts += r.texts;
+    rawSeconds += r.seconds;
+    const rawRate = r.texts / r.seconds;
+    const rates: string[] = [];
+    for (const [i, concurrency] of plan.concurrencies.entries()) {
+      const s = await measureThroughput(c, queries, concurrency, plan.seconds, from);
+      from += s.count;
+      const acc = perConcurrency[i]!;
+      acc.calls += s.count;
+      acc.seconds += s.seconds;
+      acc.errors += s.errors;
+      acc.blockRatios.push(s.lookupsPerSecond / rawRate);
+      rates.push(`c${concurrency} ${s.lookupsPerSecond}/s`);
+    }
+    log(`block ${b + 1}/${plan.blocks}: raw ${rawRate.toFixed(1)} texts/s, ${rates.join(", ")}`);
+  }
+  const rawRate = rawTexts / rawSeconds;
+  const byConcurrency = plan.concurrencies.map((concurrency, i): VsRaw => {
+    const acc = perConcurrency[i]!;
+    const rate = acc.calls / acc.seconds;
+    return {
+      concurrency,
+      lookupsPerSecond: round(rate, 1),
+      ratio: round(rate / rawRate),
+      ratioBlockMedian: round(percentile(acc.blockRatios, 0.5)),
+      errors: acc.errors,
+      goal: THROUGHPUT_GOALS[concurrency] ?? null,
+    };
+  });
+  return {
+    blocks: plan.blocks,
+    secondsPerBlock: plan.seconds,
+    raw: { threads: raw.threads, batchSize: raw.batchSize, meanTokens: raw.meanTokens, textsPerSecond: round(rawRate, 1) },
+    byConcurrency,
+    loadAverage: [load0, round(loadavg()[0]!, 2)],
+  };
+}
+
+/** The comparison as markdown table rows (| Measure | Result |). */
+export function throughputVsRawRows(r: ThroughputVsRaw): string[] {
+  return [
+    `| Physical limit: onnxruntime-node alone, same model, batches of ${r.raw.batchSize}, ${r.raw.threads} threads (mean ${r.raw.meanTokens} tokens), ${r.blocks} blocks of ${r.secondsPerBlock} s alternating with semcache's | ${r.raw.textsPerSecond.toFixed(0)} texts/s |`,
+    ...r.byConcurrency.map(
+      (v) =>
+        `| Semantic lookups at concurrency ${v.concurrency} vs the physical limit, alternating blocks | ${v.lookupsPerSecond.toFixed(0)} vs ${r.raw.textsPerSecond.toFixed(0)} per s: **${v.ratio.toFixed(2)}×** (median of block ratios ${v.ratioBlockMedian.toFixed(2)}×${v.goal === null ? "" : `; goal ≥ ${v.goal.toFixed(2)}×`}; ${v.errors} errors; load ${r.loadAverage.join(" → ")}) |`,
+    ),
+  ];
+}
+
+/** `npm run bench -- --throughput [--source] [--threads N] [--blocks N] [--seconds N] [--out DIR]`: only semantic throughput against the physical limit. */
+export async function runThroughputBench(argv: readonly string[]): Promise<void> {
+  const values = parseCommandLine(argv, {
+    throughput: { type: "boolean" },
+    source: { type: "boolean" },
+    threads: { type: "string" },
+    blocks: { type: "string" },
+    seconds: { type: "string" },
+    out: { type: "string" },
+  });
+  const entry: ServerEntry = values.source === true ? "source" : "dist";
+  const threads = wholeNumber("threads", values.threads, 1, availableParallelism());
+  const plan = {
+    concurrencies: [8, 64],
+    blocks: wholeNumber("blocks", values.blocks, 1, 6),
+    seconds: wholeNumber("seconds", values.seconds, 1, 4),
+  };
+  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
+  const log = (message: string): void => {
+    process.stderr.write(`[bench throughput ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+  };
+  const startedAt = new Date();
+  const machine = machineInfo();
+  if (entry === "dist") buildDist();
+  const modelDir = await ensureFixtureModel();
+  const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-throughput-"));
+  let server: BenchServer | undefined;
+  let raw: RawModel | undefined;
+  try {
+    server = await startServer({ SEMCACHE_MODEL_DIR: modelDir, SEMCACHE_DATA_DIR: scratch, SEMCACHE_EMBED_WORKERS: String(threads), SEMCACHE_EMBED_THREADS: "1" }, { entry });
+    const c = client(server.url);
+    const stored = spreadPrompts(500, 50_000);
+    await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
+    const queries = throughputQueries(stored);
+    raw = await openRawModel(modelDir, queries, threads);
+    log(`stored ${stored.length} entries; alternating ${plan.blocks} blocks of ${plan.seconds} s`);
+    const results = await measureThroughputVsRaw(c, queries, raw, plan, log);
+    const markdown = [
+      `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
+      "",
+      `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
+        `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), embedded store, ${stored.length} entries; ` +
+        "generated client over gRPC (one HTTP/2 connection), in the bench process; lookups are half paraphrases of stored prompts, half other-domain misses.",
+      "",
+      "| Measure | Result |",
+      "|---|---|",
+      ...throughputVsRawRows(results),
+      "",
+    ].join("\n");
+    writeResultFiles(out, `throughput-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, threads, ...results }, markdown);
+    process.stdout.write(markdown);
+  } finally {
+    await raw?.release();
+    await server?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
