@@ -5,9 +5,9 @@
  * Why several sessions and not one with more intra-op threads: a small
  * model's batch leaves an intra-op pool waiting at every operator's
  * barrier, and a single session sits idle while the event loop hands back
- * one batch's vectors and tokenises the next. Two one-thread sessions on two
- * cores embedded 13% more texts per second than one two-thread session in
- * batches of 32, and 34% more in batches of 8 (bench/throughput.ts notes).
+ * one batch's vectors and tokenises the next. On two cores, two one-thread
+ * sessions embedded 13% more texts per second than one two-thread session
+ * in batches of 32, and 34% more in batches of 8 (README, Performance).
  *
  * Failure model: a worker that dies fails the runs it had (as a lone
  * session does) and is retired; the others keep serving. Once every worker
