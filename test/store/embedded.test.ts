@@ -161,6 +161,35 @@ describe("embedded store", () => {
     await store.close();
   });
 
+  it("links a scope's graph unchanged since it was loaded into the next snapshot instead of writing it again", async () => {
+    const dataDir = tempDir();
+    const HNSW_ABOVE_256 = { exactScopeLimit: 256, backgroundRebuildAbove: Infinity };
+    const entries = Array.from({ length: 401 }, (_, i) => entryOf(a, `u${i}`, randomUnit(7000 + i)));
+    const graphFile = join(dataDir, "hnsw", "0.usearch");
+    let store = await open(dataDir, HNSW_ABOVE_256);
+    await store.put(entries.slice(0, 400));
+    await store.close();
+    const written = statSync(graphFile);
+
+    // Loaded from the snapshot, only read from, closed: the same file (inode), not a new write of it.
+    store = await open(dataDir, HNSW_ABOVE_256);
+    expect(store.loadReport).toMatchObject({ fromSnapshot: 1, inserted: 0 });
+    expect((await store.search(a, entries[123]!.vector, 1, Date.now()))[0]?.entry.id).toBe(entries[123]!.id);
+    await store.close();
+    expect(statSync(graphFile).ino).toBe(written.ino);
+    store = await open(dataDir, HNSW_ABOVE_256);
+    expect(store.loadReport).toMatchObject({ scopes: 1, vectors: 400, fromSnapshot: 1, inserted: 0 });
+
+    // One more row: the graph changed, so it is written again, and the next open has the row without inserting it.
+    await store.put([entries[400]!]);
+    await store.close();
+    expect(statSync(graphFile).ino).not.toBe(written.ino);
+    store = await open(dataDir, HNSW_ABOVE_256);
+    expect(store.loadReport).toMatchObject({ vectors: 401, fromSnapshot: 1, inserted: 0 });
+    for (const i of [0, 200, 400]) expect((await store.search(a, entries[i]!.vector, 1, Date.now()))[0]?.entry.id).toBe(entries[i]!.id);
+    await store.close();
+  });
+
   it("loads HNSW snapshots saved at close, catches up newer rows, and rebuilds bad or stale ones", async () => {
     const dataDir = tempDir();
     // Scopes above 256 entries use HNSW here, so 500 entries make a graph to snapshot;

@@ -118,6 +118,7 @@ export class ExactIndex implements ScopeVectorIndex {
 /** An HNSW index (usearch) over one scope's vectors, cosine metric. */
 export class HnswIndex implements ScopeVectorIndex {
   private count = 0;
+  private changeCount = 0;
 
   private constructor(
     private readonly index: Index,
@@ -155,16 +156,25 @@ export class HnswIndex implements ScopeVectorIndex {
     return this.count;
   }
 
+  /** Adds and removals made to this index object so far: equal counts mean equal contents. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   add(labels: readonly number[], vectors: Float32Array): void {
     if (labels.length === 0) return;
     const keys = BigUint64Array.from(labels, (label) => BigInt(label));
     this.index.add(keys, vectors, labels.length === 1 ? 1 : this.insertThreads);
     this.count += labels.length;
+    this.changeCount++;
   }
 
   remove(label: number): boolean {
     const removed = Number(this.index.remove(BigInt(label))) > 0;
-    if (removed) this.count--;
+    if (removed) {
+      this.count--;
+      this.changeCount++;
+    }
     return removed;
   }
 
