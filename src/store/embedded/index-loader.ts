@@ -1,6 +1,7 @@
 import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
 import { ExactIndex } from "./vector-index.js";
-import { loadSnapshot, readSnapshotManifest, type SnapshotIdentity } from "./index-snapshots.js";
+import { sha256FilesOffThread } from "./file-hash.js";
+import { loadSnapshot, readSnapshotManifest, snapshotFile, type SnapshotIdentity } from "./index-snapshots.js";
 import type { ScopeRows, SqliteEntries } from "./sqlite-entries.js";
 
 /** What opening the store did to get its indexes, for startup logs. */
@@ -30,54 +31,66 @@ export interface IndexLoadReport {
  * (after a crash, a scope of 100k entries took minutes): such a scope is
  * loaded into an exact index, which answers correctly at once, and named in
  * `graphsToBuild` for the caller to build its graph in the background.
+ *
+ * The snapshot files are hashed on a worker thread from the start, while
+ * this thread reads the scopes' labels from SQLite (each about a second at
+ * 1M entries).
  */
-export function loadScopeIndexes(
+export async function loadScopeIndexes(
   entries: SqliteEntries,
   indexes: ScopeIndexes,
   dataDir: string,
   identity: SnapshotIdentity,
   rebuildAbove = Infinity,
-): IndexLoadReport {
+): Promise<IndexLoadReport> {
   const started = performance.now();
   const snapshots = readSnapshotManifest(dataDir, identity);
-  let fromSnapshot = 0;
-  let inserted = 0;
-  let vectors = 0;
-  const graphsToBuild: string[] = [];
-  let scopeCount = 0;
-  for (const [scopeKey, rows] of entries.scopesWithRows()) {
-    scopeCount++;
-    vectors += rows.labels.length;
-    const large = rows.labels.length > indexes.exactLimit;
-    const snapshot = large ? snapshots.get(scopeKey) : undefined;
-    let after = 0;
-    let covered: number[] = [];
-    if (snapshot !== undefined) {
-      covered = rows.labels.filter((label) => label <= snapshot.maxLabel);
-      // Decided from the manifest before the file is read and hashed (seconds
-      // at 1M entries): a snapshot missing rows it held, or one whose tail
-      // would be rebuilt off the event loop anyway, is not loaded at all.
-      const usable = covered.length === snapshot.count && rows.labels.length - covered.length <= rebuildAbove;
-      const index = usable ? loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads) : undefined;
-      if (index?.containsAll(covered)) {
-        const expiry = new Map<number, number>();
-        rows.labels.forEach((label, i) => {
-          if (label <= snapshot.maxLabel) expiry.set(label, rows.expiries[i] as number);
-        });
-        indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
-        after = snapshot.maxLabel;
-        fromSnapshot++;
+  const files = [...snapshots.values()].flatMap((entry) => snapshotFile(dataDir, entry) ?? []);
+  const hashes = sha256FilesOffThread(files);
+  try {
+    let fromSnapshot = 0;
+    let inserted = 0;
+    let vectors = 0;
+    const graphsToBuild: string[] = [];
+    let scopeCount = 0;
+    for (const [scopeKey, rows] of entries.scopesWithRows()) {
+      scopeCount++;
+      vectors += rows.labels.length;
+      const large = rows.labels.length > indexes.exactLimit;
+      const snapshot = large ? snapshots.get(scopeKey) : undefined;
+      let after = 0;
+      let covered: number[] = [];
+      if (snapshot !== undefined) {
+        covered = rows.labels.filter((label) => label <= snapshot.maxLabel);
+        // Decided from the manifest before the file is read and hashed (seconds
+        // at 1M entries): a snapshot missing rows it held, or one whose tail
+        // would be rebuilt off the event loop anyway, is not loaded at all.
+        const usable = covered.length === snapshot.count && rows.labels.length - covered.length <= rebuildAbove;
+        const file = snapshotFile(dataDir, snapshot);
+        const fileHash = usable && file !== undefined ? await hashes.get(file) : undefined;
+        const index = fileHash !== undefined ? loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads, fileHash) : undefined;
+        if (index?.containsAll(covered)) {
+          const expiry = new Map<number, number>();
+          rows.labels.forEach((label, i) => {
+            if (label <= snapshot.maxLabel) expiry.set(label, rows.expiries[i] as number);
+          });
+          indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
+          after = snapshot.maxLabel;
+          fromSnapshot++;
+        }
+      }
+      const toInsert = after === 0 ? rows.labels.length : rows.labels.length - covered.length;
+      if (large && toInsert > rebuildAbove) {
+        loadExact(entries, indexes, scopeKey, rows);
+        graphsToBuild.push(scopeKey);
+      } else {
+        inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
       }
     }
-    const toInsert = after === 0 ? rows.labels.length : rows.labels.length - covered.length;
-    if (large && toInsert > rebuildAbove) {
-      loadExact(entries, indexes, scopeKey, rows);
-      graphsToBuild.push(scopeKey);
-    } else {
-      inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
-    }
+    return { scopes: scopeCount, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
+  } finally {
+    hashes.stop();
   }
-  return { scopes: scopeCount, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
 }
 
 /** Installs a scope's every row in an exact index sized for them. */

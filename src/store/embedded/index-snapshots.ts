@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IndexParams } from "../cache-store.js";
+import { sha256File } from "./file-hash.js";
 import type { ScopeIndexes } from "./scope-indexes.js";
 import { HnswIndex } from "./vector-index.js";
 
@@ -129,10 +129,16 @@ export function readSnapshotManifest(dataDir: string, identity: SnapshotIdentity
   }
 }
 
+/** Where a snapshot entry's file is; undefined for a name the manifest should not hold. */
+export function snapshotFile(dataDir: string, entry: SnapshotEntry): string | undefined {
+  return /^\d+\.usearch$/.test(entry.file) ? join(dataDir, SNAPSHOT_DIR, entry.file) : undefined;
+}
+
 /**
- * Loads one saved index after checking its checksum; undefined if the file is
- * missing, altered or unreadable. The checksum matters: usearch aborts the
- * whole process on a truncated file instead of throwing.
+ * Loads one saved index after checking its checksum (`fileHash`, the file's
+ * SHA-256 if the caller has it already, else computed here); undefined if
+ * the file is missing, altered or unreadable. The checksum matters: usearch
+ * aborts the whole process on a truncated file instead of throwing.
  */
 export function loadSnapshot(
   dataDir: string,
@@ -140,10 +146,11 @@ export function loadSnapshot(
   dimension: number,
   params: IndexParams,
   insertThreads: number,
+  fileHash?: string,
 ): HnswIndex | undefined {
-  const path = join(dataDir, SNAPSHOT_DIR, entry.file);
+  const path = snapshotFile(dataDir, entry);
   try {
-    if (!/^\d+\.usearch$/.test(entry.file) || !existsSync(path) || sha256File(path) !== entry.sha256) return undefined;
+    if (path === undefined || !existsSync(path) || (fileHash ?? sha256File(path)) !== entry.sha256) return undefined;
     const index = HnswIndex.load(path, dimension, params, entry.count, insertThreads);
     onDisk.set(index, { file: entry.file, entry, changes: index.changes });
     return index;
@@ -161,21 +168,6 @@ function pickIdentity(identity: SnapshotIdentity): SnapshotIdentity {
   return { modelId: identity.modelId, dimension: identity.dimension, m: identity.m, efConstruction: identity.efConstruction };
 }
 
-function sha256File(path: string): string {
-  const hash = createHash("sha256");
-  const fd = openSync(path, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      hash.update(buffer.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, "r");

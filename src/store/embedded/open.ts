@@ -129,7 +129,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const snapshotIdentity = { ...identity, m: params.m, efConstruction: params.efConstruction };
     const snapshots = options.snapshots ?? true;
     const indexes = new ScopeIndexes(options.dimension, params, exactLimit, insertThreads);
-    const report = loadScopeIndexes(entries, indexes, dataDir, snapshotIdentity, rebuildAbove);
+    const report = await loadScopeIndexes(entries, indexes, dataDir, snapshotIdentity, rebuildAbove);
     // Loaded: from now on a scope outgrowing exact search builds its graph without stalling requests.
     indexes.promoteInBackground = true;
     indexes.onBuildError = (error) => logger.error({ err: error, dataDir }, `embedded store: background graph build failed, building on the event loop instead: ${String(error)}`);
