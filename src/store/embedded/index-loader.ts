@@ -67,6 +67,8 @@ export async function loadScopeIndexes(
         // would be rebuilt off the event loop anyway, is not loaded at all.
         const usable = covered.length === snapshot.count && rows.labels.length - covered.length <= rebuildAbove;
         const file = snapshotFile(dataDir, snapshot);
+        // After a crash the worker would only compete with this thread's rebuild; any snapshot still to load is hashed here.
+        if (!usable) hashes.stop();
         const fileHash = usable && file !== undefined ? await hashes.get(file) : undefined;
         const index = fileHash !== undefined ? loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads, fileHash) : undefined;
         if (index?.containsAll(covered)) {
