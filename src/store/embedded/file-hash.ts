@@ -45,7 +45,6 @@ export function sha256FilesOffThread(paths: readonly string[]): PendingHashes {
     }
   };
   if (paths.length === 0) return { get: async (path) => onThisThread(path), stop: () => undefined };
-  let stopped = false;
   const done = new Map<string, string | undefined>();
   const waiting = new Map<string, ((hash: string | undefined) => void)[]>();
   let failed = false;
@@ -63,9 +62,8 @@ export function sha256FilesOffThread(paths: readonly string[]): PendingHashes {
     worker = startModuleWorker(import.meta.url, "file-hash-worker", { workerData: { paths: [...paths] } });
     worker.on("message", ([path, hash]: [string, string | null]) => settle(path, hash ?? undefined));
     worker.on("error", failAll);
-    worker.on("exit", () => {
-      if (!stopped) failAll();
-    });
+    // After a normal exit every path is settled already; after a crash or stop() the rest is hashed here.
+    worker.on("exit", failAll);
   } catch {
     failed = true;
   }
@@ -76,8 +74,6 @@ export function sha256FilesOffThread(paths: readonly string[]): PendingHashes {
       return new Promise((resolve) => waiting.set(path, [...(waiting.get(path) ?? []), resolve]));
     },
     stop() {
-      if (stopped) return;
-      stopped = true;
       void worker?.terminate();
       // Whatever is still asked for is hashed here from now on.
       failAll();

@@ -31,13 +31,13 @@ export interface SnapshotEntry {
 }
 
 /**
- * Index objects whose contents are a file in the snapshot directory: the
- * file (as it is named there), its entry, and the index's change count then.
+ * Index objects whose contents are a file in the snapshot directory: its
+ * entry (which names the file) and the index's change count then.
  * An index unchanged since it was loaded or saved is linked into the next
  * snapshot instead of written again (at 1M entries writing one took 11 s of
  * a graceful stop; a link takes none).
  */
-const onDisk = new WeakMap<HnswIndex, { readonly file: string; readonly entry: SnapshotEntry; readonly changes: number }>();
+const onDisk = new WeakMap<HnswIndex, { readonly entry: SnapshotEntry; readonly changes: number }>();
 
 interface Manifest extends SnapshotIdentity {
   readonly format: number;
@@ -80,7 +80,7 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
   rmSync(final, { recursive: true, force: true });
   renameSync(temp, final);
   fsyncPath(dataDir);
-  for (const [index, entry] of saved) onDisk.set(index, { file: entry.file, entry, changes: index.changes });
+  for (const [index, entry] of saved) onDisk.set(index, { entry, changes: index.changes });
   return n;
 }
 
@@ -89,7 +89,7 @@ function linkUnchanged(final: string, index: HnswIndex, path: string, file: stri
   const known = onDisk.get(index);
   if (known === undefined || known.changes !== index.changes) return undefined;
   try {
-    linkSync(join(final, known.file), path);
+    linkSync(join(final, known.entry.file), path);
   } catch {
     // Gone, or a filesystem without hard links: written again instead.
     return undefined;
@@ -135,9 +135,9 @@ export function snapshotFile(dataDir: string, entry: SnapshotEntry): string | un
 }
 
 /**
- * Loads one saved index after checking its checksum (`fileHash`, the file's
- * SHA-256 if the caller has it already, else computed here); undefined if
- * the file is missing, altered or unreadable. The checksum matters: usearch
+ * Loads one saved index after checking its checksum against `fileHash`, the
+ * file's SHA-256 as the caller computed it; undefined if the file is
+ * missing, altered or unreadable. The checksum matters: usearch
  * aborts the whole process on a truncated file instead of throwing.
  */
 export function loadSnapshot(
@@ -146,13 +146,13 @@ export function loadSnapshot(
   dimension: number,
   params: IndexParams,
   insertThreads: number,
-  fileHash?: string,
+  fileHash: string,
 ): HnswIndex | undefined {
   const path = snapshotFile(dataDir, entry);
   try {
-    if (path === undefined || !existsSync(path) || (fileHash ?? sha256File(path)) !== entry.sha256) return undefined;
+    if (path === undefined || !existsSync(path) || fileHash !== entry.sha256) return undefined;
     const index = HnswIndex.load(path, dimension, params, entry.count, insertThreads);
-    onDisk.set(index, { file: entry.file, entry, changes: index.changes });
+    onDisk.set(index, { entry, changes: index.changes });
     return index;
   } catch {
     return undefined;
