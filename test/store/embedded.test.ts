@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -9,6 +9,7 @@ import type { CacheStore } from "../../src/store/cache-store.js";
 import { DataDirError, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from "../../src/store/embedded/index.js";
 import { describeStoreContract } from "./support/contract.js";
 import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
+import { LayeredGraph } from "../../src/store/embedded/layered-graph.js";
 import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
 import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
 import type { GraphBuilder } from "../../src/store/embedded/graph-build.js";
@@ -180,17 +181,27 @@ describe("embedded store", () => {
     store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ scopes: 1, vectors: 400, fromSnapshot: 1, inserted: 0 });
 
-    // One more row: the graph changed, so it is written again, and the next open has the row without inserting it.
-    await store.put([entries[400]!]);
+    // One more row and a replaced one: the mapped graph cannot change, so it is linked again, the new
+    // vectors go to a file of their own and the removed label into the manifest; the next open has both.
+    await store.put([entries[400]!, entryOf(a, "u7", randomUnit(9_999), { response: "replaced" })]);
     await store.close();
-    expect(statSync(graphFile).ino).not.toBe(written.ino);
+    expect(statSync(graphFile).ino).toBe(written.ino);
+    const addedFile = join(dataDir, "hnsw", "1.usearch");
+    const manifest = JSON.parse(readFileSync(join(dataDir, "hnsw", "manifest.json"), "utf8")) as { format: number; scopes: Record<string, { count: number; added?: { count: number }; removed?: number[] }> };
+    expect(manifest.format).toBe(2);
+    expect(Object.values(manifest.scopes)[0]).toMatchObject({ count: 401, added: { count: 2 }, removed: [8] });
+    const added = statSync(addedFile);
     store = await open(dataDir, HNSW_ABOVE_256);
     expect(store.loadReport).toMatchObject({ vectors: 401, fromSnapshot: 1, inserted: 0 });
     for (const i of [0, 200, 400]) expect((await store.search(a, entries[i]!.vector, 1, Date.now()))[0]?.entry.id).toBe(entries[i]!.id);
+    expect((await store.search(a, randomUnit(9_999), 1, Date.now()))[0]?.entry.response).toBe("replaced");
+    expect((await store.search(a, entries[7]!.vector, 1, Date.now()))[0]?.similarity).toBeLessThan(0.99);
+    // Unchanged since that open: both files are linked, none written.
     await store.close();
+    expect([statSync(graphFile).ino, statSync(addedFile).ino]).toEqual([written.ino, added.ino]);
   });
 
-  it("loads HNSW snapshots saved at close, catches up newer rows, and rebuilds bad or stale ones", async () => {
+  it("loads HNSW snapshots saved at close, catches up newer and deleted rows, and rebuilds damaged ones", async () => {
     const dataDir = tempDir();
     // Scopes above 256 entries use HNSW here, so 500 entries make a graph to snapshot;
     // rebuilt on the event loop at open whatever their size (the next test covers the off-thread rebuild).
@@ -231,15 +242,19 @@ describe("embedded store", () => {
     store = await open(dataDir, { ...HNSW_ABOVE_256, snapshots: false });
     expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 1, inserted: 100 });
     await check(store, [0, 499, 500, 599]);
-    // A replace deletes a row the snapshot holds: the snapshot is stale now.
+    // A replace deletes a row the snapshot holds: the graph still has the old vector, which no search
+    // returns (the row is gone), and the new one is inserted with the other newer rows.
     await store.put([entryOf(a, "s3", randomUnit(3), { response: "replaced" })]);
     await store.close();
 
     restoreSnapshot();
     store = await open(dataDir, HNSW_ABOVE_256);
-    expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 0, inserted: 600 });
+    expect(store.loadReport).toMatchObject({ vectors: 600, fromSnapshot: 1, inserted: 101 });
     await check(store, [0, 3, 599]);
     expect((await store.get(entries[3]!.id, Date.now()))?.response).toBe("replaced");
+    const nearest = await store.search(a, entries[3]!.vector, 5, Date.now());
+    expect(nearest.map((m) => m.entry.response)).not.toContain(entries[3]!.response);
+    expect(nearest.filter((m) => m.entry.id === entries[3]!.id)).toHaveLength(1);
     await store.close();
 
     // A damaged snapshot file is detected before usearch reads it (usearch aborts on a truncated file).
@@ -278,8 +293,8 @@ describe("embedded store", () => {
     await store.put([entryOf(a, "c5", randomUnit(70_000), { response: "replaced" })]);
     expect(await best(store, later[3]!.vector)).toBe(later[3]!.id);
 
-    for (let waited = 0; !(state.index instanceof HnswIndex) && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-    expect(state.index).toBeInstanceOf(HnswIndex);
+    for (let waited = 0; !(state.index instanceof LayeredGraph) && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(state.index).toBeInstanceOf(LayeredGraph);
     expect(state.building).toBeUndefined();
     expect(state.index.size).toBe(n + 40);
     expect(records.at(-1)).toMatchObject({ msg: expect.stringMatching(/graph built in the background/), vectors: n + 40 });
@@ -290,6 +305,8 @@ describe("embedded store", () => {
     expect((await store.search(a, entries[5]!.vector, 1, Date.now()))[0]?.similarity).toBeLessThan(0.99);
     await store.close();
     expect(existsSync(join(dataDir, "hnsw", "manifest.json"))).toBe(true);
+    // The worker's graph file, mapped until then, was linked into the snapshot and left the build directory.
+    expect(readdirSync(join(dataDir, "hnsw-build"))).toEqual([]);
 
     // The graph, now snapshotted, is loaded at the next open; closing during a build stops it.
     store = await open(dataDir, limits);
@@ -588,7 +605,7 @@ describe("embedded store: a scope outgrowing exact search", () => {
     other.add(rows.map((r) => r.label), Float32Array.from(rows.flatMap((r) => [...r.vector])));
     indexes.install("t", { namespace: "other", index: other, expiry: new Map(rows.map((r) => [r.label, 0])) });
     let stopped = 0;
-    const never: GraphBuilder = () => ({ done: new Promise<HnswIndex>(() => undefined), stop: () => stopped++ });
+    const never: GraphBuilder = () => ({ done: new Promise<LayeredGraph>(() => undefined), stop: () => stopped++ });
     indexes.buildGraphOffThread("t", never);
     indexes.dropNamespace("other");
     expect(stopped).toBe(1);

@@ -16,5 +16,8 @@ export interface GraphBuildJob {
   readonly path: string;
 }
 
-/** The worker's one message: the graph is saved at the job's path. */
-export const GRAPH_SAVED = "saved";
+/** The worker's one message: the graph is saved at the job's path, whose SHA-256 this is. */
+export interface GraphSaved {
+  readonly type: "saved";
+  readonly sha256: string;
+}

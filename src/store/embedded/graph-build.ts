@@ -3,13 +3,15 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../../workers/module-worker.js";
 import type { IndexParams } from "../cache-store.js";
-import { GRAPH_SAVED, type GraphBuildJob } from "./graph-build-protocol.js";
+import type { GraphBuildJob, GraphSaved } from "./graph-build-protocol.js";
+import { noteMappedGraph } from "./index-snapshots.js";
+import { LayeredGraph } from "./layered-graph.js";
 import { HnswIndex } from "./vector-index.js";
 
 /** A graph being built somewhere other than the event loop. */
 export interface GraphBuild {
-  /** The finished graph, holding exactly the labels it was given. */
-  readonly done: Promise<HnswIndex>;
+  /** The finished graph, holding exactly the labels it was given (mapped from its file, so it is ready at once). */
+  readonly done: Promise<LayeredGraph>;
   /** Abandons the build (the scope was dropped, or the store is closing); `done` then never settles. */
   stop(): void;
 }
@@ -17,16 +19,17 @@ export interface GraphBuild {
 /** Starts building a graph of `labels` and their `vectors` (`labels.length × dimension`, owned by the build from now on). */
 export type GraphBuilder = (labels: readonly number[], vectors: Float32Array<ArrayBuffer>) => GraphBuild;
 
-/** Directory, inside the data directory, where worker-built graphs wait to be loaded. */
+/** Directory, inside the data directory, of worker-built graphs (mapped from there until a snapshot links them). */
 export const GRAPH_BUILD_DIR = "hnsw-build";
 
 /**
  * Builds graphs on a worker thread, which saves each to a file in
- * `dataDir/hnsw-build` that the main thread loads (usearch can hand an index
- * between threads only through a file). One build runs at a time: each is
- * CPU-bound, and the other core serves requests. Whatever an earlier process
- * left in that directory is removed first: a graph there is only ever half
- * of a build.
+ * `dataDir/hnsw-build` that the main thread maps (usearch can hand an index
+ * between threads only through a file; mapping a 1M-vector graph takes a
+ * tenth of a second where loading it stalled the event loop for 5 s). The
+ * file stays there while mapped, until a snapshot links it in. One build
+ * runs at a time: each is CPU-bound, and the other core serves requests.
+ * Whatever an earlier process left in that directory is removed first.
  */
 export function workerGraphBuilder(dataDir: string, dimension: number, params: IndexParams, insertThreads: number): GraphBuilder {
   const dir = join(dataDir, GRAPH_BUILD_DIR);
@@ -37,7 +40,7 @@ export function workerGraphBuilder(dataDir: string, dimension: number, params: I
     let stopped = false;
     let worker: Worker | undefined;
     const path = join(dir, `${serial++}.usearch`);
-    const run = (): Promise<HnswIndex> => {
+    const run = (): Promise<LayeredGraph> => {
       mkdirSync(dir, { recursive: true });
       const job: GraphBuildJob = { dimension, params, insertThreads, labels: Float64Array.from(labels), vectors, path };
       const transferList = [job.labels.buffer, vectors.buffer];
@@ -45,15 +48,16 @@ export function workerGraphBuilder(dataDir: string, dimension: number, params: I
       worker = started;
       // A build must never keep a finished process alive; close stops it anyway.
       started.unref();
-      return new Promise<HnswIndex>((resolve, reject) => {
-        started.once("message", (message: unknown) => {
+      return new Promise<LayeredGraph>((resolve, reject) => {
+        started.once("message", (message: GraphSaved) => {
           try {
-            if (message !== GRAPH_SAVED) throw new Error(`graph build worker sent ${String(message)}`);
-            resolve(HnswIndex.load(path, dimension, params, labels.length, insertThreads));
+            if (message?.type !== "saved") throw new Error(`graph build worker sent ${JSON.stringify(message)}`);
+            const graph = new LayeredGraph(HnswIndex.map(path, dimension, params, labels.length), dimension, params, insertThreads);
+            noteMappedGraph(graph, path, labels.length, message.sha256);
+            resolve(graph);
           } catch (error) {
-            reject(error);
-          } finally {
             rmSync(path, { force: true });
+            reject(error);
           }
         });
         started.once("error", reject);
@@ -63,7 +67,7 @@ export function workerGraphBuilder(dataDir: string, dimension: number, params: I
     const settled = previous.then(() => (stopped ? Promise.reject(new Error("graph build stopped before it started")) : run()));
     // The next build waits for this one to end, however it ends.
     previous = settled.catch(() => undefined);
-    const done = new Promise<HnswIndex>((resolve, reject) => {
+    const done = new Promise<LayeredGraph>((resolve, reject) => {
       settled.then(
         (graph) => {
           if (!stopped) resolve(graph);

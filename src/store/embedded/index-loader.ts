@@ -1,7 +1,7 @@
 import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
 import { ExactIndex } from "./vector-index.js";
 import { sha256FilesOffThread } from "./file-hash.js";
-import { loadSnapshot, readSnapshotManifest, snapshotFile, type SnapshotIdentity } from "./index-snapshots.js";
+import { loadSnapshot, readSnapshotManifest, snapshotFiles, type SnapshotEntry, type SnapshotIdentity } from "./index-snapshots.js";
 import type { ScopeRows, SqliteEntries } from "./sqlite-entries.js";
 
 /** What opening the store did to get its indexes, for startup logs. */
@@ -22,9 +22,10 @@ export interface IndexLoadReport {
 
 /**
  * Fills `indexes` from SQLite, the source of truth. A large scope reuses its
- * snapshot when the snapshot holds exactly the scope's rows up to its
- * highest label (labels are never reused, so that check is exact), and then
- * only rows added after the snapshot are inserted; any other scope is
+ * snapshot, its graph memory-mapped, when the graph holds every one of the
+ * scope's rows up to the snapshot's highest label (rows deleted since stay in
+ * the graph unseen; labels are never reused, so the check is exact), and
+ * then only rows added after the snapshot are inserted; any other scope is
  * rebuilt from its stored vectors.
  *
  * Except when that rebuild would insert more than `rebuildAbove` vectors
@@ -45,7 +46,7 @@ export async function loadScopeIndexes(
 ): Promise<IndexLoadReport> {
   const started = performance.now();
   const snapshots = readSnapshotManifest(dataDir, identity);
-  const files = [...snapshots.values()].flatMap((entry) => snapshotFile(dataDir, entry) ?? []);
+  const files = [...snapshots.values()].flatMap((entry) => snapshotFiles(dataDir, entry)?.map((f) => f.path) ?? []);
   const hashes = sha256FilesOffThread(files);
   try {
     let fromSnapshot = 0;
@@ -62,15 +63,19 @@ export async function loadScopeIndexes(
       let covered: number[] = [];
       if (snapshot !== undefined) {
         covered = rows.labels.filter((label) => label <= snapshot.maxLabel);
+        // Rows the snapshot holds that were deleted since (a crash came before
+        // the next snapshot). Labels are never reused, so their vectors are
+        // only dead weight in the graph: searches skip labels the scope no
+        // longer has, as they skip expired ones.
+        const deadSince = snapshot.count - covered.length;
         // Decided from the manifest before the file is read and hashed (seconds
-        // at 1M entries): a snapshot missing rows it held, or one whose tail
-        // would be rebuilt off the event loop anyway, is not loaded at all.
-        const usable = covered.length === snapshot.count && rows.labels.length - covered.length <= rebuildAbove;
-        const file = snapshotFile(dataDir, snapshot);
-        // After a crash the worker would only compete with this thread's rebuild; any snapshot still to load is hashed here.
+        // at 1M entries): a snapshot mostly dead, or one whose tail would be
+        // rebuilt off the event loop anyway, is not loaded at all.
+        const usable = deadSince >= 0 && rows.labels.length - covered.length <= rebuildAbove && !hollow(snapshot, deadSince);
+        // An unusable snapshot (mostly after a crash) means a rebuild on this thread, which the hashing
+        // worker would only compete with; any snapshot still to load is hashed here.
         if (!usable) hashes.stop();
-        const fileHash = usable && file !== undefined ? await hashes.get(file) : undefined;
-        const index = fileHash !== undefined ? loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads, fileHash) : undefined;
+        const index = usable ? await loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads, (path) => hashes.get(path)) : undefined;
         if (index?.containsAll(covered)) {
           const expiry = new Map<number, number>();
           rows.labels.forEach((label, i) => {
@@ -93,6 +98,16 @@ export async function loadScopeIndexes(
   } finally {
     hashes.stop();
   }
+}
+
+/**
+ * Whether most of a snapshot's mapped graph was removed since it was built
+ * (`deadSince` more since the snapshot itself): every search would then wade
+ * through the dead to reach the live, so the scope is rebuilt instead (see
+ * layered-graph.ts).
+ */
+function hollow(entry: SnapshotEntry, deadSince: number): boolean {
+  return ((entry.removed?.length ?? 0) + deadSince) * 2 > entry.graph.count;
 }
 
 /** Installs a scope's every row in an exact index sized for them. */

@@ -1,14 +1,16 @@
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { IndexParams } from "../cache-store.js";
 import { sha256File } from "./file-hash.js";
 import type { ScopeIndexes } from "./scope-indexes.js";
+import { LayeredGraph } from "./layered-graph.js";
 import { HnswIndex } from "./vector-index.js";
 
 /** Directory, inside the data directory, of the HNSW snapshots. */
 export const SNAPSHOT_DIR = "hnsw";
 const MANIFEST = "manifest.json";
-const FORMAT = 1;
+/** 2: a scope may be a mapped graph plus additions and removals (layered-graph.ts); 1 (one graph file a scope) is still read. */
+const FORMAT = 2;
 
 /** What a snapshot must have been built with to be reused. */
 export interface SnapshotIdentity {
@@ -18,34 +20,73 @@ export interface SnapshotIdentity {
   readonly efConstruction: number;
 }
 
-/** One saved scope index. */
-export interface SnapshotEntry {
+/** One graph file of a snapshot. */
+export interface SnapshotFile {
   /** File name inside the snapshot directory. */
   readonly file: string;
-  /** Highest label in the index when saved; rows above it were added later. */
-  readonly maxLabel: number;
-  /** Number of labels in the index when saved. */
+  /** Vectors in it. */
   readonly count: number;
   /** SHA-256 of the file, checked before usearch sees it. */
   readonly sha256: string;
 }
 
+/** One saved scope index. */
+export interface SnapshotEntry {
+  /** Highest label in the index when saved; rows above it were added later. */
+  readonly maxLabel: number;
+  /** Number of labels in the index when saved. */
+  readonly count: number;
+  /** The graph, memory-mapped when loaded. */
+  readonly graph: SnapshotFile;
+  /** Vectors added after `graph` was mapped, loaded into memory. */
+  readonly added?: SnapshotFile;
+  /** Labels of `graph` removed after it was mapped. */
+  readonly removed?: readonly number[];
+}
+
+/** Where an index's contents are on disk, as of its change count `changes`. */
+interface OnDisk {
+  readonly entry: SnapshotEntry;
+  /** Paths of `entry.graph` and `entry.added`. */
+  readonly graphPath: string;
+  readonly addedPath: string | undefined;
+  readonly changes: number;
+}
+
 /**
- * Index objects whose contents are a file in the snapshot directory: its
- * entry (which names the file) and the index's change count then.
- * An index unchanged since it was loaded or saved is linked into the next
- * snapshot instead of written again (at 1M entries writing one took 11 s of
- * a graceful stop; a link takes none).
+ * Index objects whose contents are files on disk. An index unchanged since
+ * it was loaded or saved is linked into the next snapshot instead of written
+ * again (at 1M entries writing one took 11 s of a graceful stop; a link takes
+ * none), and so is a layered graph's mapped graph, which never changes.
  */
-const onDisk = new WeakMap<HnswIndex, { readonly entry: SnapshotEntry; readonly changes: number }>();
+const onDisk = new WeakMap<HnswIndex | LayeredGraph, OnDisk>();
 
 interface Manifest extends SnapshotIdentity {
   readonly format: number;
   readonly scopes: Record<string, SnapshotEntry>;
 }
 
+/** A format-1 entry: one graph file. */
+interface SnapshotEntryV1 {
+  readonly file: string;
+  readonly maxLabel: number;
+  readonly count: number;
+  readonly sha256: string;
+}
+
 /**
- * Saves every HNSW scope index, so a clean restart loads graphs instead of
+ * Records that `graph`, mapped from `path` (SHA-256 `sha256`, `count`
+ * vectors), is on disk, so that a snapshot links the file rather than
+ * writing the graph again. For graphs built off the event loop.
+ */
+export function noteMappedGraph(graph: LayeredGraph, path: string, count: number, sha256: string): void {
+  const file: SnapshotFile = { file: basename(path), count, sha256 };
+  // No change count matches -1: only the graph file is known, not any additions.
+  onDisk.set(graph, { entry: { maxLabel: 0, count, graph: file }, graphPath: path, addedPath: undefined, changes: -1 });
+}
+
+/**
+ * Saves every HNSW scope index, so a clean restart maps graphs instead of
  * rebuilding them (a rebuild inserts every vector again: tens of seconds per
  * 100k vectors at efConstruction 200). Small exact scopes are not saved: they
  * rebuild from SQLite in no time.
@@ -53,8 +94,10 @@ interface Manifest extends SnapshotIdentity {
  * Written to a fresh directory, fsynced, then renamed over the old one, so a
  * crash leaves either the old set, the new set or none, never a mix. The
  * snapshots are only a cache of SQLite: a missing or stale one costs a
- * rebuild, never data. A scope index unchanged since it was loaded or last
- * saved is hard-linked from the old set rather than written again.
+ * rebuild, never data. Files whose contents did not change (an index
+ * unchanged since it was loaded or last saved, a mapped graph) are
+ * hard-linked from where they are rather than written again. Returns the
+ * number of scopes saved.
  */
 export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: SnapshotIdentity): number {
   const final = join(dataDir, SNAPSHOT_DIR);
@@ -63,15 +106,14 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
   mkdirSync(temp);
   const scopes: Record<string, SnapshotEntry> = {};
   let n = 0;
-  const saved: [HnswIndex, SnapshotEntry][] = [];
+  const saved: [HnswIndex | LayeredGraph, OnDisk, string | undefined][] = [];
   for (const [scopeKey, scope] of indexes.entries()) {
     const index = scope.index;
-    if (!(index instanceof HnswIndex)) continue;
-    const file = `${n++}.usearch`;
-    const path = join(temp, file);
-    const entry = linkUnchanged(final, index, path, file) ?? writeIndex(index, path, file, scope.expiry);
-    scopes[scopeKey] = entry;
-    saved.push([index, entry]);
+    if (!(index instanceof HnswIndex || index instanceof LayeredGraph)) continue;
+    const known = onDisk.get(index);
+    const record = saveIndex(index, known, liveCounts(scope.expiry), () => join(temp, `${n++}.usearch`));
+    scopes[scopeKey] = record.entry;
+    saved.push([index, record, known?.graphPath]);
   }
   const manifest: Manifest = { format: FORMAT, ...pickIdentity(identity), scopes };
   writeFileSync(join(temp, MANIFEST), JSON.stringify(manifest));
@@ -80,30 +122,71 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
   rmSync(final, { recursive: true, force: true });
   renameSync(temp, final);
   fsyncPath(dataDir);
-  for (const [index, entry] of saved) onDisk.set(index, { entry, changes: index.changes });
-  return n;
-}
-
-/** The entry of `index` linked from the current snapshot set to `path`, if its file there still holds exactly this index. */
-function linkUnchanged(final: string, index: HnswIndex, path: string, file: string): SnapshotEntry | undefined {
-  const known = onDisk.get(index);
-  if (known === undefined || known.changes !== index.changes) return undefined;
-  try {
-    linkSync(join(final, known.entry.file), path);
-  } catch {
-    // Gone, or a filesystem without hard links: written again instead.
-    return undefined;
+  for (const [index, record, previousPath] of saved) {
+    onDisk.set(index, atPaths(record, final));
+    // A graph built off the event loop now lives in the snapshot: its build file goes.
+    if (previousPath !== undefined && dirname(previousPath) !== final) rmSync(previousPath, { force: true });
   }
-  return { ...known.entry, file };
+  return saved.length;
 }
 
-/** Writes `index` to `path` and returns its entry. */
-function writeIndex(index: HnswIndex, path: string, file: string, expiry: ReadonlyMap<number, number>): SnapshotEntry {
-  index.save(path);
+/**
+ * Puts one scope index's files in the new snapshot (`newPath` names each):
+ * linked when `known` says the file there already holds them, written
+ * otherwise.
+ */
+function saveIndex(index: HnswIndex | LayeredGraph, known: OnDisk | undefined, counts: { maxLabel: number; count: number }, newPath: () => string): OnDisk {
+  const unchanged = known?.changes === index.changes;
+  const graphPath = newPath();
+  if (index instanceof HnswIndex) {
+    const graph = unchanged && link(known.graphPath, graphPath) ? { ...known.entry.graph, file: basename(graphPath) } : writeGraph(index, graphPath);
+    return { entry: { ...counts, graph }, graphPath, addedPath: undefined, changes: index.changes };
+  }
+  const { mapped, added, removed } = index.layers;
+  // The mapped graph never changes: its file is linked whenever it is known.
+  const graph = known !== undefined && link(known.graphPath, graphPath) ? { ...known.entry.graph, file: basename(graphPath) } : writeGraph(mapped, graphPath);
+  let entry: SnapshotEntry = { ...counts, graph, ...(removed.size > 0 ? { removed: [...removed] } : {}) };
+  let addedPath: string | undefined;
+  if (added !== undefined && added.size > 0) {
+    addedPath = newPath();
+    const before = unchanged ? known.entry.added : undefined;
+    const file = before !== undefined && known?.addedPath !== undefined && link(known.addedPath, addedPath) ? { ...before, file: basename(addedPath) } : writeGraph(added, addedPath);
+    entry = { ...entry, added: file };
+  }
+  return { entry, graphPath, addedPath, changes: index.changes };
+}
+
+/** `record` with its paths moved from the temporary directory to `dir`. */
+function atPaths(record: OnDisk, dir: string): OnDisk {
+  return {
+    ...record,
+    graphPath: join(dir, basename(record.graphPath)),
+    addedPath: record.addedPath === undefined ? undefined : join(dir, basename(record.addedPath)),
+  };
+}
+
+/** Hard-links `from` to `to`; false when it cannot (gone, or a filesystem without hard links), and the file is written instead. */
+function link(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `graph` to `path` and describes the file. */
+function writeGraph(graph: HnswIndex, path: string): SnapshotFile {
+  graph.save(path);
   fsyncPath(path);
+  return { file: basename(path), count: graph.size, sha256: sha256File(path) };
+}
+
+/** The label facts of a snapshot entry, from a scope's live labels (label → expiry). */
+function liveCounts(expiry: ReadonlyMap<number, number>): { maxLabel: number; count: number } {
   let maxLabel = 0;
   for (const label of expiry.keys()) maxLabel = Math.max(maxLabel, label);
-  return { file, maxLabel, count: expiry.size, sha256: sha256File(path) };
+  return { maxLabel, count: expiry.size };
 }
 
 /**
@@ -118,41 +201,55 @@ export function readSnapshotManifest(dataDir: string, identity: SnapshotIdentity
     const manifest = JSON.parse(readFileSync(path, "utf8")) as Manifest;
     const expected = pickIdentity(identity);
     const same =
-      manifest.format === FORMAT &&
+      (manifest.format === FORMAT || manifest.format === 1) &&
       manifest.modelId === expected.modelId &&
       manifest.dimension === expected.dimension &&
       manifest.m === expected.m &&
       manifest.efConstruction === expected.efConstruction;
-    return same ? new Map(Object.entries(manifest.scopes)) : new Map();
+    if (!same) return new Map();
+    const entries = Object.entries(manifest.scopes);
+    if (manifest.format === FORMAT) return new Map(entries);
+    return new Map(entries.map(([key, v1]) => [key, fromV1(v1 as unknown as SnapshotEntryV1)]));
   } catch {
     return new Map();
   }
 }
 
-/** Where a snapshot entry's file is; undefined for a name the manifest should not hold. */
-export function snapshotFile(dataDir: string, entry: SnapshotEntry): string | undefined {
-  return /^\d+\.usearch$/.test(entry.file) ? join(dataDir, SNAPSHOT_DIR, entry.file) : undefined;
+function fromV1(entry: SnapshotEntryV1): SnapshotEntry {
+  return { maxLabel: entry.maxLabel, count: entry.count, graph: { file: entry.file, count: entry.count, sha256: entry.sha256 } };
+}
+
+/** The snapshot files of an entry (its graph first), each with its expected hash; undefined for a name the manifest should not hold. */
+export function snapshotFiles(dataDir: string, entry: SnapshotEntry): { path: string; sha256: string }[] | undefined {
+  const files = entry.added === undefined ? [entry.graph] : [entry.graph, entry.added];
+  if (!files.every((f) => /^\d+\.usearch$/.test(f.file))) return undefined;
+  return files.map((f) => ({ path: join(dataDir, SNAPSHOT_DIR, f.file), sha256: f.sha256 }));
 }
 
 /**
- * Loads one saved index after checking its checksum against `fileHash`, the
- * file's SHA-256 as the caller computed it; undefined if the file is
- * missing, altered or unreadable. The checksum matters: usearch
- * aborts the whole process on a truncated file instead of throwing.
+ * Opens one saved scope index, its graph memory-mapped, once every file's
+ * checksum matched `hashOf` (the file's SHA-256 as the caller computed it);
+ * undefined if a file is missing, altered or unreadable. The checksum
+ * matters: usearch aborts the whole process on a truncated file instead of
+ * throwing.
  */
-export function loadSnapshot(
+export async function loadSnapshot(
   dataDir: string,
   entry: SnapshotEntry,
   dimension: number,
   params: IndexParams,
   insertThreads: number,
-  fileHash: string,
-): HnswIndex | undefined {
-  const path = snapshotFile(dataDir, entry);
+  hashOf: (path: string) => Promise<string | undefined>,
+): Promise<LayeredGraph | undefined> {
+  const files = snapshotFiles(dataDir, entry);
+  if (files === undefined) return undefined;
+  for (const { path, sha256 } of files) if (!existsSync(path) || (await hashOf(path)) !== sha256) return undefined;
   try {
-    if (path === undefined || !existsSync(path) || fileHash !== entry.sha256) return undefined;
-    const index = HnswIndex.load(path, dimension, params, entry.count, insertThreads);
-    onDisk.set(index, { entry, changes: index.changes });
+    const [graphPath, addedPath] = files.map((f) => f.path) as [string, string | undefined];
+    const mapped = HnswIndex.map(graphPath, dimension, params, entry.graph.count);
+    const added = addedPath !== undefined && entry.added !== undefined ? HnswIndex.load(addedPath, dimension, params, entry.added.count, insertThreads) : undefined;
+    const index = new LayeredGraph(mapped, dimension, params, insertThreads, { ...(added ? { added } : {}), removed: entry.removed ?? [] });
+    onDisk.set(index, { entry, graphPath, addedPath, changes: index.changes });
     return index;
   } catch {
     return undefined;

@@ -2,6 +2,7 @@ import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
 import { isLive } from "../expiry.js";
 import type { GraphBuilder } from "./graph-build.js";
+import type { LayeredGraph } from "./layered-graph.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
 /** A search result: a live label and its cosine similarity. */
@@ -30,7 +31,7 @@ export interface ScopeState {
 /** A graph under construction and the labels still to insert into it. */
 interface HnswBuild {
   /** The graph; undefined while a {@link GraphBuilder} makes it elsewhere. */
-  hnsw: HnswIndex | undefined;
+  hnsw: HnswIndex | LayeredGraph | undefined;
   /** Labels to insert once the graph is here (removed ones are skipped then). */
   readonly queue: number[];
   /** Stops the work elsewhere when the build is abandoned. */
@@ -231,7 +232,7 @@ export class ScopeIndexes {
     const scope = this.scopes.get(scopeKey);
     if (scope === undefined || !(k >= 1)) return [];
     const total = scope.expiry.size;
-    let want = Math.min(total, scope.index instanceof HnswIndex ? hnswCandidates(k, this.params.efSearch) : k);
+    let want = Math.min(total, scope.index.exact ? k : hnswCandidates(k, this.params.efSearch));
     for (;;) {
       const live: LabelSimilarity[] = [];
       const matches = scope.index.search(query, want);

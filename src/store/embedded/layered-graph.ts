@@ -1,0 +1,114 @@
+/**
+ * A large scope's graph that starts from a memory-mapped file and goes on
+ * changing in memory.
+ *
+ * Why: reading a 1M-vector graph into memory (usearch `load`) held a
+ * starting server for 5-10 s, while mapping it (`view`) takes a tenth of a
+ * second; and loading on the event loop a graph that a worker built stalled
+ * every request just as long. A mapped graph cannot change, though, so the
+ * vectors added afterwards go into a second, in-memory graph beside it, and
+ * the ones removed from the mapped graph are remembered and skipped. A
+ * search asks both graphs and merges their results by distance.
+ *
+ * The mapped graph only ever loses vectors, so the layering stays as it is
+ * until a rebuild replaces it (after a crash, or with a snapshot found too
+ * hollow to reuse, see index-loader.ts).
+ */
+import type { IndexParams } from "../cache-store.js";
+import { HnswIndex, type LabelDistance, type ScopeVectorIndex } from "./vector-index.js";
+
+/** What a layered graph is made of, e.g. to save it. */
+export interface GraphLayers {
+  /** The read-only graph, mapped from its file. */
+  readonly mapped: HnswIndex;
+  /** Vectors added since it was mapped; undefined until the first add. */
+  readonly added: HnswIndex | undefined;
+  /** Labels of the mapped graph removed since. */
+  readonly removed: ReadonlySet<number>;
+}
+
+/** A mapped graph plus in-memory additions and removals; see the module comment. */
+export class LayeredGraph implements ScopeVectorIndex {
+  private added: HnswIndex | undefined;
+  private readonly removed: Set<number>;
+  private changeCount = 0;
+
+  /**
+   * Over `mapped` (from {@link HnswIndex.map}), with `added` and `removed`
+   * as a snapshot saved them, if any.
+   */
+  constructor(
+    private readonly mapped: HnswIndex,
+    private readonly dimension: number,
+    private readonly params: IndexParams,
+    private readonly insertThreads: number,
+    layers: { readonly added?: HnswIndex; readonly removed?: Iterable<number> } = {},
+  ) {
+    if (!mapped.mapped) throw new Error("a layered graph starts from a mapped graph");
+    this.added = layers.added;
+    this.removed = new Set(layers.removed);
+  }
+
+  get size(): number {
+    return this.mapped.size - this.removed.size + (this.added?.size ?? 0);
+  }
+
+  get exact(): false {
+    return false;
+  }
+
+  /** Adds and removals so far, counting those of a snapshot it was opened from: equal counts mean equal contents. */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /** Its parts, for snapshots. */
+  get layers(): GraphLayers {
+    return { mapped: this.mapped, added: this.added, removed: this.removed };
+  }
+
+  add(labels: readonly number[], vectors: Float32Array): void {
+    if (labels.length === 0) return;
+    this.added ??= HnswIndex.create(this.dimension, this.params, this.insertThreads);
+    this.added.add(labels, vectors);
+    this.changeCount++;
+  }
+
+  remove(label: number): boolean {
+    if (this.added?.remove(label) !== true) {
+      if (this.removed.has(label) || this.mapped.containsEach([label])[0] !== true) return false;
+      this.removed.add(label);
+    }
+    this.changeCount++;
+    return true;
+  }
+
+  /**
+   * Up to `k` nearest labels of both graphs, best first. The mapped graph is
+   * asked for more when removed labels crowd its nearest (×4 a round, as
+   * ScopeIndexes does for expired rows), so a removal never hides a live
+   * match.
+   */
+  search(query: Float32Array, k: number): LabelDistance[] {
+    const found = this.added?.search(query, k) ?? [];
+    const total = this.mapped.size;
+    for (let want = Math.min(k, total); want > 0; want = Math.min(total, want * 4)) {
+      const matches = this.mapped.search(query, want);
+      const live = matches.filter((m) => !this.removed.has(m.label));
+      if (live.length >= k || want >= total || matches.length < want) {
+        found.push(...live);
+        break;
+      }
+    }
+    return found.sort((x, y) => x.distance - y.distance).slice(0, k);
+  }
+
+  /** Whether every one of `labels` is in the graph (not removed). */
+  containsAll(labels: readonly number[]): boolean {
+    const live = labels.filter((label) => !this.removed.has(label));
+    if (live.length < labels.length) return false;
+    const inMapped = this.mapped.containsEach(live);
+    const rest = live.filter((_, i) => !inMapped[i]);
+    return rest.length === 0 || (this.added?.containsAll(rest) ?? false);
+  }
+}

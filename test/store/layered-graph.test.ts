@@ -1,0 +1,107 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_INDEX_PARAMS, openEmbeddedStore } from "../../src/store/embedded/index.js";
+import { LayeredGraph } from "../../src/store/embedded/layered-graph.js";
+import { HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { cosine, DIM, entryOf, randomUnit, scopeOf } from "./support/vectors.js";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "semcache-layered-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const flat = (vectors: readonly Float32Array[]): Float32Array => {
+  const out = new Float32Array(vectors.length * DIM);
+  for (const [i, v] of vectors.entries()) out.set(v, i * DIM);
+  return out;
+};
+
+/** A graph of labels 1..n saved to a file and mapped back. */
+function mappedGraph(vectors: readonly Float32Array[]): HnswIndex {
+  const path = join(tempDir(), "g.usearch");
+  const graph = HnswIndex.create(DIM, DEFAULT_INDEX_PARAMS);
+  graph.add(vectors.map((_, i) => i + 1), flat(vectors));
+  graph.save(path);
+  return HnswIndex.map(path, DIM, DEFAULT_INDEX_PARAMS, vectors.length);
+}
+
+describe("layered graph: a mapped graph plus additions and removals", () => {
+  const vectors = Array.from({ length: 300 }, (_, i) => randomUnit(40_000 + i));
+
+  it("maps a saved graph read-only, and layers adds and removes on top of it", () => {
+    const mapped = mappedGraph(vectors);
+    expect(mapped.mapped).toBe(true);
+    expect(() => mapped.add([999], randomUnit(1))).toThrow();
+    const graph = new LayeredGraph(mapped, DIM, DEFAULT_INDEX_PARAMS, 1);
+    const extra = Array.from({ length: 50 }, (_, i) => randomUnit(50_000 + i));
+    graph.add(extra.map((_, i) => 1_001 + i), flat(extra));
+    expect(graph.remove(5)).toBe(true); // from the mapped graph
+    expect(graph.remove(5)).toBe(false);
+    expect(graph.remove(1_010)).toBe(true); // from the additions
+    expect(graph.remove(77_777)).toBe(false);
+    expect(graph.size).toBe(300 + 50 - 2);
+    expect(graph.containsAll([1, 300, 1_001, 1_050])).toBe(true);
+    expect(graph.containsAll([5])).toBe(false);
+    expect(graph.containsAll([1_010])).toBe(false);
+    // Each live vector finds itself, from either layer; the removed ones are never returned.
+    for (const i of [0, 150, 299]) expect(graph.search(vectors[i]!, 1)[0]?.label).toBe(i + 1);
+    for (const i of [0, 49]) expect(graph.search(extra[i]!, 1)[0]).toMatchObject({ label: 1_001 + i });
+    expect(graph.search(vectors[4]!, 10).map((m) => m.label)).not.toContain(5);
+    expect(graph.search(extra[9]!, 10).map((m) => m.label)).not.toContain(1_010);
+    const merged = graph.search(vectors[0]!, 20);
+    expect(merged.map((m) => m.distance)).toEqual([...merged.map((m) => m.distance)].sort((x, y) => x - y));
+  });
+
+  it("asks the mapped graph for more when removed labels crowd out a query's nearest", () => {
+    const graph = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1);
+    const query = vectors[42]!;
+    const byCloseness = vectors.map((v, i) => ({ label: i + 1, similarity: cosine(v, query) })).sort((x, y) => y.similarity - x.similarity);
+    for (const { label } of byCloseness.slice(0, 40)) graph.remove(label);
+    expect(graph.search(query, 3).map((m) => m.label)).toEqual(byCloseness.slice(40, 43).map((m) => m.label));
+  });
+});
+
+describe("embedded store: snapshots of layered graphs", () => {
+  const a = scopeOf("ns-layered");
+  const HNSW_ABOVE_256 = { exactScopeLimit: 256, backgroundRebuildAbove: Infinity };
+  const open = (dataDir: string) => openEmbeddedStore({ dataDir, modelId: "test-model", dimension: DIM, ...HNSW_ABOVE_256 });
+  const entries = Array.from({ length: 400 }, (_, i) => entryOf(a, `l${i}`, randomUnit(60_000 + i)));
+
+  it("rebuilds a scope whose mapped graph lost most of its vectors instead of reusing it", async () => {
+    const dataDir = tempDir();
+    let store = await open(dataDir);
+    await store.put(entries);
+    await store.close();
+    store = await open(dataDir);
+    // Replacing a row removes its old label: 250 of the 400 mapped are dead now.
+    await store.put(entries.slice(0, 250).map((e, i) => entryOf(a, e.prompt, randomUnit(70_000 + i), { response: "new" })));
+    await store.close();
+    store = await open(dataDir);
+    expect(store.loadReport).toMatchObject({ vectors: 400, fromSnapshot: 0 });
+    expect((await store.search(a, randomUnit(70_010), 1, Date.now()))[0]?.entry.response).toBe("new");
+    expect((await store.search(a, entries[300]!.vector, 1, Date.now()))[0]?.entry.id).toBe(entries[300]!.id);
+    await store.close();
+  });
+
+  it("still reads a format-1 snapshot (one graph file a scope)", async () => {
+    const dataDir = tempDir();
+    let store = await open(dataDir);
+    await store.put(entries);
+    await store.close();
+    const path = join(dataDir, "hnsw", "manifest.json");
+    const v2 = JSON.parse(readFileSync(path, "utf8")) as { scopes: Record<string, { maxLabel: number; count: number; graph: { file: string; sha256: string } }> };
+    const scopes = Object.fromEntries(Object.entries(v2.scopes).map(([key, e]) => [key, { file: e.graph.file, maxLabel: e.maxLabel, count: e.count, sha256: e.graph.sha256 }]));
+    writeFileSync(path, JSON.stringify({ ...v2, format: 1, scopes }));
+    store = await open(dataDir);
+    expect(store.loadReport).toMatchObject({ vectors: 400, fromSnapshot: 1, inserted: 0 });
+    expect((await store.search(a, entries[123]!.vector, 1, Date.now()))[0]?.entry.id).toBe(entries[123]!.id);
+    await store.close();
+  });
+});
