@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
@@ -23,6 +24,15 @@ export type GraphBuilder = (labels: readonly number[], vectors: Float32Array<Arr
 export const GRAPH_BUILD_DIR = "hnsw-build";
 
 /**
+ * Deletes a worker-built graph's file once its graph is garbage-collected
+ * (its scope was dropped, or replaced), unless a snapshot took it over
+ * first; so a long-running server does not keep the files of graphs it no
+ * longer has. Each file name is unique, so a late deletion can never hit
+ * another build's file.
+ */
+const deleteWhenCollected = new FinalizationRegistry<string>((path) => rmSync(path, { force: true }));
+
+/**
  * Builds graphs on a worker thread, which saves each to a file in
  * `dataDir/hnsw-build` that the main thread maps (usearch can hand an index
  * between threads only through a file; mapping a 1M-vector graph takes a
@@ -34,12 +44,14 @@ export const GRAPH_BUILD_DIR = "hnsw-build";
 export function workerGraphBuilder(dataDir: string, dimension: number, params: IndexParams, insertThreads: number): GraphBuilder {
   const dir = join(dataDir, GRAPH_BUILD_DIR);
   rmSync(dir, { recursive: true, force: true });
+  // Unique across stores opened on this directory in one process (see deleteWhenCollected).
+  const prefix = randomBytes(6).toString("hex");
   let serial = 0;
   let previous: Promise<unknown> = Promise.resolve();
   return (labels, vectors) => {
     let stopped = false;
     let worker: Worker | undefined;
-    const path = join(dir, `${serial++}.usearch`);
+    const path = join(dir, `${prefix}-${serial++}.usearch`);
     const run = (): Promise<LayeredGraph> => {
       mkdirSync(dir, { recursive: true });
       const job: GraphBuildJob = { dimension, params, insertThreads, labels: Float64Array.from(labels), vectors, path };
@@ -54,6 +66,7 @@ export function workerGraphBuilder(dataDir: string, dimension: number, params: I
             if (message?.type !== "saved") throw new Error(`graph build worker sent ${JSON.stringify(message)}`);
             const graph = new LayeredGraph(HnswIndex.map(path, dimension, params, labels.length), dimension, params, insertThreads);
             noteMappedGraph(graph, path, labels.length, message.sha256);
+            deleteWhenCollected.register(graph, path);
             resolve(graph);
           } catch (error) {
             rmSync(path, { force: true });
