@@ -226,6 +226,28 @@ async function burstAndKill(child: ChildServer, cycle: number, ending: Ending): 
   return { acknowledgedAtKill, acknowledgedInBurst: acknowledged, snapshotState: snapshotState(exit) };
 }
 
+/**
+ * Gives the next shutdown a whole graph to write. A graph restored from a
+ * snapshot or built on a worker thread is memory-mapped and only linked into
+ * the next snapshot, which takes too little time for a kill to land inside;
+ * a scope that outgrows exact search while the server runs gets an in-memory
+ * graph, written in full. Its entries are scaffolding, not in the ledger:
+ * the checks after the kill look entries up in MAIN.
+ */
+async function growFreshGraph(child: ChildServer, attempt: number): Promise<void> {
+  const client = clientFor("grpc", child.url);
+  const scope = { namespace: NAMESPACE, model: "crash-model", params: { kind: `graph ${attempt}` } };
+  const stored = Array.from({ length: 4 * EXACT_SCOPE_LIMIT }, (_, i) => prompts.prompt(`fresh graph ${attempt} store ${i}`));
+  await concurrently(16, async (w) => {
+    for (let i = w; i < stored.length; i += 16) {
+      const prompt = stored[i] as string;
+      await client.store({ prompt, response: `response to ${prompt}`, scope });
+    }
+  });
+  // The graph is built a chunk per turn of the event loop once the scope passes the limit; wait for it to take over.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+}
+
 /** The checks after a kill: the file read-only first, then a new server on it. Leaves that server running. */
 async function verifyAfterKill(): Promise<void> {
   // 1. The file as the kill left it, before any server recovers it.
@@ -312,6 +334,7 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
     // The kill must land inside saveSnapshots; the inotify event may arrive late on a busy machine, so up to three tries (each a full crash cycle).
     const states: string[] = [];
     for (let attempt = 0; attempt < 3 && !states.includes("in saveSnapshots"); attempt++) {
+      await growFreshGraph(server as ChildServer, attempt);
       const report = await burstAndKill(server as ChildServer, 3 + attempt, { kind: "sigkill-during-snapshot" });
       states.push(report.snapshotState ?? "?");
       reports.push(`cycle ${3 + attempt}: SIGTERM after ${report.acknowledgedAtKill} acks, SIGKILL at the snapshot: ${report.snapshotState}`);

@@ -183,6 +183,8 @@ describe("/metrics after a scripted sequence of calls", () => {
       if (family.type !== "histogram") continue;
       const series = json.histograms[name];
       expect(series, name).toBeDefined();
+      // The runtime's own (garbage collections) move by themselves between the two scrapes.
+      if (!name.startsWith("semcache_")) continue;
       const counts = samplesOf(m, `${name}_count`);
       expect(series!.length, name).toBe(counts.length);
       for (const x of counts) {
