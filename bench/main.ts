@@ -172,7 +172,7 @@ export interface SizeResult {
   /** Server RSS right after it reported SERVING, and after the lookups. */
   readonly rssAtServingMiB: number;
   readonly rssMiB: number;
-  /** (RSS at SERVING − the empty store's) / entries. */
+  /** (RSS after the lookups − the empty store's) / entries. */
   readonly rssDeltaPerEntryBytes: number | null;
   /** Lookups whose candidates above the threshold the guard all refused (server Stats). */
   readonly guardRejections: number;
@@ -254,7 +254,7 @@ async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResult[]; m
       const exact = await latencies(cs, exactQueries, plan.sizeSamples, plan.warmup, entries > 0 ? "exact" : "miss");
       const rss = server.rss();
       const sizeStats = await cs.stats({ namespace: BENCH_SCOPE.namespace });
-      if (entries === 0) baselineRss = rssAtServing;
+      if (entries === 0) baselineRss = rss;
       const result: SizeResult = {
         entries,
         preloadSeconds,
@@ -264,7 +264,7 @@ async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResult[]; m
         exactHit: exact,
         rssAtServingMiB: round(rssAtServing / 2 ** 20, 1),
         rssMiB: round(rss / 2 ** 20, 1),
-        rssDeltaPerEntryBytes: entries > 0 && baselineRss > 0 ? Math.round((rssAtServing - baselineRss) / entries) : null,
+        rssDeltaPerEntryBytes: entries > 0 && baselineRss > 0 ? Math.round((rss - baselineRss) / entries) : null,
         guardRejections: Number(sizeStats.guardRejections),
       };
       sizes.push(result);
@@ -278,8 +278,9 @@ async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResult[]; m
     if (where.redisUrl !== undefined) await cleanRedis(where);
     rmSync(dir, { recursive: true, force: true });
   }
-  // Least-squares slope of RSS at SERVING against entries, over every size (the empty store included).
-  const memoryPerEntryBytes = sizes.length >= 2 ? Math.round(slope(sizes.map((s) => [s.entries, s.rssAtServingMiB * 2 ** 20] as const))) : null;
+  // Least-squares slope of RSS after the lookups against entries, over every size (the empty store included).
+  // After, not at SERVING: a snapshot's graph is memory-mapped, and RSS counts its pages only once searches touch them.
+  const memoryPerEntryBytes = sizes.length >= 2 ? Math.round(slope(sizes.map((s) => [s.entries, s.rssMiB * 2 ** 20] as const))) : null;
   return { sizes, memoryPerEntryBytes };
 }
 
@@ -329,7 +330,7 @@ async function main(): Promise<void> {
         "",
         ...sizeTable(measured.sizes),
         "",
-        `Memory per entry (slope of RSS at SERVING over the sizes): ${measured.memoryPerEntryBytes?.toLocaleString("en-US") ?? "—"} bytes. ` +
+        `Memory per entry (slope of RSS after the lookups over the sizes): ${measured.memoryPerEntryBytes?.toLocaleString("en-US") ?? "—"} bytes. ` +
           `Preload times: ${measured.sizes.map((x) => `${x.entries.toLocaleString("en-US")}: ${x.preloadSeconds} s`).join(", ")}.`,
         "",
       ].join("\n");

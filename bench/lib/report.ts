@@ -43,7 +43,7 @@ export function markdownReport(r: BenchResults): string {
   lines.push(`| Cold start to SERVING (/healthz), empty store | ${(r.coldStartEmptyMs / 1000).toFixed(2)} s (listening after ${(r.listeningMs / 1000).toFixed(2)} s) |`);
   if (r.memoryPerEntryBytes !== null) {
     lines.push(
-      `| Memory per entry (slope of server RSS at SERVING over ${r.sizes.map((s) => s.entries.toLocaleString("en-US")).join(", ")} entries) | ${r.memoryPerEntryBytes.toLocaleString("en-US")} bytes${r.config.store === "redis" ? " (entries live in Redis: server RSS only)" : ""} |`,
+      `| Memory per entry (slope of server RSS after the lookups, which page in mapped graphs, over ${r.sizes.map((s) => s.entries.toLocaleString("en-US")).join(", ")} entries) | ${r.memoryPerEntryBytes.toLocaleString("en-US")} bytes${r.config.store === "redis" ? " (entries live in Redis: server RSS only)" : ""} |`,
     );
   }
   lines.push("");
@@ -74,7 +74,7 @@ export function markdownReport(r: BenchResults): string {
 export function sizeTable(sizes: BenchResults["sizes"]): string[] {
   const lines: string[] = [];
   lines.push(
-    "| Entries in the store | Lookup p50 semantic hit | semantic miss | exact hit | p99 semantic hit | Rewordings served | Cold start to SERVING | Server RSS at SERVING / after lookups | RSS over empty, per entry |",
+    "| Entries in the store | Lookup p50 semantic hit | semantic miss | exact hit | p99 semantic hit | Rewordings served | Cold start to SERVING | Server RSS at SERVING / after lookups | RSS after lookups over empty, per entry |",
   );
   lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const s of sizes) {
