@@ -11,8 +11,8 @@
  * search asks both graphs and merges their results by distance.
  *
  * The mapped graph only ever loses vectors, so the layering stays as it is
- * until a rebuild replaces it (after a crash, or with a snapshot found too
- * hollow to reuse, see index-loader.ts).
+ * until a rebuild replaces it: at a start that finds no usable snapshot, for
+ * instance one whose mapped graph is mostly removed (see index-loader.ts).
  */
 import type { IndexParams } from "../cache-store.js";
 import { HnswIndex, type LabelDistance, type ScopeVectorIndex } from "./vector-index.js";
@@ -57,7 +57,7 @@ export class LayeredGraph implements ScopeVectorIndex {
     return false;
   }
 
-  /** Adds and removals so far, counting those of a snapshot it was opened from: equal counts mean equal contents. */
+  /** Adds and removals made to this object since it was opened: equal counts mean equal contents. */
   get changes(): number {
     return this.changeCount;
   }
