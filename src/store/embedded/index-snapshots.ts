@@ -44,12 +44,18 @@ export interface SnapshotEntry {
   readonly removed?: readonly number[];
 }
 
+/** A snapshot file and where it is now. */
+export interface StoredFile {
+  readonly path: string;
+  readonly file: SnapshotFile;
+}
+
 /** Where an index's contents are on disk, as of its change count `changes`. */
 interface OnDisk {
-  readonly entry: SnapshotEntry;
-  /** Paths of `entry.graph` and `entry.added`. */
-  readonly graphPath: string;
-  readonly addedPath: string | undefined;
+  /** The graph (a layered graph's mapped one). */
+  readonly graph: StoredFile;
+  /** A layered graph's additions, when it had any. */
+  readonly added: StoredFile | undefined;
   readonly changes: number;
 }
 
@@ -80,9 +86,7 @@ interface SnapshotEntryV1 {
  * writing the graph again. For graphs built off the event loop.
  */
 export function noteMappedGraph(graph: LayeredGraph, path: string, count: number, sha256: string): void {
-  const file: SnapshotFile = { file: basename(path), count, sha256 };
-  // No change count matches -1: only the graph file is known, not any additions.
-  onDisk.set(graph, { entry: { maxLabel: 0, count, graph: file }, graphPath: path, addedPath: undefined, changes: -1 });
+  onDisk.set(graph, { graph: { path, file: { file: basename(path), count, sha256 } }, added: undefined, changes: graph.changes });
 }
 
 /**
@@ -111,9 +115,9 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
     const index = scope.index;
     if (!(index instanceof HnswIndex || index instanceof LayeredGraph)) continue;
     const known = onDisk.get(index);
-    const record = saveIndex(index, known, liveCounts(scope.expiry), () => join(temp, `${n++}.usearch`));
-    scopes[scopeKey] = record.entry;
-    saved.push([index, record, known?.graphPath]);
+    const record = saveIndex(index, known, () => join(temp, `${n++}.usearch`));
+    scopes[scopeKey] = { ...liveCounts(scope.expiry), ...entryFiles(record), ...removedLabels(index) };
+    saved.push([index, record, known?.graph.path]);
   }
   const manifest: Manifest = { format: FORMAT, ...pickIdentity(identity), scopes };
   writeFileSync(join(temp, MANIFEST), JSON.stringify(manifest));
@@ -132,47 +136,46 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
 
 /**
  * Puts one scope index's files in the new snapshot (`newPath` names each):
- * linked when `known` says the file there already holds them, written
- * otherwise.
+ * linked when `known` says a file already holds them, written otherwise.
  */
-function saveIndex(index: HnswIndex | LayeredGraph, known: OnDisk | undefined, counts: { maxLabel: number; count: number }, newPath: () => string): OnDisk {
+function saveIndex(index: HnswIndex | LayeredGraph, known: OnDisk | undefined, newPath: () => string): OnDisk {
   const unchanged = known?.changes === index.changes;
-  const graphPath = newPath();
-  if (index instanceof HnswIndex) {
-    const graph = unchanged && link(known.graphPath, graphPath) ? { ...known.entry.graph, file: basename(graphPath) } : writeGraph(index, graphPath);
-    return { entry: { ...counts, graph }, graphPath, addedPath: undefined, changes: index.changes };
-  }
-  const { mapped, added, removed } = index.layers;
+  if (index instanceof HnswIndex) return { graph: linkOrWrite(unchanged ? known.graph : undefined, index, newPath()), added: undefined, changes: index.changes };
+  const { mapped, added } = index.layers;
   // The mapped graph never changes: its file is linked whenever it is known.
-  const graph = known !== undefined && link(known.graphPath, graphPath) ? { ...known.entry.graph, file: basename(graphPath) } : writeGraph(mapped, graphPath);
-  let entry: SnapshotEntry = { ...counts, graph, ...(removed.size > 0 ? { removed: [...removed] } : {}) };
-  let addedPath: string | undefined;
-  if (added !== undefined && added.size > 0) {
-    addedPath = newPath();
-    const before = unchanged ? known.entry.added : undefined;
-    const file = before !== undefined && known?.addedPath !== undefined && link(known.addedPath, addedPath) ? { ...before, file: basename(addedPath) } : writeGraph(added, addedPath);
-    entry = { ...entry, added: file };
-  }
-  return { entry, graphPath, addedPath, changes: index.changes };
+  const graph = linkOrWrite(known?.graph, mapped, newPath());
+  const addedFile = added !== undefined && added.size > 0 ? linkOrWrite(unchanged ? known.added : undefined, added, newPath()) : undefined;
+  return { graph, added: addedFile, changes: index.changes };
 }
 
-/** `record` with its paths moved from the temporary directory to `dir`. */
+/** Hard-links `previous` to `path` when there is one and the filesystem allows it; writes `graph` there otherwise. */
+function linkOrWrite(previous: StoredFile | undefined, graph: HnswIndex, path: string): StoredFile {
+  if (previous !== undefined) {
+    try {
+      linkSync(previous.path, path);
+      return { path, file: { ...previous.file, file: basename(path) } };
+    } catch {
+      // Gone, or a filesystem without hard links: written instead.
+    }
+  }
+  return { path, file: writeGraph(graph, path) };
+}
+
+/** The files part of a snapshot entry. */
+function entryFiles(record: OnDisk): Pick<SnapshotEntry, "graph" | "added"> {
+  return { graph: record.graph.file, ...(record.added === undefined ? {} : { added: record.added.file }) };
+}
+
+/** A layered graph's removed labels, as the snapshot entry lists them. */
+function removedLabels(index: HnswIndex | LayeredGraph): Pick<SnapshotEntry, "removed"> {
+  const removed = index instanceof LayeredGraph ? index.layers.removed : undefined;
+  return removed === undefined || removed.size === 0 ? {} : { removed: [...removed] };
+}
+
+/** `record` with its files moved from the temporary directory to `dir`. */
 function atPaths(record: OnDisk, dir: string): OnDisk {
-  return {
-    ...record,
-    graphPath: join(dir, basename(record.graphPath)),
-    addedPath: record.addedPath === undefined ? undefined : join(dir, basename(record.addedPath)),
-  };
-}
-
-/** Hard-links `from` to `to`; false when it cannot (gone, or a filesystem without hard links), and the file is written instead. */
-function link(from: string, to: string): boolean {
-  try {
-    linkSync(from, to);
-    return true;
-  } catch {
-    return false;
-  }
+  const moved = (stored: StoredFile): StoredFile => ({ ...stored, path: join(dir, basename(stored.path)) });
+  return { ...record, graph: moved(record.graph), added: record.added === undefined ? undefined : moved(record.added) };
 }
 
 /** Writes `graph` to `path` and describes the file. */
@@ -219,11 +222,11 @@ function fromV1(entry: SnapshotEntryV1): SnapshotEntry {
   return { maxLabel: entry.maxLabel, count: entry.count, graph: { file: entry.file, count: entry.count, sha256: entry.sha256 } };
 }
 
-/** The snapshot files of an entry (its graph first), each with its expected hash; undefined for a name the manifest should not hold. */
-export function snapshotFiles(dataDir: string, entry: SnapshotEntry): { path: string; sha256: string }[] | undefined {
+/** The snapshot files of an entry, its graph first; undefined for a name the manifest should not hold. */
+export function snapshotFiles(dataDir: string, entry: SnapshotEntry): StoredFile[] | undefined {
   const files = entry.added === undefined ? [entry.graph] : [entry.graph, entry.added];
   if (!files.every((f) => /^\d+\.usearch$/.test(f.file))) return undefined;
-  return files.map((f) => ({ path: join(dataDir, SNAPSHOT_DIR, f.file), sha256: f.sha256 }));
+  return files.map((file) => ({ path: join(dataDir, SNAPSHOT_DIR, file.file), file }));
 }
 
 /**
@@ -242,14 +245,15 @@ export async function loadSnapshot(
   hashOf: (path: string) => Promise<string | undefined>,
 ): Promise<LayeredGraph | undefined> {
   const files = snapshotFiles(dataDir, entry);
-  if (files === undefined) return undefined;
-  for (const { path, sha256 } of files) if (!existsSync(path) || (await hashOf(path)) !== sha256) return undefined;
+  const [graph, addedFile] = files ?? [];
+  if (files === undefined || graph === undefined) return undefined;
+  // A missing or unreadable file hashes to undefined, which matches no checksum.
+  for (const { path, file } of files) if ((await hashOf(path)) !== file.sha256) return undefined;
   try {
-    const [graphPath, addedPath] = files.map((f) => f.path) as [string, string | undefined];
-    const mapped = HnswIndex.map(graphPath, dimension, params, entry.graph.count);
-    const added = addedPath !== undefined && entry.added !== undefined ? HnswIndex.load(addedPath, dimension, params, entry.added.count, insertThreads) : undefined;
+    const mapped = HnswIndex.map(graph.path, dimension, params, entry.graph.count);
+    const added = addedFile === undefined ? undefined : HnswIndex.load(addedFile.path, dimension, params, addedFile.file.count, insertThreads);
     const index = new LayeredGraph(mapped, dimension, params, insertThreads, { ...(added ? { added } : {}), removed: entry.removed ?? [] });
-    onDisk.set(index, { entry, graphPath, addedPath, changes: index.changes });
+    onDisk.set(index, { graph, added: addedFile, changes: index.changes });
     return index;
   } catch {
     return undefined;
