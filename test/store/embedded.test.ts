@@ -327,6 +327,84 @@ describe("embedded store", () => {
     await store.close();
   });
 
+  it("rebuilds a snapshot's mapped graph in the background once most of it has expired, serving and taking writes meanwhile", async () => {
+    const dataDir = tempDir();
+    // Graphs above 128 entries, so that the 230 left are still a graph at the last open.
+    const limits = { exactScopeLimit: 128, purgeIntervalMs: 0 };
+    const now = Date.now();
+    const hour = 3_600_000;
+    // 300 of 600 entries expire in an hour, 100 more in two: then two thirds of the mapped graph is dead.
+    const expiresAtMs = (i: number): number => (i < 300 ? now + hour : i < 400 ? now + 2 * hour : 0);
+    const entries = Array.from({ length: 600 }, (_, i) => entryOf(a, `e${i}`, randomUnit(80_000 + i), { expiresAtMs: expiresAtMs(i) }));
+    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
+      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
+    let store = await open(dataDir, limits);
+    await store.put(entries);
+    await store.close();
+
+    const { logger, records } = recordingLogger();
+    store = await open(dataDir, { ...limits, logger });
+    expect(store.loadReport).toMatchObject({ fromSnapshot: 1, inserted: 0 });
+    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    const mappedAtOpen = state.index;
+    expect(mappedAtOpen).toBeInstanceOf(LayeredGraph);
+
+    // Purging 300 leaves the graph half dead: not yet rebuilt.
+    expect(await store.purgeExpired(now + 1.5 * hour)).toBe(300);
+    expect(state.building).toBeUndefined();
+    // Now 400 of 600 mapped vectors are gone: the rebuild starts, and the old graph goes on serving.
+    expect(await store.purgeExpired(now + 2.5 * hour)).toBe(100);
+    expect(state.building).toBeDefined();
+    expect(records.map((r) => r.msg)).toContainEqual(expect.stringMatching(/most of a scope's memory-mapped graph was removed/));
+    expect(await best(store, entries[450]!.vector)).toBe(entries[450]!.id);
+    // Writes while it is rebuilt: new rows, and a replace of a row the rebuild has read.
+    const fresh = Array.from({ length: 30 }, (_, i) => entryOf(a, `fresh${i}`, randomUnit(90_000 + i)));
+    await store.put(fresh);
+    await store.put([entryOf(a, "e500", randomUnit(95_000), { response: "replaced" })]);
+
+    for (let waited = 0; state.building !== undefined && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(state.index).toBeInstanceOf(LayeredGraph);
+    expect(state.index).not.toBe(mappedAtOpen);
+    const layers = (state.index as LayeredGraph).layers;
+    // The new mapped graph holds only the live rows (at most the replaced row's old vector is removed from it).
+    expect(layers.mapped.size).toBeLessThanOrEqual(200);
+    expect(state.index.size).toBe(230);
+    expect(records.at(-1)).toMatchObject({ msg: expect.stringMatching(/graph built in the background/), vectors: 230 });
+    for (const i of [400, 499, 599]) expect(await best(store, entries[i]!.vector)).toBe(entries[i]!.id);
+    for (const i of [0, 29]) expect(await best(store, fresh[i]!.vector)).toBe(fresh[i]!.id);
+    expect((await store.search(a, randomUnit(95_000), 1, Date.now()))[0]?.entry.response).toBe("replaced");
+    expect((await store.search(a, entries[500]!.vector, 1, Date.now()))[0]?.similarity).toBeLessThan(0.99);
+    // Expired rows are never served, before or after.
+    expect(await best(store, entries[10]!.vector)).not.toBe(entries[10]!.id);
+    await store.close();
+
+    // The rebuilt graph is what the next start maps.
+    store = await open(dataDir, limits);
+    expect(store.loadReport).toMatchObject({ vectors: 230, fromSnapshot: 1, inserted: 0 });
+    expect(await best(store, fresh[7]!.vector)).toBe(fresh[7]!.id);
+    await store.close();
+  });
+
+  it("stops rebuilding a mostly removed graph when its scope is flushed meanwhile", async () => {
+    const dataDir = tempDir();
+    const limits = { exactScopeLimit: 256, purgeIntervalMs: 0 };
+    const now = Date.now();
+    let store = await open(dataDir, limits);
+    await store.put(Array.from({ length: 600 }, (_, i) => entryOf(a, `f${i}`, randomUnit(85_000 + i), { expiresAtMs: i < 400 ? now + 60_000 : 0 })));
+    await store.close();
+    store = await open(dataDir, limits);
+    const indexes = (store as unknown as { indexes: ScopeIndexes }).indexes;
+    expect(await store.purgeExpired(now + 120_000)).toBe(400);
+    expect([...indexes.entries()][0]![1].building).toBeDefined();
+    expect(await store.flushNamespace(a.namespace)).toBe(200);
+    expect(indexes.has(a.scopeKey)).toBe(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(indexes.has(a.scopeKey)).toBe(false);
+    await store.put([entryOf(a, "again", randomUnit(1))]);
+    expect((await store.search(a, randomUnit(1), 1, Date.now()))[0]?.entry.prompt).toBe("again");
+    await store.close();
+  });
+
   it("writes accumulated hit counts on its timer", async () => {
     const dataDir = tempDir();
     const store = await open(dataDir, { hitFlushIntervalMs: 20 });

@@ -66,6 +66,17 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
     for (const { label } of byCloseness.slice(0, 40)) graph.remove(label);
     expect(graph.search(query, 3).map((m) => m.label)).toEqual(byCloseness.slice(40, 43).map((m) => m.label));
   });
+
+  it("is hollow once more than half of its mapped graph is removed (additions do not count)", () => {
+    const graph = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1);
+    graph.add([1_001, 1_002], new Float32Array([...randomUnit(1), ...randomUnit(2)]));
+    for (let label = 1; label <= 150; label++) graph.remove(label);
+    graph.remove(1_001);
+    expect(graph.hollow).toBe(false);
+    graph.remove(151);
+    expect(graph.hollow).toBe(true);
+    expect(graph.size).toBe(300 - 151 + 1);
+  });
 });
 
 describe("embedded store: snapshots of layered graphs", () => {

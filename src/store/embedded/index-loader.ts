@@ -1,3 +1,4 @@
+import { mostlyRemoved } from "./layered-graph.js";
 import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
 import { ExactIndex } from "./vector-index.js";
 import { sha256FilesOffThread } from "./file-hash.js";
@@ -107,7 +108,7 @@ export async function loadScopeIndexes(
  * layered-graph.ts).
  */
 function hollow(entry: SnapshotEntry, deadSince: number): boolean {
-  return ((entry.removed?.length ?? 0) + deadSince) * 2 > entry.graph.count;
+  return mostlyRemoved((entry.removed?.length ?? 0) + deadSince, entry.graph.count);
 }
 
 /** Installs a scope's every row in an exact index sized for them. */

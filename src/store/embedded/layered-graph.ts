@@ -12,10 +12,22 @@
  *
  * The mapped graph only ever loses vectors, so the layering stays as it is
  * until a rebuild replaces it: at a start that finds no usable snapshot, for
- * instance one whose mapped graph is mostly removed (see index-loader.ts).
+ * instance one whose mapped graph is mostly removed (see index-loader.ts),
+ * or while running, once most of the mapped graph is removed (expired,
+ * replaced or evicted): see ScopeIndexes.compactGraph.
  */
 import type { IndexParams } from "../cache-store.js";
 import { HnswIndex, type LabelDistance, type ScopeVectorIndex } from "./vector-index.js";
+
+/**
+ * Whether a mapped graph of `mapped` vectors, `removed` of them gone, is
+ * mostly dead: a search then wades through more removed neighbours than live
+ * ones (asking for ever more, up to the whole graph once nothing mapped is
+ * live), so the graph is rebuilt from the live rows instead.
+ */
+export function mostlyRemoved(removed: number, mapped: number): boolean {
+  return removed * 2 > mapped;
+}
 
 /** What a layered graph is made of, e.g. to save it. */
 export interface GraphLayers {
@@ -57,6 +69,11 @@ export class LayeredGraph implements ScopeVectorIndex {
     return false;
   }
 
+  /** Whether most of the mapped graph is removed (see {@link mostlyRemoved}). */
+  get hollow(): boolean {
+    return mostlyRemoved(this.removed.size, this.mapped.size);
+  }
+
   /** Adds and removals made to this object since it was opened: equal counts mean equal contents. */
   get changes(): number {
     return this.changeCount;
@@ -87,12 +104,18 @@ export class LayeredGraph implements ScopeVectorIndex {
    * Up to `k` nearest labels of both graphs, best first. The mapped graph is
    * asked for more when removed labels crowd its nearest (×4 a round, as
    * ScopeIndexes does for expired rows), so a removal never hides a live
-   * match.
+   * match; nothing once none of it is live.
    */
   search(query: Float32Array, k: number): LabelDistance[] {
     const found = this.added?.search(query, k) ?? [];
     const total = this.mapped.size;
-    for (let want = Math.min(k, total); want > 0; want = Math.min(total, want * 4)) {
+    const liveInMapped = total - this.removed.size;
+    // Asked at first for as many more as removed ones are expected among the
+    // nearest, plus a margin, rather than for k: with even 1% removed, some of
+    // 128 candidates usually are, and widening ×4 for them made every search
+    // 3-4× dearer.
+    const first = this.removed.size === 0 ? k : Math.ceil((k * total * 1.1) / Math.max(1, liveInMapped)) + 4;
+    for (let want = Math.min(total, first); want > 0 && liveInMapped > 0; want = Math.min(total, want * 4)) {
       const matches = this.mapped.search(query, want);
       const live = matches.filter((m) => !this.removed.has(m.label));
       if (live.length >= k || want >= total || matches.length < want) {

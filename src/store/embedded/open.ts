@@ -144,6 +144,14 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       );
     }
     for (const scopeKey of report.graphsToBuild) indexes.buildGraphOffThread(scopeKey, builder);
+    indexes.onHollow = (scopeKey, graph) => {
+      const { mapped, removed } = graph.layers;
+      logger.info(
+        { scopeKey, mapped: mapped.size, removed: removed.size },
+        "embedded store: most of a scope's memory-mapped graph was removed (expired, replaced or evicted); rebuilding it from the live rows in the background",
+      );
+      indexes.compactGraph(scopeKey, (afterLabel, upToLabel, limit) => entries.scopeVectorPage(scopeKey, afterLabel, upToLabel, limit), builder);
+    };
     return new EmbeddedStore(entries, indexes, params, {
       dataDir,
       dimension: options.dimension,

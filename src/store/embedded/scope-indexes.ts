@@ -1,8 +1,9 @@
 import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
 import { isLive } from "../expiry.js";
-import type { GraphBuilder } from "./graph-build.js";
-import type { LayeredGraph } from "./layered-graph.js";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { GraphBuild, GraphBuilder } from "./graph-build.js";
+import { LayeredGraph } from "./layered-graph.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
 /** A search result: a live label and its cosine similarity. */
@@ -28,12 +29,22 @@ export interface ScopeState {
   building?: HnswBuild;
 }
 
+/** Reads up to `limit` of a scope's rows with `afterLabel < label <= upToLabel`, in label order (SQLite's, for {@link ScopeIndexes.compactGraph}). */
+export type ScopePageReader = (afterLabel: number, upToLabel: number, limit: number) => readonly IndexedVector[];
+
 /** A graph under construction and the labels still to insert into it. */
 interface HnswBuild {
   /** The graph; undefined while a {@link GraphBuilder} makes it elsewhere. */
   hnsw: HnswIndex | LayeredGraph | undefined;
   /** Labels to insert once the graph is here (removed ones are skipped then). */
   readonly queue: number[];
+  /** The vector of a queued label. */
+  readonly vectorOf: (label: number) => Float32Array | undefined;
+  /**
+   * Vectors added while a graph is rebuilt, by label: the index serving
+   * meanwhile is a layered graph, which cannot give them back.
+   */
+  readonly addedMeanwhile?: Map<number, Float32Array>;
   /** Stops the work elsewhere when the build is abandoned. */
   readonly stop?: () => void;
   /** Called once the scope has switched to the graph. */
@@ -43,6 +54,10 @@ interface HnswBuild {
 // Vectors inserted into a graph under construction per turn of the event
 // loop: about 50 ms of work on a busy core, so requests keep being served.
 const BUILD_CHUNK = 100;
+
+// Rows read from SQLite per turn of the event loop when a graph is rebuilt
+// from them: about 15 ms of reading and decoding.
+const READ_PAGE = 1_024;
 
 /**
  * One vector index per scope key. A search only ever looks inside its own
@@ -83,6 +98,16 @@ export class ScopeIndexes {
 
   /** Told when a scope switches to a graph built off the event loop: its size and the build's wall time. */
   onGraphBuilt: (scopeKey: string, vectors: number, ms: number) => void = () => undefined;
+
+  /**
+   * Told when most of a scope's mapped graph has been removed (see
+   * LayeredGraph.hollow), once per graph: the store answers with
+   * {@link compactGraph}.
+   */
+  onHollow: (scopeKey: string, graph: LayeredGraph) => void = () => undefined;
+
+  // Graphs whose rebuild failed: not tried again while they serve (searches through them stay correct).
+  private readonly notCompacted = new WeakSet<LayeredGraph>();
 
   /** Number of scopes with at least one vector. */
   get scopeCount(): number {
@@ -131,9 +156,11 @@ export class ScopeIndexes {
     const { labels, vectors } = scope.index.contents();
     // A copy: the exact index goes on serving and changing while the graph is built.
     const job = build(labels, vectors.slice());
+    const exact = scope.index;
     const state: HnswBuild = {
       hnsw: undefined,
       queue: [],
+      vectorOf: (label) => exact.vectorOf(label),
       stop: () => job.stop(),
       switched: () => this.onGraphBuilt(scopeKey, scope.index.size, performance.now() - started),
     };
@@ -153,6 +180,70 @@ export class ScopeIndexes {
         this.startBuild(scopeKey, scope);
       },
     );
+  }
+
+  /**
+   * Replaces a scope's layered graph, most of whose mapped graph is removed,
+   * by a graph of its live rows built by `build` off the event loop; the old
+   * graph goes on serving until then. The rows are read with `readPage` a
+   * page per turn of the event loop (a 1M-row scope takes seconds to read),
+   * up to the scope's highest label now; rows added meanwhile are kept aside
+   * and inserted once the graph is here, rows removed meanwhile are taken
+   * out of it. A failed rebuild is logged (onBuildError) and not retried
+   * for that graph: searches through it stay correct, only slower.
+   */
+  compactGraph(scopeKey: string, readPage: ScopePageReader, build: GraphBuilder): void {
+    const scope = this.scopes.get(scopeKey);
+    const old = scope?.index;
+    if (scope === undefined || !(old instanceof LayeredGraph) || scope.building !== undefined) return;
+    const started = performance.now();
+    let upTo = 0;
+    for (const label of scope.expiry.keys()) upTo = Math.max(upTo, label);
+    const addedMeanwhile = new Map<number, Float32Array>();
+    let job: GraphBuild | undefined;
+    let stopped = false;
+    const state: HnswBuild = {
+      hnsw: undefined,
+      queue: [],
+      vectorOf: (label) => addedMeanwhile.get(label),
+      addedMeanwhile,
+      stop: () => {
+        stopped = true;
+        job?.stop();
+      },
+      switched: () => this.onGraphBuilt(scopeKey, scope.index.size, performance.now() - started),
+    };
+    scope.building = state;
+    const current = (): boolean => !stopped && this.scopes.get(scopeKey) === scope && scope.building === state;
+    const d = this.dimension;
+    const rebuild = async (): Promise<void> => {
+      // Every row up to `upTo` is indexed now, so this bounds what the pages can hold.
+      const vectors = new Float32Array(scope.expiry.size * d);
+      const labels: number[] = [];
+      for (let after = 0; ; ) {
+        const page = readPage(after, upTo, READ_PAGE);
+        for (const row of page) {
+          vectors.set(row.vector, labels.length * d);
+          labels.push(row.label);
+        }
+        if (page.length < READ_PAGE) break;
+        after = page.at(-1)!.label;
+        await nextTurn();
+        if (!current()) return;
+      }
+      job = build(labels, labels.length * d === vectors.length ? vectors : vectors.slice(0, labels.length * d));
+      const graph = await job.done;
+      if (!current()) return;
+      for (const label of labels) if (!scope.expiry.has(label)) graph.remove(label);
+      state.hnsw = graph;
+      this.stepBuild(scopeKey, scope, state);
+    };
+    rebuild().catch((error: unknown) => {
+      if (!current()) return;
+      this.notCompacted.add(old);
+      scope.building = undefined;
+      this.onBuildError(error);
+    });
   }
 
   /** Adds vectors to one scope in one index call (a batch add uses every core). */
@@ -187,6 +278,10 @@ export class ScopeIndexes {
       }
     }
     scope.index.add(labels, vectors);
+    const meanwhile = scope.building?.addedMeanwhile;
+    if (meanwhile === undefined) return;
+    labels.forEach((label, i) => meanwhile.set(label, vectors.subarray(i * d, (i + 1) * d)));
+    scope.building!.queue.push(...labels);
   }
 
   /** Removes one label; drops the scope's index once it is empty so memory follows live scopes. */
@@ -196,7 +291,13 @@ export class ScopeIndexes {
     scope.index.remove(label);
     // Already in the graph under construction, or still queued (then skipped).
     scope.building?.hnsw?.remove(label);
-    if (scope.expiry.size === 0) this.forget(scopeKey);
+    scope.building?.addedMeanwhile?.delete(label);
+    if (scope.expiry.size === 0) {
+      this.forget(scopeKey);
+      return;
+    }
+    const graph = scope.index;
+    if (graph instanceof LayeredGraph && scope.building === undefined && graph.hollow && !this.notCompacted.has(graph)) this.onHollow(scopeKey, graph);
   }
 
   /** Drops every scope of a namespace. */
@@ -266,7 +367,11 @@ export class ScopeIndexes {
 
   private startBuild(scopeKey: string, scope: ScopeState): void {
     const exact = scope.index as ExactIndex;
-    const build: HnswBuild = { hnsw: HnswIndex.create(this.dimension, this.params, this.insertThreads), queue: exact.contents().labels };
+    const build: HnswBuild = {
+      hnsw: HnswIndex.create(this.dimension, this.params, this.insertThreads),
+      queue: exact.contents().labels,
+      vectorOf: (label) => exact.vectorOf(label),
+    };
     scope.building = build;
     this.stepBuild(scopeKey, scope, build);
   }
@@ -289,13 +394,12 @@ export class ScopeIndexes {
     if (this.scopes.get(scopeKey) !== scope || scope.building !== build) return true;
     const hnsw = build.hnsw;
     if (hnsw === undefined) return false;
-    const exact = scope.index as ExactIndex;
     while (build.queue.length > 0 && budget > 0) {
       const take = Math.min(budget, BUILD_CHUNK, build.queue.length);
       const labels: number[] = [];
       const chunk = new Float32Array(take * this.dimension);
       for (const label of build.queue.splice(0, take)) {
-        const vector = exact.vectorOf(label);
+        const vector = build.vectorOf(label);
         if (vector === undefined) continue; // removed while queued
         chunk.set(vector, labels.length * this.dimension);
         labels.push(label);

@@ -163,8 +163,9 @@ export class SqliteEntries {
       scopeKeys: db.prepare<[], string>("SELECT DISTINCT scope_key FROM entries").pluck(),
       scopeNamespace: db.prepare<[string], string>("SELECT namespace FROM entries WHERE scope_key = ? LIMIT 1").pluck(),
       scopeLabels: db.prepare<[string], [number, number]>("SELECT label, expires_at FROM entries WHERE scope_key = ? ORDER BY label").raw(true),
-      scopeVectors: db.prepare<[string, number, number], { label: number; expires_at: number; vector: Buffer }>(
-        "SELECT label, expires_at, vector FROM entries WHERE scope_key = ? AND label > ? AND label <= ? ORDER BY label",
+      // LIMIT -1: no limit.
+      scopeVectors: db.prepare<[string, number, number, number], { label: number; expires_at: number; vector: Buffer }>(
+        "SELECT label, expires_at, vector FROM entries WHERE scope_key = ? AND label > ? AND label <= ? ORDER BY label LIMIT ?",
       ),
     };
   }
@@ -345,9 +346,20 @@ export class SqliteEntries {
 
   /** Vectors of one scope with `afterLabel < label <= upToLabel`, in label order. */
   *scopeVectors(scopeKey: string, afterLabel = 0, upToLabel = Number.MAX_SAFE_INTEGER): IterableIterator<LabelledVector> {
-    for (const r of this.statements.scopeVectors.iterate(scopeKey, afterLabel, upToLabel)) {
+    for (const r of this.statements.scopeVectors.iterate(scopeKey, afterLabel, upToLabel, -1)) {
       yield { label: r.label, expiresAtMs: r.expires_at, vector: decodeFloat32(r.vector, this.dimension) };
     }
+  }
+
+  /**
+   * At most `limit` of those vectors, read at once: a caller reading a
+   * large scope page by page between turns of the event loop (an open
+   * iterator would keep the connection busy for every other statement).
+   */
+  scopeVectorPage(scopeKey: string, afterLabel: number, upToLabel: number, limit: number): LabelledVector[] {
+    return this.statements.scopeVectors
+      .all(scopeKey, afterLabel, upToLabel, limit)
+      .map((r) => ({ label: r.label, expiresAtMs: r.expires_at, vector: decodeFloat32(r.vector, this.dimension) }));
   }
 
   /** Closes the database (checkpointing the WAL). */
