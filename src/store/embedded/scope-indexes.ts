@@ -226,8 +226,9 @@ export class ScopeIndexes {
           vectors.set(row.vector, labels.length * d);
           labels.push(row.label);
         }
-        if (page.length < READ_PAGE) break;
-        after = page.at(-1)!.label;
+        const lastRow = page.at(-1);
+        if (page.length < READ_PAGE || lastRow === undefined) break;
+        after = lastRow.label;
         await nextTurn();
         if (!current()) return;
       }
@@ -278,10 +279,10 @@ export class ScopeIndexes {
       }
     }
     scope.index.add(labels, vectors);
-    const meanwhile = scope.building?.addedMeanwhile;
-    if (meanwhile === undefined) return;
-    labels.forEach((label, i) => meanwhile.set(label, vectors.subarray(i * d, (i + 1) * d)));
-    scope.building!.queue.push(...labels);
+    const building = scope.building;
+    if (building?.addedMeanwhile === undefined) return;
+    for (const [i, label] of labels.entries()) building.addedMeanwhile.set(label, vectors.subarray(i * d, (i + 1) * d));
+    building.queue.push(...labels);
   }
 
   /** Removes one label; drops the scope's index once it is empty so memory follows live scopes. */
