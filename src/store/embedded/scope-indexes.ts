@@ -1,7 +1,7 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
 import { isLive } from "../expiry.js";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { GraphBuild, GraphBuilder } from "./graph-build.js";
 import { LayeredGraph } from "./layered-graph.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
