@@ -76,7 +76,7 @@ export async function loadScopeIndexes(
         // An unusable snapshot (mostly after a crash) means a rebuild on this thread, which the hashing
         // worker would only compete with; any snapshot still to load is hashed here.
         if (!usable) hashes.stop();
-        const index = usable ? await loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads, (path) => hashes.get(path)) : undefined;
+        const index = usable ? await loadSnapshot(dataDir, snapshot, indexes.dimension, indexes.params, indexes.insertThreads, (path) => hashes.get(path), deadSince) : undefined;
         if (index?.containsAll(covered)) {
           const expiry = new Map<number, number>();
           rows.labels.forEach((label, i) => {

@@ -234,7 +234,7 @@ export function snapshotFiles(dataDir: string, entry: SnapshotEntry): StoredFile
  * checksum matched `hashOf` (the file's SHA-256 as the caller computed it);
  * undefined if a file is missing, altered or unreadable. The checksum
  * matters: usearch aborts the whole process on a truncated file instead of
- * throwing.
+ * throwing. `unseenDead`: its rows deleted since it was saved (see LayeredGraph).
  */
 export async function loadSnapshot(
   dataDir: string,
@@ -243,6 +243,7 @@ export async function loadSnapshot(
   params: IndexParams,
   insertThreads: number,
   hashOf: (path: string) => Promise<string | undefined>,
+  unseenDead = 0,
 ): Promise<LayeredGraph | undefined> {
   const files = snapshotFiles(dataDir, entry);
   const [graph, addedFile] = files ?? [];
@@ -252,7 +253,7 @@ export async function loadSnapshot(
   try {
     const mapped = HnswIndex.map(graph.path, dimension, params, entry.graph.count);
     const added = addedFile === undefined ? undefined : HnswIndex.load(addedFile.path, dimension, params, addedFile.file.count, insertThreads);
-    const index = new LayeredGraph(mapped, dimension, params, insertThreads, { ...(added ? { added } : {}), removed: entry.removed ?? [] });
+    const index = new LayeredGraph(mapped, dimension, params, insertThreads, { ...(added ? { added } : {}), removed: entry.removed ?? [], unseenDead });
     onDisk.set(index, { graph, added: addedFile, changes: index.changes });
     return index;
   } catch {

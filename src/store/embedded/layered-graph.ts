@@ -43,22 +43,27 @@ export interface GraphLayers {
 export class LayeredGraph implements ScopeVectorIndex {
   private added: HnswIndex | undefined;
   private readonly removed: Set<number>;
+  private readonly unseenDead: number;
   private changeCount = 0;
 
   /**
    * Over `mapped` (from {@link HnswIndex.map}), with `added` and `removed`
-   * as a snapshot saved them, if any.
+   * as a snapshot saved them, if any. `unseenDead` counts rows the layers
+   * hold that were deleted while no process watched (a crash came before the
+   * next snapshot): which ones is unknown, and searches skip them as rows the
+   * scope no longer has, but they weigh like removals in {@link hollow}.
    */
   constructor(
     private readonly mapped: HnswIndex,
     private readonly dimension: number,
     private readonly params: IndexParams,
     private readonly insertThreads: number,
-    layers: { readonly added?: HnswIndex; readonly removed?: Iterable<number> } = {},
+    layers: { readonly added?: HnswIndex; readonly removed?: Iterable<number>; readonly unseenDead?: number } = {},
   ) {
     if (!mapped.mapped) throw new Error("a layered graph starts from a mapped graph");
     this.added = layers.added;
     this.removed = new Set(layers.removed);
+    this.unseenDead = layers.unseenDead ?? 0;
   }
 
   get size(): number {
@@ -71,7 +76,7 @@ export class LayeredGraph implements ScopeVectorIndex {
 
   /** Whether most of the mapped graph is removed (see {@link mostlyRemoved}). */
   get hollow(): boolean {
-    return mostlyRemoved(this.removed.size, this.mapped.size);
+    return mostlyRemoved(this.removed.size + this.unseenDead, this.mapped.size);
   }
 
   /** Adds and removals made to this object since it was opened: equal counts mean equal contents. */
@@ -109,13 +114,13 @@ export class LayeredGraph implements ScopeVectorIndex {
   search(query: Float32Array, k: number): LabelDistance[] {
     const found = this.added?.search(query, k) ?? [];
     const total = this.mapped.size;
-    const liveInMapped = total - this.removed.size;
     // Asked at first for as many more as removed ones are expected among the
     // nearest, plus a margin, rather than for k: with even 1% removed, some of
     // 128 candidates usually are, and widening ×4 for them made every search
     // 3-4× dearer.
-    const first = this.removed.size === 0 ? k : Math.ceil((k * total * 1.1) / Math.max(1, liveInMapped)) + 4;
-    for (let want = Math.min(total, first); want > 0 && liveInMapped > 0; want = Math.min(total, want * 4)) {
+    const dead = this.removed.size + this.unseenDead;
+    const first = dead === 0 ? k : Math.ceil((k * total * 1.1) / Math.max(1, total - dead)) + 4;
+    for (let want = Math.min(total, first); want > 0 && total > this.removed.size; want = Math.min(total, want * 4)) {
       const matches = this.mapped.search(query, want);
       const live = matches.filter((m) => !this.removed.has(m.label));
       if (live.length >= k || want >= total || matches.length < want) {
