@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_INDEX_PARAMS, openEmbeddedStore } from "../../src/store/embedded/index.js";
 import { LayeredGraph } from "../../src/store/embedded/layered-graph.js";
+import type { GraphBuilder } from "../../src/store/embedded/graph-build.js";
+import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
 import { HnswIndex } from "../../src/store/embedded/vector-index.js";
 import { cosine, DIM, entryOf, randomUnit, scopeOf } from "./support/vectors.js";
 
@@ -83,6 +85,42 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
     afterCrash.remove(51);
     expect(afterCrash.hollow).toBe(true);
     expect(afterCrash.search(vectors[99]!, 1)[0]?.label).toBe(100);
+  });
+});
+
+describe("scope indexes: a failed rebuild of a mostly removed graph", () => {
+  const vectors = Array.from({ length: 300 }, (_, i) => randomUnit(45_000 + i));
+
+  it("is reported once and not retried for that graph, which goes on answering every live label", async () => {
+    const indexes = new ScopeIndexes(DIM, DEFAULT_INDEX_PARAMS, 100);
+    const expiry = new Map(vectors.map((_, i) => [i + 1, 0] as [number, number]));
+    indexes.install("s", { namespace: "ns", index: new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1), expiry });
+    const errors: unknown[] = [];
+    let hollowCalls = 0;
+    let pagesRead = 0;
+    indexes.onBuildError = (error) => errors.push(error);
+    const failing: GraphBuilder = () => ({ done: Promise.reject(new Error("no room for the graph file")), stop: () => undefined });
+    indexes.onHollow = (scopeKey) => {
+      hollowCalls++;
+      indexes.compactGraph(
+        scopeKey,
+        (after, upTo, limit) => {
+          pagesRead++;
+          return [...expiry.keys()].filter((label) => label > after && label <= upTo).slice(0, limit).map((label) => ({ label, expiresAtMs: 0, vector: vectors[label - 1]! }));
+        },
+        failing,
+      );
+    };
+    for (let label = 1; label <= 151; label++) indexes.remove("s", label);
+    expect(hollowCalls).toBe(1);
+    expect(pagesRead).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors).toEqual([expect.objectContaining({ message: "no room for the graph file" })]);
+    const state = [...indexes.entries()][0]![1];
+    expect(state.building).toBeUndefined();
+    indexes.remove("s", 152);
+    expect(hollowCalls).toBe(1);
+    for (const label of [153, 200, 300]) expect(indexes.search("s", vectors[label - 1]!, 1, Date.now())[0]?.label).toBe(label);
   });
 });
 
