@@ -1,4 +1,4 @@
-import { mostlyRemoved } from "./layered-graph.js";
+import { mostlyRemoved, type LayeredGraph } from "./layered-graph.js";
 import type { IndexedVector, ScopeIndexes } from "./scope-indexes.js";
 import { ExactIndex } from "./vector-index.js";
 import { sha256FilesOffThread } from "./file-hash.js";
@@ -17,6 +17,8 @@ export interface IndexLoadReport {
   readonly inserted: number;
   /** Scopes loaded for exact search whose graph is still to be built off the event loop (see `graphsToBuild`). */
   readonly graphsToBuild: readonly string[];
+  /** Scopes whose snapshot was reused with a long tail of newer rows, searched exactly until absorbed (see LayeredGraph). */
+  readonly tailsToAbsorb: readonly string[];
   /** Wall time, in milliseconds. */
   readonly ms: number;
 }
@@ -32,7 +34,12 @@ export interface IndexLoadReport {
  * Except when that rebuild would insert more than `rebuildAbove` vectors
  * (after a crash, a scope of 100k entries took minutes): such a scope is
  * loaded into an exact index, which answers correctly at once, and named in
- * `graphsToBuild` for the caller to build its graph in the background.
+ * `graphsToBuild` for the caller to build its graph in the background. And
+ * when more than `rebuildAbove` rows came after a snapshot (a crash long
+ * after the last clean stop), but no more than the snapshot holds, the
+ * snapshot is reused all the same: those rows go into its layered graph's
+ * tail, searched exactly, and are named in `tailsToAbsorb` for the caller to
+ * move into the graph in the background.
  *
  * The snapshot files are hashed on a worker thread from the start, while
  * this thread reads the scopes' labels from SQLite (each about a second at
@@ -54,6 +61,7 @@ export async function loadScopeIndexes(
     let inserted = 0;
     let vectors = 0;
     const graphsToBuild: string[] = [];
+    const tailsToAbsorb: string[] = [];
     let scopeCount = 0;
     for (const [scopeKey, rows] of entries.scopesWithRows()) {
       scopeCount++;
@@ -69,10 +77,11 @@ export async function loadScopeIndexes(
         // only dead weight in the graph: searches skip labels the scope no
         // longer has, as they skip expired ones.
         const deadSince = snapshot.count - covered.length;
+        const tail = rows.labels.length - covered.length;
         // Decided from the manifest before the file is read and hashed (seconds
-        // at 1M entries): a snapshot mostly dead, or one whose tail would be
-        // rebuilt off the event loop anyway, is not loaded at all.
-        const usable = deadSince >= 0 && rows.labels.length - covered.length <= rebuildAbove && !hollow(snapshot, deadSince);
+        // at 1M entries): a snapshot mostly dead, or one with more rows after it
+        // than in it (a rebuild is then about as much work), is not loaded at all.
+        const usable = deadSince >= 0 && tail <= Math.max(rebuildAbove, covered.length) && !hollow(snapshot, deadSince);
         // An unusable snapshot (mostly after a crash) means a rebuild on this thread, which the hashing
         // worker would only compete with; any snapshot still to load is hashed here.
         if (!usable) hashes.stop();
@@ -85,6 +94,11 @@ export async function loadScopeIndexes(
           indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
           after = snapshot.maxLabel;
           fromSnapshot++;
+          if (tail > rebuildAbove) {
+            loadTail(entries, index, expiry, scopeKey, after);
+            tailsToAbsorb.push(scopeKey);
+            continue;
+          }
         }
       }
       const toInsert = after === 0 ? rows.labels.length : rows.labels.length - covered.length;
@@ -95,7 +109,7 @@ export async function loadScopeIndexes(
         inserted += addVectors(entries, indexes, scopeKey, rows.namespace, after);
       }
     }
-    return { scopes: scopeCount, vectors, fromSnapshot, inserted, graphsToBuild, ms: performance.now() - started };
+    return { scopes: scopeCount, vectors, fromSnapshot, inserted, graphsToBuild, tailsToAbsorb, ms: performance.now() - started };
   } finally {
     hashes.stop();
   }
@@ -109,6 +123,24 @@ export async function loadScopeIndexes(
  */
 function hollow(entry: SnapshotEntry, deadSince: number): boolean {
   return mostlyRemoved((entry.removed?.length ?? 0) + deadSince, entry.graph.count);
+}
+
+/** Puts a scope's rows after `afterLabel` into its layered graph's tail, with their expiries. */
+function loadTail(entries: SqliteEntries, graph: LayeredGraph, expiry: Map<number, number>, scopeKey: string, afterLabel: number): void {
+  const d = graph.dimension;
+  const CHUNK = 4096;
+  let labels: number[] = [];
+  const chunk = new Float32Array(CHUNK * d);
+  for (const item of entries.scopeVectors(scopeKey, afterLabel)) {
+    chunk.set(item.vector, labels.length * d);
+    labels.push(item.label);
+    expiry.set(item.label, item.expiresAtMs);
+    if (labels.length === CHUNK) {
+      graph.addToTail(labels, chunk); // copies
+      labels = [];
+    }
+  }
+  graph.addToTail(labels, chunk.subarray(0, labels.length * d));
 }
 
 /** Installs a scope's every row in an exact index sized for them. */

@@ -116,7 +116,9 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
     if (!(index instanceof HnswIndex || index instanceof LayeredGraph)) continue;
     const known = onDisk.get(index);
     const record = saveIndex(index, known, () => join(temp, `${n++}.usearch`));
-    scopes[scopeKey] = { ...liveCounts(scope.expiry), ...entryFiles(record), ...removedLabels(index) };
+    // A tail still being absorbed is left out: the next start finds its rows after the snapshot, as now.
+    const inTail = index instanceof LayeredGraph ? index.layers.inTail : () => false;
+    scopes[scopeKey] = { ...liveCounts(scope.expiry, inTail), ...entryFiles(record), ...removedLabels(index) };
     saved.push([index, record, known?.graph.path]);
   }
   const manifest: Manifest = { format: FORMAT, ...pickIdentity(identity), scopes };
@@ -185,11 +187,16 @@ function writeGraph(graph: HnswIndex, path: string): SnapshotFile {
   return { file: basename(path), count: graph.size, sha256: sha256File(path) };
 }
 
-/** The label facts of a snapshot entry, from a scope's live labels (label → expiry). */
-function liveCounts(expiry: ReadonlyMap<number, number>): { maxLabel: number; count: number } {
+/** The label facts of a snapshot entry, from a scope's live labels (label → expiry) less those `skip` says are not in its graphs. */
+function liveCounts(expiry: ReadonlyMap<number, number>, skip: (label: number) => boolean): { maxLabel: number; count: number } {
   let maxLabel = 0;
-  for (const label of expiry.keys()) maxLabel = Math.max(maxLabel, label);
-  return { maxLabel, count: expiry.size };
+  let count = 0;
+  for (const label of expiry.keys()) {
+    if (skip(label)) continue;
+    maxLabel = Math.max(maxLabel, label);
+    count++;
+  }
+  return { maxLabel, count };
 }
 
 /**

@@ -15,9 +15,16 @@
  * instance one whose mapped graph is mostly removed (see index-loader.ts),
  * or while running, once most of the mapped graph is removed (expired,
  * replaced or evicted): see ScopeIndexes.compactGraph.
+ *
+ * After a crash, the rows written since the last snapshot can be many more
+ * than a start should insert before serving (about 2,000 a second). They
+ * wait in a third layer, searched exactly (the tail), and move into the
+ * in-memory graph a chunk per turn of the event loop ({@link absorb}); rows
+ * added meanwhile join the tail, so its labels always come after every label
+ * of the graphs, and a snapshot saved meanwhile covers the graphs only.
  */
 import type { IndexParams } from "../cache-store.js";
-import { HnswIndex, type LabelDistance, type ScopeVectorIndex } from "./vector-index.js";
+import { ExactIndex, HnswIndex, type LabelDistance, type ScopeVectorIndex } from "./vector-index.js";
 
 /**
  * Whether a mapped graph of `mapped` vectors, `removed` of them gone, is
@@ -37,6 +44,8 @@ export interface GraphLayers {
   readonly added: HnswIndex | undefined;
   /** Labels of the mapped graph removed since. */
   readonly removed: ReadonlySet<number>;
+  /** Whether a label is in the tail still to absorb (a snapshot leaves those out). */
+  readonly inTail: (label: number) => boolean;
 }
 
 /** A mapped graph plus in-memory additions and removals; see the module comment. */
@@ -45,6 +54,10 @@ export class LayeredGraph implements ScopeVectorIndex {
   private readonly removed: Set<number>;
   private readonly unseenDead: number;
   private changeCount = 0;
+  private tail: ExactIndex | undefined;
+  // The tail's labels in the order they came (ascending), absorbed first to last; removed ones are skipped then.
+  private tailOrder: number[] = [];
+  private tailNext = 0;
 
   /**
    * Over `mapped` (from {@link HnswIndex.map}), with `added` and `removed`
@@ -55,7 +68,8 @@ export class LayeredGraph implements ScopeVectorIndex {
    */
   constructor(
     private readonly mapped: HnswIndex,
-    private readonly dimension: number,
+    /** Length of every vector. */
+    readonly dimension: number,
     private readonly params: IndexParams,
     private readonly insertThreads: number,
     layers: { readonly added?: HnswIndex; readonly removed?: Iterable<number>; readonly unseenDead?: number } = {},
@@ -67,7 +81,12 @@ export class LayeredGraph implements ScopeVectorIndex {
   }
 
   get size(): number {
-    return this.mapped.size - this.removed.size + (this.added?.size ?? 0);
+    return this.mapped.size - this.removed.size + (this.added?.size ?? 0) + (this.tail?.size ?? 0);
+  }
+
+  /** Rows in the tail, still searched exactly. */
+  get tailSize(): number {
+    return this.tail?.size ?? 0;
   }
 
   get exact(): false {
@@ -86,18 +105,64 @@ export class LayeredGraph implements ScopeVectorIndex {
 
   /** Its parts, for snapshots. */
   get layers(): GraphLayers {
-    return { mapped: this.mapped, added: this.added, removed: this.removed };
+    return { mapped: this.mapped, added: this.added, removed: this.removed, inTail: (label) => this.tail?.vectorOf(label) !== undefined };
   }
 
+  /** Adds to the in-memory graph, or to the tail while one is being absorbed (its labels must stay last). */
   add(labels: readonly number[], vectors: Float32Array): void {
     if (labels.length === 0) return;
+    if (this.tail !== undefined) {
+      this.addToTail(labels, vectors);
+      return;
+    }
     this.added ??= HnswIndex.create(this.dimension, this.params, this.insertThreads);
     this.added.add(labels, vectors);
     this.changeCount++;
   }
 
+  /**
+   * Adds rows to the tail, searched exactly until {@link absorb} moves them
+   * into the in-memory graph. Their labels must be higher than every label
+   * already held (rows written after the snapshot, in label order).
+   */
+  addToTail(labels: readonly number[], vectors: Float32Array): void {
+    if (labels.length === 0) return;
+    this.tail ??= new ExactIndex(this.dimension, labels.length);
+    this.tail.add(labels, vectors);
+    this.tailOrder.push(...labels);
+    this.changeCount++;
+  }
+
+  /**
+   * Moves up to `budget` rows of the tail, oldest first, into the in-memory
+   * graph (about 0.5 ms each at efConstruction 200); true once the tail is
+   * empty.
+   */
+  absorb(budget: number): boolean {
+    const tail = this.tail;
+    if (tail === undefined) return true;
+    const labels: number[] = [];
+    const chunk = new Float32Array(Math.min(budget, tail.size) * this.dimension);
+    while (labels.length < budget && this.tailNext < this.tailOrder.length) {
+      const label = this.tailOrder[this.tailNext++] as number;
+      const vector = tail.vectorOf(label);
+      if (vector === undefined) continue; // removed meanwhile
+      chunk.set(vector, labels.length * this.dimension);
+      labels.push(label);
+    }
+    this.added ??= HnswIndex.create(this.dimension, this.params, this.insertThreads);
+    this.added.add(labels, chunk.subarray(0, labels.length * this.dimension));
+    for (const label of labels) tail.remove(label);
+    this.changeCount++;
+    if (tail.size > 0) return false;
+    this.tail = undefined;
+    this.tailOrder = [];
+    this.tailNext = 0;
+    return true;
+  }
+
   remove(label: number): boolean {
-    if (this.added?.remove(label) !== true) {
+    if (this.added?.remove(label) !== true && this.tail?.remove(label) !== true) {
       if (this.removed.has(label) || this.mapped.containsEach([label])[0] !== true) return false;
       this.removed.add(label);
     }
@@ -106,13 +171,13 @@ export class LayeredGraph implements ScopeVectorIndex {
   }
 
   /**
-   * Up to `k` nearest labels of both graphs, best first. The mapped graph is
+   * Up to `k` nearest labels of both graphs and the tail, best first. The mapped graph is
    * asked for more when removed labels crowd its nearest (×4 a round, as
    * ScopeIndexes does for expired rows), so a removal never hides a live
    * match; nothing once none of it is live.
    */
   search(query: Float32Array, k: number): LabelDistance[] {
-    const found = this.added?.search(query, k) ?? [];
+    const found = [...(this.added?.search(query, k) ?? []), ...(this.tail?.search(query, k) ?? [])];
     const total = this.mapped.size;
     // Asked at first for as many more as removed ones are expected among the
     // nearest, plus a margin, rather than for k: with even 1% removed, some of
@@ -136,7 +201,7 @@ export class LayeredGraph implements ScopeVectorIndex {
     const live = labels.filter((label) => !this.removed.has(label));
     if (live.length < labels.length) return false;
     const inMapped = this.mapped.containsEach(live);
-    const rest = live.filter((_, i) => !inMapped[i]);
+    const rest = live.filter((_, i) => !inMapped[i] && this.tail?.vectorOf(live[i] as number) === undefined);
     return rest.length === 0 || (this.added?.containsAll(rest) ?? false);
   }
 }

@@ -144,6 +144,14 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       );
     }
     for (const scopeKey of report.graphsToBuild) indexes.buildGraphOffThread(scopeKey, builder);
+    if (report.tailsToAbsorb.length > 0) {
+      logger.warn(
+        { scopes: report.tailsToAbsorb.length, dataDir },
+        "embedded store: many rows were written after the last HNSW snapshot of some large scopes (the last stop was not clean); " +
+          "their snapshots are reused and those rows searched exactly, correct but slower, while they are moved into the graphs in the background",
+      );
+    }
+    for (const scopeKey of report.tailsToAbsorb) indexes.absorbTail(scopeKey);
     indexes.onHollow = (scopeKey, graph) => {
       const { mapped, removed } = graph.layers;
       logger.info(

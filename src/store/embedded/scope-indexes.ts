@@ -247,6 +247,25 @@ export class ScopeIndexes {
     });
   }
 
+  /**
+   * Moves a layered scope's tail (rows written after its snapshot, searched
+   * exactly meanwhile) into its in-memory graph, a chunk per turn of the
+   * event loop (see LayeredGraph.absorb); tells onGraphBuilt when done.
+   * Stops when the scope is dropped or its graph replaced by a rebuild.
+   */
+  absorbTail(scopeKey: string): void {
+    const scope = this.scopes.get(scopeKey);
+    const graph = scope?.index;
+    if (scope === undefined || !(graph instanceof LayeredGraph)) return;
+    const started = performance.now();
+    const step = (): void => {
+      if (this.scopes.get(scopeKey) !== scope || scope.index !== graph) return;
+      if (graph.absorb(BUILD_CHUNK)) this.onGraphBuilt(scopeKey, scope.expiry.size, performance.now() - started);
+      else setImmediate(step);
+    };
+    setImmediate(step);
+  }
+
   /** Adds vectors to one scope in one index call (a batch add uses every core). */
   add(scopeKey: string, namespace: string, items: readonly IndexedVector[]): void {
     if (items.length === 0) return;
