@@ -118,7 +118,10 @@ export function saveSnapshots(dataDir: string, indexes: ScopeIndexes, identity: 
     const record = saveIndex(index, known, () => join(temp, `${n++}.usearch`));
     // A tail still being absorbed is left out: the next start finds its rows after the snapshot, as now.
     const inTail = index instanceof LayeredGraph ? index.layers.inTail : () => false;
-    scopes[scopeKey] = { ...liveCounts(scope.expiry, inTail), ...entryFiles(record), ...removedLabels(index) };
+    const { maxLabel, count: live } = liveCounts(scope.expiry, inTail);
+    // What the graphs hold: after a crash, rows deleted unseen are still in them, and the next start counts them dead.
+    const count = index instanceof LayeredGraph ? index.size - index.tailSize : live;
+    scopes[scopeKey] = { maxLabel, count, ...entryFiles(record), ...removedLabels(index) };
     saved.push([index, record, known?.graph.path]);
   }
   const manifest: Manifest = { format: FORMAT, ...pickIdentity(identity), scopes };
