@@ -69,6 +69,32 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
     expect(graph.search(query, 3).map((m) => m.label)).toEqual(byCloseness.slice(40, 43).map((m) => m.label));
   });
 
+  it("searches a tail exactly, keeps adds in it while it lasts, and absorbs it into the in-memory graph oldest first", () => {
+    const graph = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1);
+    const tail = Array.from({ length: 250 }, (_, i) => randomUnit(47_000 + i));
+    graph.addToTail(tail.map((_, i) => 1_001 + i), flat(tail));
+    graph.add([2_000], randomUnit(48_000)); // joins the tail: its label comes last
+    expect(graph.tailSize).toBe(251);
+    expect(graph.remove(1_010)).toBe(true);
+    expect(graph.size).toBe(300 + 250);
+    expect(graph.search(tail[100]!, 1)[0]?.label).toBe(1_101);
+    expect(graph.absorb(200)).toBe(false);
+    // The 200 oldest left the tail: 1,001 to 1,201, less the removed 1,010; the rest are still in it.
+    expect(graph.layers.inTail(1_201)).toBe(false);
+    expect(graph.layers.inTail(1_202)).toBe(true);
+    expect(graph.layers.inTail(2_000)).toBe(true);
+    expect(graph.containsAll([1, 1_001, 1_249, 2_000])).toBe(true);
+    expect(graph.containsAll([1_010])).toBe(false);
+    expect(graph.absorb(200)).toBe(true);
+    expect(graph.tailSize).toBe(0);
+    expect(graph.size).toBe(300 + 250);
+    for (const i of [0, 120, 249]) expect(graph.search(tail[i]!, 1)[0]?.label).toBe(1_001 + i);
+    expect(graph.search(tail[9]!, 1)[0]?.label).not.toBe(1_010);
+    graph.add([2_001], randomUnit(48_001)); // no tail now: straight into the graph
+    expect(graph.tailSize).toBe(0);
+    expect(graph.search(randomUnit(48_001), 1)[0]?.label).toBe(2_001);
+  });
+
   it("is hollow once more than half of its mapped graph is removed (additions do not count)", () => {
     const graph = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1);
     graph.add([1_001, 1_002], new Float32Array([...randomUnit(1), ...randomUnit(2)]));
