@@ -127,41 +127,42 @@ function hollow(entry: SnapshotEntry, deadSince: number): boolean {
 
 /** Puts a scope's rows after `afterLabel` into its layered graph's tail, with their expiries. */
 function loadTail(entries: SqliteEntries, graph: LayeredGraph, expiry: Map<number, number>, scopeKey: string, afterLabel: number): void {
-  const d = graph.dimension;
-  const CHUNK = 4096;
-  let labels: number[] = [];
-  const chunk = new Float32Array(CHUNK * d);
-  for (const item of entries.scopeVectors(scopeKey, afterLabel)) {
-    chunk.set(item.vector, labels.length * d);
-    labels.push(item.label);
-    expiry.set(item.label, item.expiresAtMs);
-    if (labels.length === CHUNK) {
-      graph.addToTail(labels, chunk); // copies
-      labels = [];
-    }
-  }
-  graph.addToTail(labels, chunk.subarray(0, labels.length * d));
+  copyRows(entries, scopeKey, afterLabel, graph.dimension, expiry, (labels, vectors) => graph.addToTail(labels, vectors));
 }
 
 /** Installs a scope's every row in an exact index sized for them. */
 function loadExact(entries: SqliteEntries, indexes: ScopeIndexes, scopeKey: string, rows: ScopeRows): void {
   const index = new ExactIndex(indexes.dimension, rows.labels.length);
   const expiry = new Map<number, number>();
-  const d = indexes.dimension;
+  copyRows(entries, scopeKey, 0, indexes.dimension, expiry, (labels, vectors) => index.add(labels, vectors));
+  indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
+}
+
+/**
+ * Hands a scope's rows after `afterLabel` to `add` in flat chunks of 4,096
+ * vectors (one buffer reused: `add` must copy), and records their expiries.
+ */
+function copyRows(
+  entries: SqliteEntries,
+  scopeKey: string,
+  afterLabel: number,
+  dimension: number,
+  expiry: Map<number, number>,
+  add: (labels: readonly number[], vectors: Float32Array) => void,
+): void {
   const CHUNK = 4096;
   let labels: number[] = [];
-  const chunk = new Float32Array(CHUNK * d);
-  for (const item of entries.scopeVectors(scopeKey)) {
-    chunk.set(item.vector, labels.length * d);
+  const chunk = new Float32Array(CHUNK * dimension);
+  for (const item of entries.scopeVectors(scopeKey, afterLabel)) {
+    chunk.set(item.vector, labels.length * dimension);
     labels.push(item.label);
     expiry.set(item.label, item.expiresAtMs);
     if (labels.length === CHUNK) {
-      index.add(labels, chunk); // copies
+      add(labels, chunk);
       labels = [];
     }
   }
-  index.add(labels, chunk.subarray(0, labels.length * d));
-  indexes.install(scopeKey, { namespace: rows.namespace, index, expiry });
+  add(labels, chunk.subarray(0, labels.length * dimension));
 }
 
 function addVectors(entries: SqliteEntries, indexes: ScopeIndexes, scopeKey: string, namespace: string, afterLabel: number): number {
