@@ -13,7 +13,7 @@ import type { FleetSingleFlight } from "../fleet/fleet-single-flight.js";
 import type { LlmCompletion } from "../llm/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { StoredEntry } from "../store/cache-store.js";
-import type { UncertainCandidate } from "../cache/semantic-cache.js";
+import type { PreparedPrompt, UncertainCandidate } from "../cache/semantic-cache.js";
 import { answerFactsOf, answerMetadata } from "./answer-metadata.js";
 import { planAsk, type AskInput, type AskPlan } from "./ask-plan.js";
 import type { FailOpenPolicy } from "./fail-open.js";
@@ -203,7 +203,7 @@ export class AskEngine {
     const completion = await call(signal);
     const facts = { finishReason: completion.finishReason, model: completion.model, promptTokens: completion.promptTokens, completionTokens: completion.completionTokens };
     let outcome: AskOutcome = { ...facts, text: completion.text, entryId: "", storeFailed: false, fromLlm: true, prompt: prepared.prompt, exploredEntryId: "" };
-    if (explore !== undefined) outcome = { ...outcome, exploredEntryId: explore.entry.id, storeFailed: !(await this.judge(cache, namespace, explore, completion.text)) };
+    if (explore !== undefined) outcome = { ...outcome, exploredEntryId: explore.entry.id, storeFailed: !(await this.judge(cache, prepared, explore, completion.text)) };
     if (plan.noStore) return outcome;
     try {
       const stored = await this.options.policy.attempt(cache, namespace, "store", () =>
@@ -230,10 +230,11 @@ export class AskEngine {
    * verifier learned). A cache failure here is handled like a failed store
    * (fail-open: the answer is still served); resolves to false then.
    */
-  private async judge(cache: SemanticCache, namespace: string, explore: UncertainCandidate, fresh: string): Promise<boolean> {
+  private async judge(cache: SemanticCache, prepared: PreparedPrompt, explore: UncertainCandidate, fresh: string): Promise<boolean> {
+    const namespace = prepared.scope.namespace;
     cache.count(namespace, "explorations");
     const recorded = await this.options.policy.attempt(cache, namespace, "store", async () => {
-      const verdict = await cache.judgeAnswers(explore.entry.response, fresh);
+      const verdict = await cache.judgeAnswers(explore.entry.response, fresh, prepared.tenant);
       return cache.recordObservation(namespace, explore.entry.id, { similarity: explore.similarity, correct: verdict.match, atMs: Date.now() });
     });
     return recorded.ok;

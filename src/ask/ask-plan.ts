@@ -21,6 +21,8 @@ export interface AskInput {
   readonly ttlSeconds?: number | undefined;
   readonly noCache: boolean;
   readonly noStore: boolean;
+  /** Who asks (tenancy/tenant.ts): the API key's id when keys are on; unset, the namespace. */
+  readonly tenant?: string | undefined;
 }
 
 /** A validated Ask. */
@@ -74,13 +76,13 @@ export function planAsk(input: AskInput, cache: SemanticCache, defaultModel: str
   if (conversation.conversationKey !== undefined) params[CONVERSATION_PARAM] = conversation.conversationKey;
   const scope: ScopeInput = { namespace: requested.namespace, model: cacheModel(requested.model, defaultModel), params };
   const field = input.messages.length === 0 ? "prompt" : `messages[${input.messages.length - 1}].content`;
-  const prepared = cache.prepare({ prompt: conversation.prompt, scope, field });
+  const prepared = cache.prepare({ prompt: conversation.prompt, scope, field, tenant: input.tenant });
   const match = cache.matchPolicy(input.minSimilarity, input.maxErrorRate);
   return {
     prepared,
     // The request's own model, not the resolved one: the LLM layer reports a
     // missing default model differently from a missing requested one.
-    llm: { model: requested.model, messages: conversation.messages, params: requested.params },
+    llm: { model: requested.model, messages: conversation.messages, params: requested.params, tenant: prepared.tenant },
     match,
     joinThreshold: match.budget === undefined ? match.threshold : undefined,
     ttlSeconds: input.ttlSeconds,

@@ -2,6 +2,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { AskResponseSchema, UsageSchema, type AskRequest, type AskResponse } from "../gen/semcache/v1/semantic_cache_pb.js";
+import { tenantKey } from "../tenancy/tenant.js";
 import type { LlmClient } from "../llm/index.js";
 import type { CacheProvider } from "../cache/cache-provider.js";
 import type { AskEngine } from "./ask-engine.js";
@@ -25,7 +26,7 @@ export function askHandler(
 ): (request: AskRequest, context: HandlerContext) => Promise<AskResponse> {
   return async (request, context) => {
     const current = cache();
-    const plan = engine.plan(current, request);
+    const plan = engine.plan(current, { ...request, tenant: context.values.get(tenantKey) });
     const start = await engine.start(current, plan, context.signal, (signal) => llm.complete(plan.llm, signal));
     if (start.kind === "hit") return toAskResponse(hitView(start));
     const { outcome, source } = await start.result;

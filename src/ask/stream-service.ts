@@ -25,6 +25,7 @@ import {
   type AskStreamResponse,
 } from "../gen/semcache/v1/semantic_cache_pb.js";
 import { SemcacheError } from "../errors/index.js";
+import { tenantKey } from "../tenancy/tenant.js";
 import type { LlmClient, LlmCompletion, LlmEndEvent } from "../llm/index.js";
 import type { CacheProvider } from "../cache/cache-provider.js";
 import type { AskEngine } from "./ask-engine.js";
@@ -116,7 +117,7 @@ export function askStreamHandler(
 ): (request: AskStreamRequest, context: HandlerContext) => AsyncGenerator<AskStreamResponse> {
   return async function* askStream(request, context) {
     const current = cache();
-    const plan = engine.plan(current, request);
+    const plan = engine.plan(current, { ...request, tenant: context.values.get(tenantKey) });
     const events = new AsyncQueue<Event>();
     const start = await engine.start(current, plan, context.signal, (signal) => streamCompletion(llm, plan.llm, signal, events));
     if (start.kind === "hit") {

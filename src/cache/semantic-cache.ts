@@ -22,6 +22,11 @@ export interface PromptInput {
   readonly scope?: ScopeInput;
   /** The request field that holds the prompt, as errors name it; default "prompt". */
   readonly field?: string;
+  /**
+   * Who asks, for the embedder's fair batches (tenancy/tenant.ts): the API
+   * key's id when keys are on; unset, the scope's namespace.
+   */
+  readonly tenant?: string | undefined;
 }
 
 declare const preparedBrand: unique symbol;
@@ -40,6 +45,8 @@ export interface PreparedPrompt {
   readonly scope: EntryScope;
   /** The id an answer to this prompt is stored under. */
   readonly entryId: string;
+  /** Who asks (the input's tenant, else the namespace): the embedder queues this prompt as theirs. */
+  readonly tenant: string;
   readonly [preparedBrand]: true;
 }
 
@@ -110,10 +117,7 @@ export interface AnswerInput {
 }
 
 /** A store request, in the core's terms. */
-export interface StoreInput extends AnswerInput {
-  readonly prompt: string;
-  readonly scope?: ScopeInput;
-}
+export interface StoreInput extends AnswerInput, PromptInput {}
 
 /** The result of a store. */
 export interface StoreResult {
@@ -259,7 +263,8 @@ export class SemanticCache {
   prepare(input: PromptInput): PreparedPrompt {
     const scope = resolveScope(input.scope);
     const normalized = normalizedPrompt(input.field ?? "prompt", input.prompt, this.#options.maxPromptBytes);
-    return { prompt: input.prompt, normalized, scope, entryId: entryId(scope.scopeKey, normalized) } as PreparedPrompt;
+    const tenant = input.tenant ?? scope.namespace;
+    return { prompt: input.prompt, normalized, scope, entryId: entryId(scope.scopeKey, normalized), tenant } as PreparedPrompt;
   }
 
   /** The threshold a request asks for (validated, as `min_similarity`), or the default when it asks for none. */
@@ -320,13 +325,13 @@ export class SemanticCache {
   }
 
   async #search(prepared: PreparedPrompt, threshold: number): Promise<LookupResult> {
-    const { scope, normalized } = prepared;
+    const { scope, normalized, tenant } = prepared;
     const now = this.#now();
     const exact = await this.#store.get(prepared.entryId, now);
     if (exact !== undefined) {
       return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold };
     }
-    const vector = await this.#embedder.embed(normalized);
+    const vector = await this.#embedder.embed(normalized, tenant);
     const searchStarted = performance.now();
     const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
     const observer = this.#options.observer;
@@ -353,14 +358,14 @@ export class SemanticCache {
    * back as `uncertain` (src/verify/verifier.ts).
    */
   async #verifiedSearch(prepared: PreparedPrompt, budget: number, floor: number | undefined): Promise<LookupResult> {
-    const { scope, normalized } = prepared;
+    const { scope, normalized, tenant } = prepared;
     const now = this.#now();
     const exact = await this.#store.get(prepared.entryId, now);
     if (exact !== undefined) {
       this.#verifier.countRequest(scope.namespace, budget);
       return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold: floor ?? DEFAULT_EXPLORE_FLOOR };
     }
-    const vector = await this.#embedder.embed(normalized);
+    const vector = await this.#embedder.embed(normalized, tenant);
     const searchStarted = performance.now();
     const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
     const observer = this.#options.observer;
@@ -388,9 +393,10 @@ export class SemanticCache {
   /**
    * Judges a cached answer against a fresh one (src/verify/answer-match.ts):
    * equal after normalisation, or embeddings at or above SEMCACHE_ANSWER_MATCH.
+   * The answers are embedded as `tenant`'s.
    */
-  judgeAnswers(cached: string, fresh: string): Promise<AnswerVerdict> {
-    return judgeAnswers(cached, fresh, this.#options.answerMatch ?? DEFAULT_ANSWER_MATCH, (text) => this.#embedder.embed(normalizePrompt(text)));
+  judgeAnswers(cached: string, fresh: string, tenant: string): Promise<AnswerVerdict> {
+    return judgeAnswers(cached, fresh, this.#options.answerMatch ?? DEFAULT_ANSWER_MATCH, (text) => this.#embedder.embed(normalizePrompt(text), tenant));
   }
 
   /**
@@ -422,7 +428,7 @@ export class SemanticCache {
     const similarity =
       entry.id === prepared.entryId
         ? 1
-        : cosineSimilarity(await this.#embedder.embed(prepared.normalized), await this.#embedder.embed(normalizePrompt(entry.prompt)));
+        : cosineSimilarity(await this.#embedder.embed(prepared.normalized, prepared.tenant), await this.#embedder.embed(normalizePrompt(entry.prompt), prepared.tenant));
     const observation: Observation = { similarity: Math.max(-1, Math.min(1, similarity)), correct: input.correct, atMs: this.#now() };
     const namespace = prepared.scope.namespace;
     if (!(await this.recordObservation(namespace, entry.id, observation))) {
@@ -477,7 +483,7 @@ export class SemanticCache {
     if (answer.vector !== undefined && answer.vector.length !== this.#embedder.dimension) {
       throw new RangeError(`vector must have ${this.#embedder.dimension} components (got ${answer.vector.length})`);
     }
-    const vector = answer.vector ?? (await this.#embedder.embed(prepared.normalized));
+    const vector = answer.vector ?? (await this.#embedder.embed(prepared.normalized, prepared.tenant));
     const createdAtMs = this.#now();
     const expiresAtMs = ttl === 0 ? 0 : createdAtMs + ttl * 1000;
     const [replaced = false] = await this.#store.put([

@@ -9,8 +9,12 @@ export interface Embedder {
   readonly modelId: string;
   /** Length of every vector `embed` returns. */
   readonly dimension: number;
-  /** Embeds one text over its whole length; the result has L2 norm 1. */
-  embed(text: string): Promise<Float32Array>;
+  /**
+   * Embeds one text over its whole length; the result has L2 norm 1.
+   * `tenant` (default NO_TENANT) is who asks: batched implementations share
+   * their batches fairly between tenants (tenancy/tenant.ts).
+   */
+  embed(text: string, tenant?: string): Promise<Float32Array>;
   /** Releases the model; pending calls settle first. */
   close(): Promise<void>;
   /**

@@ -3,7 +3,7 @@
  * a single `session.run` over many sequences.
  */
 import { FairQueue } from "../tenancy/fair-queue.js";
-import { NO_TENANT } from "../tenancy/tenant-context.js";
+import { NO_TENANT } from "../tenancy/tenant.js";
 
 /** Runs one batch; must return one result per item, in order. */
 export type BatchRunner<I, O> = (items: readonly I[]) => Promise<readonly O[]>;

@@ -4,7 +4,7 @@
  * `token_type_ids`) in, float32 `last_hidden_state` [batch, seq, dim] out.
  */
 import { availableParallelism } from "node:os";
-import { currentTenant } from "../tenancy/tenant-context.js";
+import { NO_TENANT } from "../tenancy/tenant.js";
 import type { Embedder, EmbedderObserver } from "./embedder.js";
 import { EmbedderClosedError, ModelLoadError } from "./errors.js";
 import { MicroBatcher } from "./micro-batcher.js";
@@ -191,19 +191,18 @@ export class OnnxEmbedder implements Embedder {
   }
 
   /**
-   * Embeds `text` over its whole length. Its windows queue as the current
-   * RPC's tenant (tenancy/tenant-context.ts), so one tenant's long texts
-   * cannot hold up another's short one by more than about one batch.
+   * Embeds `text` over its whole length. Its windows queue as `tenant`'s
+   * (tenancy/tenant.ts), so one tenant's long texts cannot hold up another's
+   * short one by more than about one batch.
    *
    * @throws TextTooLongError when the text needs more than `maxWindows` windows.
    * @throws EmbedderClosedError after {@link close}, and its subclass
    *   EmbedderFailedError (for good) once the inference worker has died.
    */
-  async embed(text: string): Promise<Float32Array> {
+  async embed(text: string, tenant: string = NO_TENANT): Promise<Float32Array> {
     if (this.closing !== undefined) throw new EmbedderClosedError();
     const windows = splitIntoWindows(this.tokenizer.encode(text), this.layout);
     this.texts++;
-    const tenant = currentTenant();
     // All windows are queued synchronously, so close() sees them in the batcher.
     const vectors = await Promise.all(windows.map((w) => this.batcher.submit(w.ids, tenant)));
     return combineWeighted(

@@ -80,10 +80,10 @@ class MemoEmbedder implements Embedder {
   get dimension(): number {
     return this.inner.dimension;
   }
-  embed(text: string): Promise<Float32Array> {
+  embed(text: string, tenant?: string): Promise<Float32Array> {
     let vector = this.memo.get(text);
     if (vector === undefined) {
-      vector = this.inner.embed(text);
+      vector = this.inner.embed(text, tenant);
       this.memo.set(text, vector);
     }
     return vector;

@@ -1,6 +1,6 @@
 import { SemcacheError } from "../errors/index.js";
 import { FairQueue } from "../tenancy/fair-queue.js";
-import { currentTenant, NO_TENANT } from "../tenancy/tenant-context.js";
+import { NO_TENANT } from "../tenancy/tenant.js";
 import type { LlmClient, LlmCompletion, LlmRequest, LlmStreamEvent } from "./types.js";
 
 /** How many upstream calls may run, and how many may wait for a slot. */
@@ -137,8 +137,8 @@ export class SlotPool {
 
 /**
  * Wraps an LlmClient so that at most `maxInFlight` upstream calls run at
- * once, shared fairly between the tenants making them (the caller's tenant
- * comes from the RPC's context, see tenancy/tenant-context.ts); a stream
+ * once, shared fairly between the tenants making them (`request.tenant`,
+ * see tenancy/tenant.ts); a stream
  * holds its slot until it ends or its consumer stops. Coalesced callers
  * (single-flight) share their leader's slot, so this bounds distinct
  * upstream requests, which is what the upstream's own limits count.
@@ -146,7 +146,7 @@ export class SlotPool {
 export function limitConcurrency(client: LlmClient, pool: SlotPool): LlmClient {
   return {
     async complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmCompletion> {
-      const release = await pool.acquire(signal, currentTenant());
+      const release = await pool.acquire(signal, request.tenant);
       try {
         return await client.complete(request, signal);
       } finally {
@@ -154,7 +154,7 @@ export function limitConcurrency(client: LlmClient, pool: SlotPool): LlmClient {
       }
     },
     async *stream(request: LlmRequest, signal?: AbortSignal): AsyncIterable<LlmStreamEvent> {
-      const release = await pool.acquire(signal, currentTenant());
+      const release = await pool.acquire(signal, request.tenant);
       try {
         yield* client.stream(request, signal);
       } finally {

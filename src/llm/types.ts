@@ -19,6 +19,11 @@ export interface LlmRequest {
    * max_tokens, seed, ...) with valid values are forwarded; see `pickLlmParams`.
    */
   readonly params?: Readonly<Record<string, string>>;
+  /**
+   * Who asks (tenancy/tenant.ts): the LLM slots are shared fairly between
+   * tenants (llm/concurrency-limit.ts). Never sent upstream. Unset: NO_TENANT.
+   */
+  readonly tenant?: string;
 }
 
 /** A finished answer. */

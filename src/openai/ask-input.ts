@@ -50,9 +50,10 @@ export function samplingScopeParams(request: ChatRequest): Record<string, string
  * The Ask input of a cacheable request in `namespace` (already resolved and
  * authorised by the caller). Validation of the turns (roles, blank or
  * oversized content, the last turn being the user's) is the Ask path's, with
- * fields named `messages[i].content` as here.
+ * fields named `messages[i].content` as here. `tenant`: who asks
+ * (tenancy/tenant.ts); unset, the namespace.
  */
-export function toAskInput(request: ChatRequest, controls: SemcacheControls, namespace: string): AskInput {
+export function toAskInput(request: ChatRequest, controls: SemcacheControls, namespace: string, tenant?: string): AskInput {
   return {
     prompt: "",
     messages: askTurns(request),
@@ -62,5 +63,6 @@ export function toAskInput(request: ChatRequest, controls: SemcacheControls, nam
     ttlSeconds: controls.ttlSeconds,
     noCache: controls.noCache,
     noStore: controls.noStore,
+    tenant,
   };
 }

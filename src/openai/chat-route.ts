@@ -5,7 +5,6 @@
  */
 import type { ServerResponse } from "node:http";
 import type { SlotPool } from "../llm/index.js";
-import { runAsTenant } from "../tenancy/tenant-context.js";
 import type { AnyRequest, AnyResponse } from "../server/http/request-handler.js";
 import { asSemcacheError } from "./as-semcache-error.js";
 import type { OpenAiCallRecord } from "./call-record.js";
@@ -20,6 +19,12 @@ import { openAiErrorResponse } from "./error-response.js";
 import { readJsonBody, sendingEvents, type BodyLimits, writeError, writeHead, writeJson } from "./http-io.js";
 import { answerHeaders, bypassHeaders, readControls, type AnswerSource, type SemcacheControls } from "./semcache-headers.js";
 import type { Upstream } from "./upstream.js";
+
+/** Whom a call answers: its namespace, and the tenant its queued work counts for (tenancy/tenant.ts). */
+interface Caller {
+  readonly namespace: string;
+  readonly tenant: string;
+}
 
 /** What the endpoint is built from. */
 export interface OpenAiRouteOptions extends AskBridgeOptions {
@@ -74,16 +79,16 @@ async function passThrough(options: OpenAiRouteOptions, request: ChatRequest, re
   }
 }
 
-async function answerWhole(options: OpenAiRouteOptions, request: ChatRequest, controls: SemcacheControls, namespace: string, res: AnyResponse, signal: AbortSignal): Promise<AnswerSource> {
-  const { answer, facts } = await askWhole(options, toAskInput(request, controls, namespace), signal);
+async function answerWhole(options: OpenAiRouteOptions, request: ChatRequest, controls: SemcacheControls, caller: Caller, res: AnyResponse, signal: AbortSignal): Promise<AnswerSource> {
+  const { answer, facts } = await askWhole(options, toAskInput(request, controls, caller.namespace, caller.tenant), signal);
   writeJson(res, 200, completionBody(answer), answerHeaders(facts));
   return facts.source;
 }
 
-async function answerStream(options: OpenAiRouteOptions, request: ChatRequest, controls: SemcacheControls, namespace: string, res: AnyResponse, signal: AbortSignal): Promise<AnswerSource> {
+async function answerStream(options: OpenAiRouteOptions, request: ChatRequest, controls: SemcacheControls, caller: Caller, res: AnyResponse, signal: AbortSignal): Promise<AnswerSource> {
   const chunks = new CompletionChunks(completionId(), createdNow(), request.includeUsage);
   const response = res as ServerResponse;
-  const { reply, streamed } = await askStreaming(options, toAskInput(request, controls, namespace), signal, {
+  const { reply, streamed } = await askStreaming(options, toAskInput(request, controls, caller.namespace, caller.tenant), signal, {
     started(facts) {
       writeHead(res, 200, { ...SSE_HEADERS, ...answerHeaders(facts) });
       // Flush the headers now: a client waits for them before it reads any token.
@@ -114,16 +119,14 @@ export async function handleChatCompletions(options: OpenAiRouteOptions, req: An
     const caller = callerOf(options.access, req, controls.namespace);
     facts = { ...facts, admitted: true, namespace: caller.namespace, ...(caller.principal === undefined ? {} : { keyId: caller.principal.keyId }) };
     // Shared queues (LLM slots, the embedder's batches) are fair between tenants: this call is its key's, else its namespace's, as an RPC is.
-    const tenant = caller.principal?.keyId ?? caller.namespace;
-    const source = await runAsTenant(tenant, async (): Promise<AnswerSource> => {
-      const request = parseChatRequest(await readJsonBody(req, options.body, signal));
-      bodyRead = true;
-      facts = { ...facts, model: request.model, stream: request.stream };
-      const reason = bypassReason(request);
-      if (reason === undefined) return (request.stream ? answerStream : answerWhole)(options, request, controls, caller.namespace, res, signal);
-      await passThrough(options, request, reason, res, signal, tenant);
-      return "bypass";
-    });
+    const who: Caller = { namespace: caller.namespace, tenant: caller.principal?.keyId ?? caller.namespace };
+    const request = parseChatRequest(await readJsonBody(req, options.body, signal));
+    bodyRead = true;
+    facts = { ...facts, model: request.model, stream: request.stream };
+    const reason = bypassReason(request);
+    let source: AnswerSource = "bypass";
+    if (reason === undefined) source = await (request.stream ? answerStream : answerWhole)(options, request, controls, who, res, signal);
+    else await passThrough(options, request, reason, res, signal, who.tenant);
     options.onCall?.({ method: "ChatCompletions", code: "ok", ms: performance.now() - started, ...facts, source });
   } catch (error) {
     const failure = asSemcacheError(error, options.logError);

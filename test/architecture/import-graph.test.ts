@@ -42,14 +42,14 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   openai: ["ask", "auth", "cache", "errors", "gen", "llm", "observability", "server/api", "server/http", "tenancy"],
   "server/health": ["cache", "gen", "store"],
   "server/reflection": ["gen"],
-  "server/api": ["cache", "errors", "gen", "server/http", "store"],
+  "server/api": ["cache", "errors", "gen", "server/http", "store", "tenancy"],
   // The edge around every call: metrics and RPC records, access control, the transport.
   // server/health: the store's last ping, so /metrics and health never disagree.
   observability: ["auth", "cache", "embedder", "gen", "logger", "server/health", "server/http"],
   auth: ["cache", "errors", "gen", "logger", "server/http", "tenancy"],
   "server/http": [],
   // Ask over the core and the LLM client.
-  ask: ["cache", "embedder", "errors", "fleet", "gen", "llm", "logger", "store"],
+  ask: ["cache", "embedder", "errors", "fleet", "gen", "llm", "logger", "store", "tenancy"],
   // Replicas on one Redis as one cache: the Redis connection and scripts, the limiter and counters it stands in for.
   fleet: ["auth", "cache", "logger", "store"],
   cache: ["embedder", "errors", "store", "verify"],

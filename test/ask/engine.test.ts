@@ -83,6 +83,15 @@ afterEach(async () => {
 const input = (prompt: string) => ({ prompt, messages: [], scope: { namespace: "e", model: "m", params: {} }, noCache: false, noStore: false });
 
 describe("AskEngine", () => {
+  it("plans an Ask as its caller's tenant, else its namespace's, for the embedder and the LLM slots alike", () => {
+    const keyed = engine.plan(cache, { ...input("Who asks?"), tenant: "key-7" });
+    expect(keyed.prepared.tenant).toBe("key-7");
+    expect(keyed.llm.tenant).toBe("key-7");
+    const unkeyed = engine.plan(cache, input("Who asks?"));
+    expect(unkeyed.prepared.tenant).toBe("e");
+    expect(unkeyed.llm.tenant).toBe("e");
+  });
+
   it("uses an identical call's answer that was stored after its own lookup missed, instead of a second LLM call", async () => {
     let release: () => void = () => undefined;
     searchGate = new Promise((resolve) => (release = resolve));

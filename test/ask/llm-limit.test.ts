@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SemcacheError } from "../../src/errors/index.js";
 import { Source } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { limitConcurrency, SlotPool, type LlmClient, type LlmCompletion, type LlmRequest } from "../../src/llm/index.js";
-import { runAsTenant } from "../../src/tenancy/tenant-context.js";
 import { clientFor } from "../support/clients.js";
 import { startOpenAiServer, type OpenAiTestServer } from "../support/openai-server.js";
 import type { TestServer } from "../support/test-server.js";
@@ -120,7 +119,7 @@ describe("SlotPool between tenants", () => {
     expect(pool.counts()).toEqual({ inFlight: 0, queued: 0 });
   });
 
-  it("limitConcurrency queues each call as the tenant of its context", async () => {
+  it("limitConcurrency queues each call as its request's tenant", async () => {
     const pool = new SlotPool({ maxInFlight: 1, maxQueued: 8, maxQueuedPerTenant: 1 });
     let finish: (() => void) | undefined;
     const completion: LlmCompletion = { text: "ok", finishReason: "stop", model: "m", promptTokens: 1, completionTokens: 1 };
@@ -131,12 +130,13 @@ describe("SlotPool between tenants", () => {
       },
     };
     const client = limitConcurrency(upstream, pool);
-    const request: LlmRequest = { model: "m", messages: [{ role: "user", content: "hi" }] };
-    const running = runAsTenant("a", () => client.complete(request));
-    const queuedA = runAsTenant("a", () => client.complete(request));
+    const asA: LlmRequest = { model: "m", messages: [{ role: "user", content: "hi" }], tenant: "a" };
+    const asB: LlmRequest = { ...asA, tenant: "b" };
+    const running = client.complete(asA);
+    const queuedA = client.complete(asA);
     // "a" holds its one queued place; "b" is another tenant with a place of its own.
-    await expect(runAsTenant("a", () => client.complete(request))).rejects.toThrow(/SEMCACHE_LLM_MAX_QUEUE_PER_TENANT=1/);
-    const queuedB = runAsTenant("b", () => client.complete(request));
+    await expect(client.complete(asA)).rejects.toThrow(/SEMCACHE_LLM_MAX_QUEUE_PER_TENANT=1/);
+    const queuedB = client.complete(asB);
     expect(pool.queuedFor("a")).toBe(1);
     expect(pool.queuedFor("b")).toBe(1);
     for (const call of [running, queuedA, queuedB]) {

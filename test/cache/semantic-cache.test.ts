@@ -60,6 +60,13 @@ describe("SemanticCache", () => {
     expect(cache.resolveThreshold(undefined)).toBe(0.9);
   });
 
+  it("queues a prepared prompt as its caller's tenant, else as its namespace", () => {
+    expect(cache.prepare({ prompt: "Who asks?", scope: { namespace: "team-a" } }).tenant).toBe("team-a");
+    expect(cache.prepare({ prompt: "Who asks?", scope: { namespace: "team-a" }, tenant: "key-1" }).tenant).toBe("key-1");
+    // An empty namespace is the default one, and so is its tenant.
+    expect(cache.prepare({ prompt: "Who asks?" }).tenant).toBe(cache.prepare({ prompt: "Who asks?" }).scope.namespace);
+  });
+
   it("looks up and stores a prepared prompt, reusing the miss's embedding, and counts what callers report", async () => {
     const prepared = cache.prepare({ prompt: "How tall is Mount Everest?", scope: { namespace: "core" } });
     const miss = await cache.lookupPrepared(prepared, { threshold: 0.95 });

@@ -12,6 +12,7 @@ import {
   StatsResponseSchema,
   StoreResponseSchema,
 } from "../../gen/semcache/v1/semantic_cache_pb.js";
+import { tenantKey } from "../../tenancy/tenant.js";
 import { JSON_OPTIONS } from "../http/request-handler.js";
 import { entryToProto, expiryToProto, scopeFromProto } from "./convert.js";
 
@@ -31,9 +32,15 @@ export type SemanticCacheServiceImpl = Omit<ServiceImpl<typeof SemanticCacheServ
  */
 export function semanticCacheService(cache: CacheProvider): SemanticCacheServiceImpl {
   return {
-    async lookup(req) {
+    async lookup(req, context) {
       const c = cache();
-      const result = await c.lookup({ prompt: req.prompt, scope: scopeFromProto(req.scope), minSimilarity: req.minSimilarity, maxErrorRate: req.maxErrorRate });
+      const result = await c.lookup({
+        prompt: req.prompt,
+        scope: scopeFromProto(req.scope),
+        minSimilarity: req.minSimilarity,
+        maxErrorRate: req.maxErrorRate,
+        tenant: context.values.get(tenantKey),
+      });
       if (!result.hit) {
         const uncertain = result.uncertain;
         return create(LookupResponseSchema, {
@@ -53,13 +60,14 @@ export function semanticCacheService(cache: CacheProvider): SemanticCacheService
         threshold: result.threshold,
       });
     },
-    async store(req) {
+    async store(req, context) {
       const result = await cache().store({
         prompt: req.prompt,
         response: req.response,
         scope: scopeFromProto(req.scope),
         ttlSeconds: req.ttlSeconds,
         metadata: req.metadata,
+        tenant: context.values.get(tenantKey),
       });
       return create(StoreResponseSchema, { id: result.id, replaced: result.replaced, expiresAt: expiryToProto(result.expiresAtMs) });
     },
@@ -106,8 +114,14 @@ export function semanticCacheService(cache: CacheProvider): SemanticCacheService
       const entries = await c.listRecent(req.namespace, limit);
       return create(ListEntriesResponseSchema, { entries: entries.map((entry) => entryToProto(entry, c.learnedBoundary(entry))) });
     },
-    async feedback(req) {
-      const result = await cache().feedback({ entryId: req.entryId, prompt: req.prompt, scope: scopeFromProto(req.scope), correct: req.correct });
+    async feedback(req, context) {
+      const result = await cache().feedback({
+        entryId: req.entryId,
+        prompt: req.prompt,
+        scope: scopeFromProto(req.scope),
+        correct: req.correct,
+        tenant: context.values.get(tenantKey),
+      });
       return create(FeedbackResponseSchema, result);
     },
   };
