@@ -451,6 +451,41 @@ describe("embedded store", () => {
     await store.close();
   });
 
+  it("merges a snapshot's mapped graph and the in-memory graph that outgrew it into one graph, which the next start maps", async () => {
+    const dataDir = tempDir();
+    const limits = { exactScopeLimit: 128, purgeIntervalMs: 0 };
+    const first = Array.from({ length: 300 }, (_, i) => entryOf(a, `m${i}`, randomUnit(96_000 + i)));
+    const later = Array.from({ length: 301 }, (_, i) => entryOf(a, `n${i}`, randomUnit(97_000 + i)));
+    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
+      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
+    let store = await open(dataDir, limits);
+    await store.put(first);
+    await store.close();
+
+    const { logger, records } = recordingLogger();
+    store = await open(dataDir, { ...limits, logger });
+    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    await store.put(later.slice(0, 300));
+    // As many in memory as mapped: still two layers.
+    expect(state.building).toBeUndefined();
+    await store.put(later.slice(300));
+    expect(state.building).toBeDefined();
+    expect(records).toContainEqual(expect.objectContaining({ reason: "outgrown", mapped: 300, added: 301 }));
+    for (let waited = 0; state.building !== undefined && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const merged = (state.index as LayeredGraph).layers;
+    expect(merged.mapped.size).toBe(601);
+    expect(merged.added).toBeUndefined();
+    for (const e of [first[0]!, first[299]!, later[0]!, later[300]!]) expect(await best(store, e.vector)).toBe(e.id);
+    await store.close();
+
+    store = await open(dataDir, limits);
+    expect(store.loadReport).toMatchObject({ vectors: 601, fromSnapshot: 1, inserted: 0 });
+    const reopened = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1].index as LayeredGraph;
+    expect(reopened.layers.added).toBeUndefined();
+    expect(await best(store, later[150]!.vector)).toBe(later[150]!.id);
+    await store.close();
+  });
+
   it("stops rebuilding a mostly removed graph when its scope is flushed meanwhile", async () => {
     const dataDir = tempDir();
     const limits = { exactScopeLimit: 256, purgeIntervalMs: 0 };

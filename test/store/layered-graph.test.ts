@@ -100,17 +100,44 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
     graph.add([1_001, 1_002], new Float32Array([...randomUnit(1), ...randomUnit(2)]));
     for (let label = 1; label <= 150; label++) graph.remove(label);
     graph.remove(1_001);
-    expect(graph.hollow).toBe(false);
+    expect(graph.rebuildReason).toBeUndefined();
     graph.remove(151);
-    expect(graph.hollow).toBe(true);
+    expect(graph.rebuildReason).toBe("hollow");
     expect(graph.size).toBe(300 - 151 + 1);
     // Rows deleted while no process watched (after a crash) weigh the same, though which they are is unknown.
     const afterCrash = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1, { unseenDead: 100 });
     for (let label = 1; label <= 50; label++) afterCrash.remove(label);
-    expect(afterCrash.hollow).toBe(false);
+    expect(afterCrash.rebuildReason).toBeUndefined();
     afterCrash.remove(51);
-    expect(afterCrash.hollow).toBe(true);
+    expect(afterCrash.rebuildReason).toBe("hollow");
     expect(afterCrash.search(vectors[99]!, 1)[0]?.label).toBe(100);
+  });
+
+  it("has outgrown its mapped graph once the in-memory one holds more vectors than the mapped one's live ones", () => {
+    const graph = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1);
+    const more = Array.from({ length: 290 }, (_, i) => randomUnit(41_000 + i));
+    graph.add(
+      more.map((_, i) => 1_001 + i),
+      flat(more),
+    );
+    expect(graph.rebuildReason).toBeUndefined();
+    for (let label = 1; label <= 10; label++) graph.remove(label);
+    expect(graph.rebuildReason).toBeUndefined();
+    graph.remove(11);
+    expect(graph.rebuildReason).toBe("outgrown");
+  });
+
+  it("is slowed once searching its in-memory graph has taken as long as rebuilding the scope would", () => {
+    const graph = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1);
+    graph.add([1_001, 1_002], flat([randomUnit(42_001), randomUnit(42_002)]));
+    let searches = 0;
+    while (graph.rebuildReason === undefined && searches < 2_000_000) {
+      expect(graph.search(vectors[searches % 300]!, 1)[0]?.label).toBe((searches % 300) + 1);
+      searches++;
+    }
+    expect(graph.rebuildReason).toBe("slowed");
+    // 302 vectors at REBUILD_MS_PER_VECTOR: about 136 ms of searching the two-vector graph, far more than one search.
+    expect(searches).toBeGreaterThan(1_000);
   });
 });
 
@@ -122,12 +149,13 @@ describe("scope indexes: a failed rebuild of a mostly removed graph", () => {
     const expiry = new Map(vectors.map((_, i) => [i + 1, 0] as [number, number]));
     indexes.install("s", { namespace: "ns", index: new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1), expiry });
     const errors: unknown[] = [];
-    let hollowCalls = 0;
+    let rebuildCalls = 0;
     let pagesRead = 0;
     indexes.onBuildError = (error) => errors.push(error);
     const failing: GraphBuilder = () => ({ done: Promise.reject(new Error("no room for the graph file")), stop: () => undefined });
-    indexes.onHollow = (scopeKey) => {
-      hollowCalls++;
+    indexes.onRebuildDue = (scopeKey, _graph, reason) => {
+      expect(reason).toBe("hollow");
+      rebuildCalls++;
       indexes.compactGraph(
         scopeKey,
         (after, upTo, limit) => {
@@ -138,14 +166,14 @@ describe("scope indexes: a failed rebuild of a mostly removed graph", () => {
       );
     };
     for (let label = 1; label <= 151; label++) indexes.remove("s", label);
-    expect(hollowCalls).toBe(1);
+    expect(rebuildCalls).toBe(1);
     expect(pagesRead).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
     expect(errors).toEqual([expect.objectContaining({ message: "no room for the graph file" })]);
     const state = [...indexes.entries()][0]![1];
     expect(state.building).toBeUndefined();
     indexes.remove("s", 152);
-    expect(hollowCalls).toBe(1);
+    expect(rebuildCalls).toBe(1);
     for (const label of [153, 200, 300]) expect(indexes.search("s", vectors[label - 1]!, 1, Date.now())[0]?.label).toBe(label);
   });
 });

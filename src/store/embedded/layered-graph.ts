@@ -13,8 +13,8 @@
  * The mapped graph only ever loses vectors, so the layering stays as it is
  * until a rebuild replaces it: at a start that finds no usable snapshot, for
  * instance one whose mapped graph is mostly removed (see index-loader.ts),
- * or while running, once most of the mapped graph is removed (expired,
- * replaced or evicted): see ScopeIndexes.compactGraph.
+ * or while running, once {@link LayeredGraph.rebuildReason} says the layers
+ * cost more than one graph would: see ScopeIndexes.compactGraph.
  *
  * After a crash, the rows written since the last snapshot can be many more
  * than a start should insert before serving (about 2,000 a second). They
@@ -36,6 +36,29 @@ export function mostlyRemoved(removed: number, mapped: number): boolean {
   return removed * 2 > mapped;
 }
 
+/**
+ * CPU time of a rebuild per vector, in milliseconds: the graph-build
+ * worker's inserts at efConstruction 200 (100k vectors in 42-45 s on the
+ * 2-core bench machine), reading the rows and mapping the result included.
+ */
+export const REBUILD_MS_PER_VECTOR = 0.45;
+
+/**
+ * Why a layered graph is worth replacing by one graph of its live rows:
+ * - `hollow`: most of the mapped graph is removed ({@link mostlyRemoved});
+ * - `outgrown`: the in-memory graph holds more vectors than the mapped
+ *   graph's live ones. It is saved beside the mapped one and loaded, not
+ *   mapped, at the next start, so it would otherwise grow from restart to
+ *   restart (and the start with it). Merging at each doubling rebuilds at
+ *   most two vectors per vector added.
+ * - `slowed`: searching the in-memory graph beside the mapped one has taken
+ *   as much time as a rebuild of the whole scope would
+ *   ({@link REBUILD_MS_PER_VECTOR}). Rent or buy: a scope searched often is
+ *   merged soon, one searched rarely keeps its layers, and neither pays more
+ *   than twice the better choice made in hindsight.
+ */
+export type RebuildReason = "hollow" | "outgrown" | "slowed";
+
 /** What a layered graph is made of, e.g. to save it. */
 export interface GraphLayers {
   /** The read-only graph, mapped from its file. */
@@ -54,6 +77,8 @@ export class LayeredGraph implements ScopeVectorIndex {
   private readonly removed: Set<number>;
   private readonly unseenDead: number;
   private changeCount = 0;
+  // Time spent searching the in-memory graph: what the layering has cost so far (see RebuildReason "slowed").
+  private addedSearchMs = 0;
   private tail: ExactIndex | undefined;
   // The tail's labels in the order they came (ascending), absorbed first to last; removed ones are skipped then.
   private tailOrder: number[] = [];
@@ -93,9 +118,14 @@ export class LayeredGraph implements ScopeVectorIndex {
     return false;
   }
 
-  /** Whether most of the mapped graph is removed (see {@link mostlyRemoved}). */
-  get hollow(): boolean {
-    return mostlyRemoved(this.removed.size + this.unseenDead, this.mapped.size);
+  /** Why this graph is worth rebuilding now, if it is (see {@link RebuildReason}); never while a tail is absorbed but when hollow. */
+  get rebuildReason(): RebuildReason | undefined {
+    const dead = this.removed.size + this.unseenDead;
+    if (mostlyRemoved(dead, this.mapped.size)) return "hollow";
+    if (this.added === undefined || this.tail !== undefined) return undefined;
+    if (this.added.size > this.mapped.size - dead) return "outgrown";
+    if (this.addedSearchMs > this.size * REBUILD_MS_PER_VECTOR) return "slowed";
+    return undefined;
   }
 
   /** Adds and removals made to this object since it was opened: equal counts mean equal contents. */
@@ -177,7 +207,12 @@ export class LayeredGraph implements ScopeVectorIndex {
    * match; nothing once none of it is live.
    */
   search(query: Float32Array, k: number): LabelDistance[] {
-    const found = [...(this.added?.search(query, k) ?? []), ...(this.tail?.search(query, k) ?? [])];
+    const found = this.tail?.search(query, k) ?? [];
+    if (this.added !== undefined) {
+      const started = performance.now();
+      found.push(...this.added.search(query, k));
+      this.addedSearchMs += performance.now() - started;
+    }
     const total = this.mapped.size;
     // Asked at first for as many more as removed ones are expected among the
     // nearest, plus a margin, rather than for k: with even 1% removed, some of

@@ -10,8 +10,16 @@ import { prepareDataDir } from "./data-dir.js";
 import { EmbeddedStore } from "./embedded-store.js";
 import { workerGraphBuilder } from "./graph-build.js";
 import { loadScopeIndexes } from "./index-loader.js";
+import type { RebuildReason } from "./layered-graph.js";
 import { ScopeIndexes } from "./scope-indexes.js";
 import { SqliteEntries } from "./sqlite-entries.js";
+
+/** What the log says when a scope's graph is rebuilt while serving, by reason (see LayeredGraph.rebuildReason). */
+const REBUILD_LOG: Record<RebuildReason, string> = {
+  hollow: "most of a scope's memory-mapped graph was removed (expired, replaced or evicted); rebuilding it from the live rows in the background",
+  outgrown: "a scope's in-memory graph outgrew its memory-mapped one; merging them into one graph in the background",
+  slowed: "searching a scope's two graphs has cost as much as merging them would; merging them into one graph in the background",
+};
 
 /** HNSW parameters used when none are given. */
 export const DEFAULT_INDEX_PARAMS: IndexParams = { m: 16, efConstruction: 200, efSearch: 64 };
@@ -152,12 +160,9 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       );
     }
     for (const scopeKey of report.tailsToAbsorb) indexes.absorbTail(scopeKey);
-    indexes.onHollow = (scopeKey, graph) => {
-      const { mapped, removed } = graph.layers;
-      logger.info(
-        { scopeKey, mapped: mapped.size, removed: removed.size },
-        "embedded store: most of a scope's memory-mapped graph was removed (expired, replaced or evicted); rebuilding it from the live rows in the background",
-      );
+    indexes.onRebuildDue = (scopeKey, graph, reason) => {
+      const { mapped, added, removed } = graph.layers;
+      logger.info({ scopeKey, reason, mapped: mapped.size, added: added?.size ?? 0, removed: removed.size }, `embedded store: ${REBUILD_LOG[reason]}`);
       indexes.compactGraph(scopeKey, (afterLabel, upToLabel, limit) => entries.scopeVectorPage(scopeKey, afterLabel, upToLabel, limit), builder);
     };
     return new EmbeddedStore(entries, indexes, params, {

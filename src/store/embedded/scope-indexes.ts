@@ -3,7 +3,7 @@ import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
 import { isLive } from "../expiry.js";
 import type { GraphBuild, GraphBuilder } from "./graph-build.js";
-import { LayeredGraph } from "./layered-graph.js";
+import { LayeredGraph, type RebuildReason } from "./layered-graph.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
 /** A search result: a live label and its cosine similarity. */
@@ -100,11 +100,11 @@ export class ScopeIndexes {
   onGraphBuilt: (scopeKey: string, vectors: number, ms: number) => void = () => undefined;
 
   /**
-   * Told when most of a scope's mapped graph has been removed (see
-   * LayeredGraph.hollow), once per graph: the store answers with
-   * {@link compactGraph}.
+   * Told when a scope's layered graph is worth rebuilding into one graph
+   * (see LayeredGraph.rebuildReason), checked as it is searched and changed:
+   * the store answers with {@link compactGraph}.
    */
-  onHollow: (scopeKey: string, graph: LayeredGraph) => void = () => undefined;
+  onRebuildDue: (scopeKey: string, graph: LayeredGraph, reason: RebuildReason) => void = () => undefined;
 
   // Graphs whose rebuild failed: not tried again while they serve (searches through them stay correct).
   private readonly notCompacted = new WeakSet<LayeredGraph>();
@@ -183,8 +183,8 @@ export class ScopeIndexes {
   }
 
   /**
-   * Replaces a scope's layered graph, most of whose mapped graph is removed,
-   * by a graph of its live rows built by `build` off the event loop; the old
+   * Replaces a scope's layered graph (worth it: see LayeredGraph.rebuildReason)
+   * by one graph of its live rows built by `build` off the event loop; the old
    * graph goes on serving until then. The rows are read with `readPage` a
    * page per turn of the event loop (a 1M-row scope takes seconds to read),
    * up to the scope's highest label now; rows added meanwhile are kept aside
@@ -299,9 +299,12 @@ export class ScopeIndexes {
     }
     scope.index.add(labels, vectors);
     const building = scope.building;
-    if (building?.addedMeanwhile === undefined) return;
-    for (const [i, label] of labels.entries()) building.addedMeanwhile.set(label, vectors.subarray(i * d, (i + 1) * d));
-    building.queue.push(...labels);
+    if (building?.addedMeanwhile !== undefined) {
+      for (const [i, label] of labels.entries()) building.addedMeanwhile.set(label, vectors.subarray(i * d, (i + 1) * d));
+      building.queue.push(...labels);
+    }
+    // Last: a rebuild started now reads these rows itself.
+    this.checkRebuild(scopeKey, scope);
   }
 
   /** Removes one label; drops the scope's index once it is empty so memory follows live scopes. */
@@ -316,8 +319,15 @@ export class ScopeIndexes {
       this.forget(scopeKey);
       return;
     }
+    this.checkRebuild(scopeKey, scope);
+  }
+
+  /** Tells {@link onRebuildDue} when a scope's layered graph is worth rebuilding and is not being rebuilt (or failed to be). */
+  private checkRebuild(scopeKey: string, scope: ScopeState): void {
     const graph = scope.index;
-    if (graph instanceof LayeredGraph && scope.building === undefined && graph.hollow && !this.notCompacted.has(graph)) this.onHollow(scopeKey, graph);
+    if (!(graph instanceof LayeredGraph) || scope.building !== undefined || this.notCompacted.has(graph)) return;
+    const reason = graph.rebuildReason;
+    if (reason !== undefined) this.onRebuildDue(scopeKey, graph, reason);
   }
 
   /** Drops every scope of a namespace. */
@@ -364,6 +374,7 @@ export class ScopeIndexes {
       }
       if (live.length >= k || want >= total || matches.length < want) {
         live.sort((x, y) => y.similarity - x.similarity);
+        this.checkRebuild(scopeKey, scope);
         return live.slice(0, k);
       }
       want = Math.min(total, want * 4);
