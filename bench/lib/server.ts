@@ -59,6 +59,11 @@ export type ServerEntry = "dist" | "source";
  */
 export async function startServer(env: Record<string, string>, options: { entry?: ServerEntry; timeoutMs?: number; extraNodeArgs?: readonly string[] } = {}): Promise<BenchServer> {
   const timeoutMs = options.timeoutMs ?? 600_000;
+  // The URL (port 0) is read from the info-level "listening" line: a quieter server would be waited for until the timeout.
+  const level = env["SEMCACHE_LOG_LEVEL"];
+  if (level !== undefined && !["trace", "debug", "info"].includes(level)) {
+    throw new Error(`startServer reads the server's URL from its info-level log line; SEMCACHE_LOG_LEVEL=${level} hides it (use info or lower)`);
+  }
   const started = performance.now();
   const entry = options.entry === "dist" ? [DIST_CLI, "serve"] : ["--import", "tsx", CLI, "serve"];
   const args = [...(options.extraNodeArgs ?? []), ...entry];
