@@ -138,8 +138,8 @@ export class SlotPool {
 /**
  * Wraps an LlmClient so that at most `maxInFlight` upstream calls run at
  * once, shared fairly between the tenants making them (`request.tenant`,
- * see tenancy/tenant.ts); a stream
- * holds its slot until it ends or its consumer stops. Coalesced callers
+ * see tenancy/tenant.ts); a stream holds its slot until it ends or its
+ * consumer stops. Coalesced callers
  * (single-flight) share their leader's slot, so this bounds distinct
  * upstream requests, which is what the upstream's own limits count.
  */
