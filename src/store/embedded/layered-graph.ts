@@ -37,11 +37,12 @@ export function mostlyRemoved(removed: number, mapped: number): boolean {
 }
 
 /**
- * CPU time of a rebuild per vector, in milliseconds: the graph-build
- * worker's inserts at efConstruction 200 (100k vectors in 42-45 s on the
- * 2-core bench machine), reading the rows and mapping the result included.
+ * Time of a rebuild per vector, in milliseconds: the graph-build worker's
+ * inserts at efConstruction 200, reading the rows and mapping the result
+ * included (120k vectors in 203-215 s on the 2-core bench machine, while
+ * the event loop served searches).
  */
-export const REBUILD_MS_PER_VECTOR = 0.45;
+export const REBUILD_MS_PER_VECTOR = 1.8;
 
 /**
  * Why a layered graph is worth replacing by one graph of its live rows:
