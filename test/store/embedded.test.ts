@@ -11,10 +11,11 @@ import { describeStoreContract } from "./support/contract.js";
 import { DEFAULT_EXACT_SCOPE_LIMIT, DEFAULT_INDEX_PARAMS } from "../../src/store/embedded/index.js";
 import { LayeredGraph } from "../../src/store/embedded/layered-graph.js";
 import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
-import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
+import { ScopeIndexes, type ScopeState } from "../../src/store/embedded/scope-indexes.js";
 import type { GraphBuilder } from "../../src/store/embedded/graph-build.js";
 import { SemcacheError, StartupError } from "../../src/errors/index.js";
 import { StoreUnavailableError } from "../../src/store/cache-store.js";
+import { until } from "../support/eventually.js";
 import { recordingLogger } from "../support/recording-logger.js";
 import { cosine, DIM, entryOf, perturbed, randomUnit, rotated, scopeOf } from "./support/vectors.js";
 
@@ -54,6 +55,11 @@ describeStoreContract("embedded", async () => {
 
 describe("embedded store", () => {
   const a = scopeOf("ns-a");
+  /** The id of the entry of scope `a` nearest to `vector`. */
+  const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
+    (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
+  /** The index state of a store's one scope. */
+  const onlyScope = (store: EmbeddedStore): ScopeState => [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
 
   it("refuses a data directory that cannot be created, naming the path", async () => {
     const file = join(tempDir(), "a-file");
@@ -276,8 +282,6 @@ describe("embedded store", () => {
     const limits = { exactScopeLimit: 256 };
     const n = 1_200;
     const entries = Array.from({ length: n }, (_, i) => entryOf(a, `c${i}`, randomUnit(50_000 + i)));
-    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
-      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
     let store = await open(dataDir, { ...limits, snapshots: false }); // closes leaving no snapshot, as a kill -9 would
     await store.put(entries);
     await store.close();
@@ -288,7 +292,7 @@ describe("embedded store", () => {
     expect(store.loadReport).toMatchObject({ vectors: n, fromSnapshot: 0, inserted: 0 });
     expect(records.map((r) => r.msg)).toEqual([expect.stringMatching(/no usable HNSW snapshot for some large scopes/)]);
     expect(store.loadReport.graphsToBuild).toHaveLength(1);
-    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    const state = onlyScope(store);
     expect(state.index).toBeInstanceOf(ExactIndex);
     expect(state.building).toBeDefined();
     // Right answers before the graph exists, and writes and a replace meanwhile.
@@ -298,7 +302,7 @@ describe("embedded store", () => {
     await store.put([entryOf(a, "c5", randomUnit(70_000), { response: "replaced" })]);
     expect(await best(store, later[3]!.vector)).toBe(later[3]!.id);
 
-    for (let waited = 0; !(state.index instanceof LayeredGraph) && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await until(() => state.index instanceof LayeredGraph, "the graph built on the worker is in use", 120_000, 50);
     expect(state.index).toBeInstanceOf(LayeredGraph);
     expect(state.building).toBeUndefined();
     expect(state.index.size).toBe(n + 40);
@@ -332,8 +336,6 @@ describe("embedded store", () => {
     const limits = { exactScopeLimit: 128, backgroundRebuildAbove: 100 };
     const old = Array.from({ length: 400 }, (_, i) => entryOf(a, `o${i}`, randomUnit(100_000 + i)));
     const newer = Array.from({ length: 300 }, (_, i) => entryOf(a, `n${i}`, randomUnit(110_000 + i)));
-    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
-      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
     const snapshotDir = join(dataDir, "hnsw");
     const savedCopy = join(dataDir, "hnsw-copy");
     let store = await open(dataDir, limits);
@@ -351,7 +353,7 @@ describe("embedded store", () => {
     store = await open(dataDir, { ...limits, logger });
     expect(store.loadReport).toMatchObject({ vectors: 700, fromSnapshot: 1, inserted: 0, graphsToBuild: [], tailsToAbsorb: [a.scopeKey] });
     expect(records.map((r) => r.msg)).toContainEqual(expect.stringMatching(/many rows were written after the last HNSW snapshot/));
-    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    const state = onlyScope(store);
     const graph = state.index as LayeredGraph;
     expect(graph).toBeInstanceOf(LayeredGraph);
     expect(graph.tailSize).toBe(301);
@@ -362,7 +364,7 @@ describe("embedded store", () => {
     await store.put(during);
     await store.put([entryOf(a, "n5", randomUnit(140_000), { response: "replaced too" })]);
 
-    for (let waited = 0; graph.tailSize > 0 && waited < 60_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await until(() => graph.tailSize === 0, "the tail is absorbed", 60_000, 20);
     expect(graph.tailSize).toBe(0);
     expect(state.index).toBe(graph);
     expect(state.expiry.size).toBe(720);
@@ -402,8 +404,6 @@ describe("embedded store", () => {
     // 300 of 600 entries expire in an hour, 100 more in two: then two thirds of the mapped graph is dead.
     const expiresAtMs = (i: number): number => (i < 300 ? now + hour : i < 400 ? now + 2 * hour : 0);
     const entries = Array.from({ length: 600 }, (_, i) => entryOf(a, `e${i}`, randomUnit(80_000 + i), { expiresAtMs: expiresAtMs(i) }));
-    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
-      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
     let store = await open(dataDir, limits);
     await store.put(entries);
     await store.close();
@@ -411,7 +411,7 @@ describe("embedded store", () => {
     const { logger, records } = recordingLogger();
     store = await open(dataDir, { ...limits, logger });
     expect(store.loadReport).toMatchObject({ fromSnapshot: 1, inserted: 0 });
-    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    const state = onlyScope(store);
     const mappedAtOpen = state.index;
     expect(mappedAtOpen).toBeInstanceOf(LayeredGraph);
 
@@ -428,7 +428,7 @@ describe("embedded store", () => {
     await store.put(fresh);
     await store.put([entryOf(a, "e500", randomUnit(95_000), { response: "replaced" })]);
 
-    for (let waited = 0; state.building !== undefined && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await until(() => state.building === undefined, "the rebuild is done", 120_000, 50);
     expect(state.index).toBeInstanceOf(LayeredGraph);
     expect(state.index).not.toBe(mappedAtOpen);
     const layers = (state.index as LayeredGraph).layers;
@@ -456,22 +456,20 @@ describe("embedded store", () => {
     const limits = { exactScopeLimit: 128, purgeIntervalMs: 0 };
     const first = Array.from({ length: 300 }, (_, i) => entryOf(a, `m${i}`, randomUnit(96_000 + i)));
     const later = Array.from({ length: 301 }, (_, i) => entryOf(a, `n${i}`, randomUnit(97_000 + i)));
-    const best = async (store: EmbeddedStore, vector: Float32Array): Promise<string | undefined> =>
-      (await store.search(a, vector, 1, Date.now()))[0]?.entry.id;
     let store = await open(dataDir, limits);
     await store.put(first);
     await store.close();
 
     const { logger, records } = recordingLogger();
     store = await open(dataDir, { ...limits, logger });
-    const state = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1];
+    const state = onlyScope(store);
     await store.put(later.slice(0, 300));
     // As many in memory as mapped: still two layers.
     expect(state.building).toBeUndefined();
     await store.put(later.slice(300));
     expect(state.building).toBeDefined();
     expect(records).toContainEqual(expect.objectContaining({ reason: "outgrown", mapped: 300, added: 301 }));
-    for (let waited = 0; state.building !== undefined && waited < 120_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await until(() => state.building === undefined, "the rebuild is done", 120_000, 50);
     const merged = (state.index as LayeredGraph).layers;
     expect(merged.mapped.size).toBe(601);
     expect(merged.added).toBeUndefined();
@@ -480,7 +478,7 @@ describe("embedded store", () => {
 
     store = await open(dataDir, limits);
     expect(store.loadReport).toMatchObject({ vectors: 601, fromSnapshot: 1, inserted: 0 });
-    const reopened = [...(store as unknown as { indexes: ScopeIndexes }).indexes.entries()][0]![1].index as LayeredGraph;
+    const reopened = onlyScope(store).index as LayeredGraph;
     expect(reopened.layers.added).toBeUndefined();
     expect(await best(store, later[150]!.vector)).toBe(later[150]!.id);
     await store.close();

@@ -17,3 +17,12 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs: number, int
     }
   }
 }
+
+/** Resolves once `predicate()` holds (polled every `intervalMs`); rejects with `what` after `timeoutMs`. */
+export async function until(predicate: () => boolean, what: string, timeoutMs: number, intervalMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(intervalMs);
+  }
+}

@@ -4,9 +4,8 @@
  * a condition without sleeping a fixed time.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { sleep } from "../../support/eventually.js";
 
-export { eventually, sleep } from "../../support/eventually.js";
+export { eventually, sleep, until } from "../../support/eventually.js";
 
 /** When a call ran, on the `performance.now()` clock, and how long it took. */
 export interface CallTiming {
@@ -44,15 +43,6 @@ export async function settle<T>(call: () => Promise<T>): Promise<Settled<T>> {
 /** Runs `worker(0) … worker(n - 1)` at once and resolves with their results in order. */
 export function concurrently<T>(n: number, worker: (i: number) => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: n }, (_, i) => worker(i)));
-}
-
-/** Resolves once `predicate()` holds (polled every `intervalMs`); rejects with `what` after `timeoutMs`. */
-export async function until(predicate: () => boolean, what: string, timeoutMs: number, intervalMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(intervalMs);
-  }
 }
 
 
