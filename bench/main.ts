@@ -18,7 +18,8 @@ import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
 import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
-import { measureThroughput, measureThroughputVsRaw, runThroughputBench, throughputQueries, type ThroughputResult, type ThroughputVsRaw } from "./throughput.js";
+import { startLoadGenerator, type ThroughputResult } from "./lib/load-generator.js";
+import { measureThroughputVsRaw, runThroughputBench, throughputQueries, type ThroughputVsRaw } from "./throughput.js";
 import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./crash-recovery.js";
 import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
@@ -359,18 +360,25 @@ async function main(): Promise<void> {
     log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
     const mixed = throughputQueries(stored);
     const throughputs: ThroughputResult[] = [];
-    for (const concurrency of plan.concurrency) {
-      const r = await measureThroughput(c, mixed, concurrency, plan.throughputSeconds);
-      throughputs.push(r);
-      log(`concurrency ${concurrency}: ${r.lookupsPerSecond} lookups/s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors)`);
-    }
-    // 2. The physical limit: the same model, same thread count, in this process while the server idles, in alternating blocks.
-    const raw = await openRawModel(modelDir, mixed, threads);
     let vsRaw: ThroughputVsRaw;
+    const gen = await startLoadGenerator(server.url, mixed, BENCH_SCOPE.namespace);
     try {
-      vsRaw = await measureThroughputVsRaw(c, mixed, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, log);
+      let from = 0;
+      for (const concurrency of plan.concurrency) {
+        const r = await gen.run(concurrency, plan.throughputSeconds, from);
+        from += r.count;
+        throughputs.push(r);
+        log(`concurrency ${concurrency}: ${r.lookupsPerSecond} lookups/s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors)`);
+      }
+      // 2. The physical limit: the same model, same thread count, in this process while the server idles, in alternating blocks.
+      const raw = await openRawModel(modelDir, mixed, threads);
+      try {
+        vsRaw = await measureThroughputVsRaw(gen, server.process.pid!, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, log);
+      } finally {
+        await raw.release();
+      }
     } finally {
-      await raw.release();
+      await gen.close();
     }
     const statsResponse = await c.stats({ namespace: BENCH_SCOPE.namespace });
     const serverStats = {

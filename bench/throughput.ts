@@ -5,7 +5,8 @@
  * then semcache at each concurrency, repeated), so that background load on
  * the shared machine falls on both alike; each ratio is the subject's rate
  * over the whole run against raw's, with the median of the per-block ratios
- * beside it.
+ * beside it. semcache's lookups come from bench/loadgen, a grpc-go client
+ * far lighter on the shared cores than a Node one (lib/load-generator.ts).
  *
  * `npm run bench -- --throughput` runs only this
  * (bench/results/throughput-<time>.md); the full `npm run bench` runs it too.
@@ -13,77 +14,26 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Client } from "@connectrpc/connect";
-import type { SemanticCacheService } from "../src/gen/semcache/v1/semantic_cache_pb.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { client } from "./exact-hit.js";
+import { startLoadGenerator, type LoadGenerator } from "./lib/load-generator.js";
 import { machineInfo } from "./lib/machine.js";
 import { pool } from "./lib/pool.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
-import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
-import { percentile, round, summarize, type LatencySummary } from "./lib/stats.js";
-
-type CacheClient = Client<typeof SemanticCacheService>;
+import { buildDist, cpuMsOf, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { percentile, round } from "./lib/stats.js";
 
 /** Goals of issue 14 (goal 3): semcache's rate over raw's, by concurrency. */
 export const THROUGHPUT_GOALS: Readonly<Record<number, number>> = { 8: 0.75, 64: 0.9 };
-
-/** One run of semantic lookups at a fixed concurrency. */
-export interface ThroughputResult extends LatencySummary {
-  readonly concurrency: number;
-  readonly lookupsPerSecond: number;
-  readonly hitShare: number;
-  readonly errors: number;
-  readonly seconds: number;
-}
 
 /** The prompts the throughput runs send: paraphrases of stored prompts and other-domain misses, alternately. */
 export function throughputQueries(stored: readonly string[]): string[] {
   const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
   return stored.map(paraphrase).flatMap((p, i) => [p, misses[i % misses.length]!]);
-}
-
-/**
- * Semantic lookups from `concurrency` callers for `seconds`, after a
- * warm-up at that concurrency (so batches of that size are already planned);
- * `from` is where in `queries` to start.
- */
-export async function measureThroughput(c: CacheClient, queries: readonly string[], concurrency: number, seconds: number, from = 0): Promise<ThroughputResult> {
-  await pool(queries.slice(0, concurrency * 2), concurrency, (prompt) => c.lookup({ prompt, scope: BENCH_SCOPE }));
-  const times: number[] = [];
-  let hits = 0;
-  let errors = 0;
-  let next = from;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const prompt = queries[next++ % queries.length]!;
-        const t = performance.now();
-        try {
-          const r = await c.lookup({ prompt, scope: BENCH_SCOPE });
-          if (r.hit) hits++;
-        } catch {
-          errors++;
-        }
-        times.push(performance.now() - t);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  return {
-    concurrency,
-    ...summarize(times),
-    lookupsPerSecond: round(times.length / elapsed, 1),
-    hitShare: round(hits / Math.max(1, times.length)),
-    errors,
-    seconds: round(elapsed, 2),
-  };
 }
 
 /** semcache at one concurrency against raw onnxruntime, over all blocks. */
@@ -95,6 +45,10 @@ export interface VsRaw {
   /** Median over blocks of (this block's rate / the raw block's rate just before it). */
   readonly ratioBlockMedian: number;
   readonly errors: number;
+  /** The server process's CPU (all its threads) per lookup, in milliseconds. */
+  readonly serverCpuMsPerLookup: number;
+  /** The load generator's own CPU per call, in milliseconds. */
+  readonly clientCpuMsPerCall: number;
   /** The goal for this concurrency, when issue 14 sets one. */
   readonly goal: number | null;
 }
@@ -112,11 +66,12 @@ export interface ThroughputVsRaw {
 /**
  * Alternates `blocks` times: raw onnxruntime for `seconds`, then semcache
  * (whose store is warm and idle meanwhile) at each of `concurrencies` for
- * `seconds`.
+ * `seconds`. One block of each, not counted, goes first: a fresh server's
+ * first seconds of lookups run code the JIT has not compiled yet.
  */
 export async function measureThroughputVsRaw(
-  c: CacheClient,
-  queries: readonly string[],
+  gen: LoadGenerator,
+  serverPid: number,
   raw: RawModel,
   plan: { readonly concurrencies: readonly number[]; readonly blocks: number; readonly seconds: number },
   log: (message: string) => void,
@@ -124,8 +79,11 @@ export async function measureThroughputVsRaw(
   const load0 = round(loadavg()[0]!, 2);
   let rawTexts = 0;
   let rawSeconds = 0;
-  const perConcurrency = plan.concurrencies.map(() => ({ calls: 0, seconds: 0, errors: 0, blockRatios: [] as number[] }));
+  const perConcurrency = plan.concurrencies.map(() => ({ calls: 0, seconds: 0, errors: 0, serverCpuMs: 0, clientCpuMs: 0, blockRatios: [] as number[] }));
   let from = 0;
+  await raw.run(plan.seconds);
+  for (const concurrency of plan.concurrencies) from += (await gen.run(concurrency, plan.seconds, from)).count;
+  log("warm-up block done (not counted)");
   for (let b = 0; b < plan.blocks; b++) {
     const r = await raw.run(plan.seconds);
     rawTexts += r.texts;
@@ -133,12 +91,17 @@ export async function measureThroughputVsRaw(
     const rawRate = r.texts / r.seconds;
     const rates: string[] = [];
     for (const [i, concurrency] of plan.concurrencies.entries()) {
-      const s = await measureThroughput(c, queries, concurrency, plan.seconds, from);
+      const cpu0 = cpuMsOf(serverPid);
+      const s = await gen.run(concurrency, plan.seconds, from);
+      const serverCpuMs = cpuMsOf(serverPid) - cpu0;
       from += s.count;
       const acc = perConcurrency[i]!;
       acc.calls += s.count;
       acc.seconds += s.seconds;
       acc.errors += s.errors;
+      // The server's CPU over the run includes its warm-up's, a few dozen lookups: slightly high, never low.
+      acc.serverCpuMs += serverCpuMs;
+      acc.clientCpuMs += s.clientCpuMsPerCall * s.count;
       acc.blockRatios.push(s.lookupsPerSecond / rawRate);
       rates.push(`c${concurrency} ${s.lookupsPerSecond}/s`);
     }
@@ -154,6 +117,8 @@ export async function measureThroughputVsRaw(
       ratio: round(rate / rawRate),
       ratioBlockMedian: round(percentile(acc.blockRatios, 0.5)),
       errors: acc.errors,
+      serverCpuMsPerLookup: round(acc.serverCpuMs / Math.max(1, acc.calls)),
+      clientCpuMsPerCall: round(acc.clientCpuMs / Math.max(1, acc.calls)),
       goal: THROUGHPUT_GOALS[concurrency] ?? null,
     };
   });
@@ -172,7 +137,7 @@ export function throughputVsRawRows(r: ThroughputVsRaw): string[] {
     `| Physical limit: onnxruntime-node alone, same model, batches of ${r.raw.batchSize}, ${r.raw.threads} threads (mean ${r.raw.meanTokens} tokens), ${r.blocks} blocks of ${r.secondsPerBlock} s alternating with semcache's | ${r.raw.textsPerSecond.toFixed(0)} texts/s |`,
     ...r.byConcurrency.map(
       (v) =>
-        `| Semantic lookups at concurrency ${v.concurrency} vs the physical limit, alternating blocks | ${v.lookupsPerSecond.toFixed(0)} vs ${r.raw.textsPerSecond.toFixed(0)} per s: **${v.ratio.toFixed(2)}×** (median of block ratios ${v.ratioBlockMedian.toFixed(2)}×${v.goal === null ? "" : `; goal ≥ ${v.goal.toFixed(2)}×`}; ${v.errors} errors; load ${r.loadAverage.join(" → ")}) |`,
+        `| Semantic lookups at concurrency ${v.concurrency} vs the physical limit, alternating blocks | ${v.lookupsPerSecond.toFixed(0)} vs ${r.raw.textsPerSecond.toFixed(0)} per s: **${v.ratio.toFixed(2)}×** (median of block ratios ${v.ratioBlockMedian.toFixed(2)}×${v.goal === null ? "" : `; goal ≥ ${v.goal.toFixed(2)}×`}; ${v.errors} errors; CPU per lookup: server ${v.serverCpuMsPerLookup.toFixed(2)} ms, load generator ${v.clientCpuMsPerCall.toFixed(2)} ms; load ${r.loadAverage.join(" → ")}) |`,
     ),
   ];
 }
@@ -205,21 +170,23 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-throughput-"));
   let server: BenchServer | undefined;
   let raw: RawModel | undefined;
+  let gen: LoadGenerator | undefined;
   try {
     server = await startServer({ SEMCACHE_MODEL_DIR: modelDir, SEMCACHE_DATA_DIR: scratch, SEMCACHE_EMBED_WORKERS: String(threads), SEMCACHE_EMBED_THREADS: "1" }, { entry });
     const c = client(server.url);
     const stored = spreadPrompts(500, 50_000);
     await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
     const queries = throughputQueries(stored);
+    gen = await startLoadGenerator(server.url, queries, BENCH_SCOPE.namespace);
     raw = await openRawModel(modelDir, queries, threads);
     log(`stored ${stored.length} entries; alternating ${plan.blocks} blocks of ${plan.seconds} s`);
-    const results = await measureThroughputVsRaw(c, queries, raw, plan, log);
+    const results = await measureThroughputVsRaw(gen, server.process.pid!, raw, plan, log);
     const markdown = [
       `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
       "",
       `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
         `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), embedded store, ${stored.length} entries; ` +
-        "generated client over gRPC (one HTTP/2 connection), in the bench process; lookups are half paraphrases of stored prompts, half other-domain misses.",
+        "load from bench/loadgen (the generated Go client, grpc-go, one HTTP/2 connection, on the same cores: its CPU per call is in the table); lookups are half paraphrases of stored prompts, half other-domain misses.",
       "",
       "| Measure | Result |",
       "|---|---|",
@@ -229,6 +196,7 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
     writeResultFiles(out, `throughput-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, threads, ...results }, markdown);
     process.stdout.write(markdown);
   } finally {
+    await gen?.close();
     await raw?.release();
     await server?.stop();
     rmSync(scratch, { recursive: true, force: true });

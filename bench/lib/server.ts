@@ -38,6 +38,21 @@ export function rssOf(pid: number): number {
   return 0;
 }
 
+/**
+ * CPU a process has used, all its threads, user and system, in milliseconds,
+ * from /proc (Linux; 10 ms ticks); NaN elsewhere.
+ */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** The compiled CLI (`npm run build`), what `npm start` runs. */
 export const DIST_CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 

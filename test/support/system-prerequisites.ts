@@ -40,7 +40,7 @@ function systemPythonHasGrpc(): boolean {
 const PREREQUISITES: readonly Prerequisite[] = [
   { name: "chromium (/usr/bin/chromium)", present: () => existsSync("/usr/bin/chromium"), suites: ["test/observability/dashboard*.test.ts"] },
   { name: "redis-server", present: () => onPath("redis-server"), suites: ["test/store/redis-plain.test.ts", "test/faults/redis-outage.test.ts", "test/fleet/*.test.ts"] },
-  { name: "golang-go, protoc-gen-go, protoc-gen-go-grpc", present: () => onPath("go") && onPath("protoc-gen-go"), suites: ["test/clients/go-client.test.ts"] },
+  { name: "golang-go, protoc-gen-go, protoc-gen-go-grpc", present: () => onPath("go") && onPath("protoc-gen-go"), suites: ["test/clients/go-client.test.ts", "test/bench/load-generator.test.ts"] },
   { name: "python3-grpcio python3-protobuf (for /usr/bin/python3)", present: systemPythonHasGrpc, suites: ["test/clients/python-client.test.ts"] },
   { name: "python3-yaml (for /usr/bin/python3)", present: systemPythonHasYaml, suites: ["test/deploy/compose.test.ts"] },
 ];
