@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { DEBIAN_GOPATH, goBuild, hostPort, missingFiles, REPO } from "../../test/support/client-tools.js";
+import { GO_GRPC_FILES, goBuild, hostPort, missingFiles, REPO } from "../../test/support/client-tools.js";
 import { round, summarize, type LatencySummary } from "./stats.js";
 
 /** One run of semantic lookups at a fixed concurrency. */
@@ -57,7 +57,7 @@ interface RunReply {
  * @throws Error when Go or Debian's grpc-go is missing, naming what installs them.
  */
 export async function startLoadGenerator(serverUrl: string, queries: readonly string[], namespace: string): Promise<LoadGenerator> {
-  const missing = missingFiles(["/usr/bin/go", join(DEBIAN_GOPATH, "src/google.golang.org/grpc"), join(DEBIAN_GOPATH, "src/google.golang.org/protobuf")]);
+  const missing = missingFiles(GO_GRPC_FILES);
   if (missing.length > 0) {
     throw new Error(`the throughput benchmark's load generator (bench/loadgen, Go) needs ${missing.join(", ")}: run .ci/install-clients.sh (Debian, as root)`);
   }

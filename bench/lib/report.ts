@@ -24,7 +24,7 @@ export function markdownReport(r: BenchResults): string {
     `**Server:** \`semcache serve\` as a child process (${r.config.entry}), ${r.config.store} store, ${r.config.model}, ` +
       `SEMCACHE_EMBED_WORKERS=${r.config.embedWorkers} (one onnxruntime thread each), micro-batches of up to ${r.config.embedMaxBatch}, guard ${r.config.guard}, threshold ${r.config.threshold}, ` +
       `HNSW M=${r.config.index.m} ef_construction=${r.config.index.efConstruction} ef_search=${r.config.index.efSearch}. ` +
-      `**Client:** the generated TypeScript client, ${r.config.transport}.`,
+      `**Client:** the generated TypeScript client, ${r.config.transport}; the throughput rows' load comes from bench/loadgen (the generated Go client, grpc-go, on the same cores).`,
   );
   lines.push("");
   lines.push("| Measure | Result |");
@@ -36,7 +36,7 @@ export function markdownReport(r: BenchResults): string {
   lines.push(`| Semantic Lookup, miss, p50 / p99 | ${ms(l.semanticMiss.p50Ms)} / ${ms(l.semanticMiss.p99Ms)} ms (${(l.semanticMiss.asIntended * 100).toFixed(0)}% were misses) |`);
   for (const t of r.throughput) {
     lines.push(
-      `| Throughput, concurrency ${t.concurrency} (semantic lookups, half hits) | **${t.lookupsPerSecond.toFixed(0)} lookups/s** (p50 ${ms(t.p50Ms)} ms, p99 ${ms(t.p99Ms)} ms${t.errors > 0 ? `, ${t.errors} errors` : ""}) |`,
+      `| Throughput, concurrency ${t.concurrency} (semantic lookups, half hits) | **${t.lookupsPerSecond.toFixed(0)} lookups/s** (p50 ${ms(t.p50Ms)} ms, p99 ${ms(t.p99Ms)} ms${t.errors > 0 ? `, ${t.errors} errors` : ""}; load generator ${t.clientCpuMsPerCall.toFixed(2)} ms of CPU a call) |`,
     );
   }
   lines.push(...throughputVsRawRows(r.vsRaw));

@@ -4,16 +4,15 @@
  * hits, misses and errors, and stops. Asserts what the benchmark relies on,
  * never a speed.
  */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client } from "../../bench/exact-hit.js";
 import { startLoadGenerator, type LoadGenerator } from "../../bench/lib/load-generator.js";
-import { DEBIAN_GOPATH, missingFiles, toolGate } from "../support/client-tools.js";
+import { GO_GRPC_FILES, missingFiles, toolGate } from "../support/client-tools.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 const gate = toolGate(
   "the load generator test",
-  missingFiles(["/usr/bin/go", join(DEBIAN_GOPATH, "src/google.golang.org/grpc"), join(DEBIAN_GOPATH, "src/google.golang.org/protobuf")]),
+  missingFiles(GO_GRPC_FILES),
 );
 const SCOPE = { namespace: "loadgen" };
 const STORED = "What is the capital of France?";

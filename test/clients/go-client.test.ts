@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { DEBIAN_GOPATH, goBuild, hostPort, missingFiles, REPO, run, toolGate } from "../support/client-tools.js";
+import { GO_GRPC_FILES, goBuild, hostPort, missingFiles, REPO, run, toolGate } from "../support/client-tools.js";
 
 const MODULE = "github.com/semcache/semcache/clients/go";
 const gate = toolGate(
   "the Go client test",
-  missingFiles(["/usr/bin/go", join(DEBIAN_GOPATH, "src/google.golang.org/grpc"), join(DEBIAN_GOPATH, "src/google.golang.org/protobuf")]),
+  missingFiles(GO_GRPC_FILES),
 );
 
 let server: TestServer;

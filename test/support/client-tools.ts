@@ -79,6 +79,9 @@ export async function systemPythonHasGrpc(): Promise<boolean> {
 /** Where Debian's Go libraries live (golang-google-grpc-dev and friends). */
 export const DEBIAN_GOPATH = "/usr/share/gocode";
 
+/** What building a grpc-go program offline needs: Go and Debian's grpc-go and protobuf sources. */
+export const GO_GRPC_FILES: readonly string[] = ["/usr/bin/go", join(DEBIAN_GOPATH, "src/google.golang.org/grpc"), join(DEBIAN_GOPATH, "src/google.golang.org/protobuf")];
+
 /**
  * Builds a Go main package offline, in GOPATH mode against Debian's Go
  * libraries (/usr/share/gocode): no module download, no proxy.
