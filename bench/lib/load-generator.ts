@@ -101,7 +101,8 @@ export async function startLoadGenerator(serverUrl: string, queries: readonly st
       };
     },
     async close() {
-      if (child.exitCode === null) {
+      // A child that already ended (by exit code or by signal) emits no further "exit".
+      if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
         child.stdin.end();
         await gone;

@@ -94,7 +94,7 @@ func measure(client semcachev1.SemanticCacheServiceClient, scope *semcachev1.Sco
 		r, err := client.Lookup(context.Background(), &semcachev1.LookupRequest{Prompt: prompt, Scope: scope})
 		return err == nil && r.GetHit(), err
 	}
-	// Warm-up, as the Node client's run does: batches of this size get planned.
+	// Warm-up, not measured: the server plans batches of this size before the clock starts.
 	var warm sync.WaitGroup
 	var nextWarm int64 = -1
 	for w := 0; w < c.Concurrency; w++ {

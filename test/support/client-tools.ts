@@ -1,6 +1,6 @@
 /** Running the client toolchains in tests: buf, Debian's Python, offline Go builds, and the gate that skips a suite whose tools are missing. */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,16 +94,21 @@ export async function goBuild(root: string, importPath: string, pkg: string, out
   const linked = join(gopath, "src", importPath);
   mkdirSync(dirname(linked), { recursive: true });
   symlinkSync(root, linked);
-  return run("go", ["build", "-o", output, pkg], {
-    cwd: linked,
-    timeoutMs: 300_000,
-    env: {
-      GO111MODULE: "off",
-      GOPATH: `${gopath}:${DEBIAN_GOPATH}`,
-      GOPROXY: "off",
-      GOFLAGS: "",
-      GOTOOLCHAIN: "local",
-      ...(process.env["HOME"] === undefined && process.env["GOCACHE"] === undefined ? { GOCACHE: join(tmpdir(), "semcache-go-cache") } : {}),
-    },
-  });
+  try {
+    return await run("go", ["build", "-o", output, pkg], {
+      cwd: linked,
+      timeoutMs: 300_000,
+      env: {
+        GO111MODULE: "off",
+        GOPATH: `${gopath}:${DEBIAN_GOPATH}`,
+        GOPROXY: "off",
+        GOFLAGS: "",
+        GOTOOLCHAIN: "local",
+        ...(process.env["HOME"] === undefined && process.env["GOCACHE"] === undefined ? { GOCACHE: join(tmpdir(), "semcache-go-cache") } : {}),
+      },
+    });
+  } finally {
+    // Removes the link, never what it points to (rm does not follow symbolic links).
+    rmSync(gopath, { recursive: true, force: true });
+  }
 }
