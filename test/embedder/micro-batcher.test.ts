@@ -66,6 +66,41 @@ describe("MicroBatcher", () => {
     expect(() => new MicroBatcher(async (items) => items, { maxBatchSize: 1, maxWaitMs: 0, concurrency: 0 })).toThrow(RangeError);
   });
 
+  it("gives a runner freed while another runs only its share of the work in hand, so the other is not left idle", async () => {
+    const batches: number[][] = [];
+    const releases: (() => void)[] = [];
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        batches.push([...items]);
+        await new Promise<void>((r) => releases.push(r));
+        return items;
+      },
+      { maxBatchSize: 16, maxWaitMs: 0, concurrency: 2 },
+    );
+    const settle = () => new Promise((r) => setImmediate(r));
+    const results = [batcher.submit(0)];
+    await settle();
+    results.push(batcher.submit(1));
+    await settle();
+    expect(batches).toEqual([[0], [1]]);
+    // Both runners busy: six more queue up.
+    for (let i = 2; i < 8; i++) results.push(batcher.submit(i));
+    releases[1]!();
+    await settle();
+    // Seven items in hand (six queued, one running): the freed runner takes four, not all six.
+    expect(batches[2]).toEqual([2, 3, 4, 5]);
+    expect(batcher.stats.queued).toBe(2);
+    releases[0]!();
+    await settle();
+    // The other runner, freed next, finds the rest still queued.
+    expect(batches[3]).toEqual([6, 7]);
+    releases[2]!();
+    releases[3]!();
+    await expect(Promise.all(results)).resolves.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await batcher.drain();
+    expect(batcher.stats).toMatchObject({ runs: 4, items: 8, queued: 0 });
+  });
+
   it("drain waits for queued and running work", async () => {
     let finished = 0;
     const batcher = new MicroBatcher<number, number>(
