@@ -150,7 +150,7 @@ export class MicroBatcher<I, O> {
       // the work in hand. Taking the whole queue left the next runner to end
       // with nothing to do while this one ran long: at 8 requests in flight on
       // 2 workers one worker sat idle 17% of the time, 10% with shares, and
-      // throughput rose 1-5% at 8 and 3% at 64 (bench/README.md, step 6).
+      // throughput rose 1-5% at 8 and 3% at 64 (README, Performance).
       if (this.running > 0) size = Math.min(size, Math.ceil((this.queue.size + this.runningItems) / this.concurrency));
       while (batch.length < size) {
         const next = this.queue.shift(batch.length === 0 ? Number.POSITIVE_INFINITY : budget);
