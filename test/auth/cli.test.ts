@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../src/auth/index.js";
 import { runCli, startChildServer } from "../support/child-server.js";
 import { clientFor } from "../support/clients.js";
+import { until } from "../support/eventually.js";
 import { tempDir, testEnv } from "../support/test-server.js";
 import { testKey, writeKeyFile } from "../support/key-files.js";
 
@@ -105,10 +106,10 @@ describe("semcache serve with a key file", () => {
 
       writeKeyFile(dir, [alice, carol]);
       // The file watch reloads by itself; SIGHUP must reload once more.
-      await until(() => reloads() >= 1);
+      await until(() => reloads() >= 1, "the file watch reloaded the keys", 15_000, 50);
       const afterWatch = reloads();
       server.process.kill("SIGHUP");
-      await until(() => reloads() > afterWatch);
+      await until(() => reloads() > afterWatch, "SIGHUP reloaded the keys", 15_000, 50);
       expect((await clientFor("grpc", server.url, { apiKey: carol.key }).lookup({ prompt: "hi" })).hit).toBe(false);
 
       const log = server.stderr();
@@ -122,11 +123,3 @@ describe("semcache serve with a key file", () => {
     }
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { InferenceSession } from "onnxruntime-node";
+import { until } from "../support/eventually.js";
 import { paddedFeeds } from "../support/onnx-feeds.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedderClosedError, EmbedderFailedError } from "../../src/embedder/errors.js";
@@ -73,11 +74,6 @@ function threadNices(): Map<number, number> {
     nices.set(Number(tid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
   }
   return nices;
-}
-
-/** Waits until `condition` holds, checking every few milliseconds. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 describe("inference in a worker thread", () => {
@@ -149,7 +145,7 @@ describe("inference in a worker thread", () => {
     const exited = once(worker, "exit");
     const pending = Array.from({ length: 24 }, (_, i) => embedder.embed(longText(180, 2000 + i)));
     // While the first batch is being inferred, the worker calls process.exit(7) (a test hook).
-    await until(() => embedder.stats.batches >= 1);
+    await until(() => embedder.stats.batches >= 1, "the first batch started", 60_000, 2);
     worker.postMessage({ type: "exit", id: 0, code: 7 });
     const settled = await Promise.allSettled(pending);
     expect((await exited)[0]).toBe(7);
