@@ -12,11 +12,17 @@
 export type RunCost = (rows: number, length: number) => number;
 
 /**
- * Fixed cost of a session run, in tokens of compute. Measured on the
- * MiniLM-shaped fixture on 2 cores: a 1 x 16 run takes about as long as
- * 16 + 15 tokens of a 32 x 16 run.
+ * Fixed cost of a session run, in tokens of compute. Most of it is reading
+ * the weights: each run streams all six layers' matrices (about 42 MB in
+ * float32) through the cache whatever its rows. Measured on the MiniLM-shaped
+ * fixture (1 x 8 to 8 x 64 runs against the time per token of 8- and 32-row
+ * runs): about 8 tokens with one intra-op thread (the server's default
+ * shape), about 12 with two. For the benchmark's prompts, plans made with
+ * 12 and with 8 cost within 0.5% of each other whichever is true; 32, used
+ * until 2026-12-04, kept rows of unlike lengths together, and its plans of
+ * batches of 8 to 32 cost 2-7% more by this model.
  */
-export const RUN_OVERHEAD_TOKENS = 32;
+export const RUN_OVERHEAD_TOKENS = 12;
 
 /**
  * A BERT-style cost model: per row, `length` tokens of dense layers plus
@@ -32,7 +38,7 @@ export function bertRunCost(hiddenSize: number, overheadTokens = RUN_OVERHEAD_TO
  * word pieces). onnxruntime-node runs a session synchronously on the JS
  * thread, so a 32 x 256 run would block the event loop for seconds on 2
  * cores; smaller runs let I/O through between them, and at this size the
- * fixed cost of a run (about 32 tokens) is only a few percent.
+ * fixed cost of a run (about 12 tokens) is only a few percent.
  */
 export const MAX_RUN_TOKENS = 1024;
 
