@@ -8,6 +8,14 @@ describe("planRuns", () => {
     expect(planRuns([10, 11, 12, 12, 14], cost)).toEqual([[0, 5]]);
   });
 
+  it("cuts prompts twice as long as the others into a run of their own", () => {
+    // A run's fixed cost (about 12 tokens, as measured) is less than padding two 13-14 token prompts to 26.
+    expect(planRuns([13, 14, 25, 26], cost)).toEqual([
+      [0, 2],
+      [2, 4],
+    ]);
+  });
+
   it("separates short prompts from long windows", () => {
     const lengths = [8, 9, 10, 12, 250, 256, 256];
     expect(planRuns(lengths, cost)).toEqual([
