@@ -12,9 +12,9 @@
 export type RunCost = (rows: number, length: number) => number;
 
 /**
- * Fixed cost of a session run, in tokens of compute. Most of it is reading
- * the weights: each run streams all six layers' matrices (about 42 MB in
- * float32) through the cache whatever its rows. Measured on the MiniLM-shaped
+ * Fixed cost of a session run, in tokens of compute: each run reads all six
+ * layers' matrices (about 42 MB in float32) whatever its rows, which a run
+ * of a few tokens cannot amortise. Measured on the MiniLM-shaped
  * fixture (1 x 8 to 8 x 64 runs against the time per token of 8- and 32-row
  * runs): about 8 tokens with one intra-op thread (the server's default
  * shape), about 12 with two. For the benchmark's prompts, plans made with
@@ -35,10 +35,10 @@ export function bertRunCost(hiddenSize: number, overheadTokens = RUN_OVERHEAD_TO
 
 /**
  * Most padded tokens in one run (4 full MiniLM windows, or 32 prompts of 32
- * word pieces). onnxruntime-node runs a session synchronously on the JS
- * thread, so a 32 x 256 run would block the event loop for seconds on 2
- * cores; smaller runs let I/O through between them, and at this size the
- * fixed cost of a run (about 12 tokens) is only a few percent.
+ * word pieces). A run occupies its inference worker until it ends, so a
+ * 32 x 256 run would hold every text queued behind it for seconds on 2
+ * cores; smaller runs let other work through between them, and at this size
+ * the fixed cost of a run (about 12 tokens) is only a few percent.
  */
 export const MAX_RUN_TOKENS = 1024;
 
