@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_INDEX_PARAMS, openEmbeddedStore } from "../../src/store/embedded/index.js";
-import { LayeredGraph } from "../../src/store/embedded/layered-graph.js";
+import { LayeredGraph, REBUILD_MS_PER_VECTOR } from "../../src/store/embedded/layered-graph.js";
 import type { GraphBuilder } from "../../src/store/embedded/graph-build.js";
-import { ScopeIndexes } from "../../src/store/embedded/scope-indexes.js";
-import { HnswIndex } from "../../src/store/embedded/vector-index.js";
+import { ScopeIndexes, TIMED_BUILD_MIN_VECTORS } from "../../src/store/embedded/scope-indexes.js";
+import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
 import { cosine, DIM, entryOf, randomUnit, scopeOf } from "./support/vectors.js";
 
 const dirs: string[] = [];
@@ -19,19 +19,28 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const flat = (vectors: readonly Float32Array[]): Float32Array => {
-  const out = new Float32Array(vectors.length * DIM);
-  for (const [i, v] of vectors.entries()) out.set(v, i * DIM);
+const flat = (vectors: readonly Float32Array[], dim = DIM): Float32Array => {
+  const out = new Float32Array(vectors.length * dim);
+  for (const [i, v] of vectors.entries()) out.set(v, i * dim);
   return out;
 };
 
-/** A graph of labels 1..n saved to a file and mapped back. */
-function mappedGraph(vectors: readonly Float32Array[]): HnswIndex {
+/** A graph of `labels` and their `vectors` saved to a file and mapped back. */
+function savedAndMapped(labels: readonly number[], vectors: Float32Array, dim = DIM): HnswIndex {
   const path = join(tempDir(), "g.usearch");
-  const graph = HnswIndex.create(DIM, DEFAULT_INDEX_PARAMS);
-  graph.add(vectors.map((_, i) => i + 1), flat(vectors));
+  const graph = HnswIndex.create(dim, DEFAULT_INDEX_PARAMS);
+  graph.add(labels, vectors);
   graph.save(path);
-  return HnswIndex.map(path, DIM, DEFAULT_INDEX_PARAMS, vectors.length);
+  return HnswIndex.map(path, dim, DEFAULT_INDEX_PARAMS, labels.length);
+}
+
+/** A graph of labels 1..n saved to a file and mapped back. */
+function mappedGraph(vectors: readonly Float32Array[], dim = DIM): HnswIndex {
+  return savedAndMapped(
+    vectors.map((_, i) => i + 1),
+    flat(vectors, dim),
+    dim,
+  );
 }
 
 describe("layered graph: a mapped graph plus additions and removals", () => {
@@ -100,16 +109,16 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
     graph.add([1_001, 1_002], new Float32Array([...randomUnit(1), ...randomUnit(2)]));
     for (let label = 1; label <= 150; label++) graph.remove(label);
     graph.remove(1_001);
-    expect(graph.rebuildReason).toBeUndefined();
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR)).toBeUndefined();
     graph.remove(151);
-    expect(graph.rebuildReason).toBe("hollow");
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR)).toBe("hollow");
     expect(graph.size).toBe(300 - 151 + 1);
     // Rows deleted while no process watched (after a crash) weigh the same, though which they are is unknown.
     const afterCrash = new LayeredGraph(mappedGraph(vectors), DIM, DEFAULT_INDEX_PARAMS, 1, { unseenDead: 100 });
     for (let label = 1; label <= 50; label++) afterCrash.remove(label);
-    expect(afterCrash.rebuildReason).toBeUndefined();
+    expect(afterCrash.rebuildReason(REBUILD_MS_PER_VECTOR)).toBeUndefined();
     afterCrash.remove(51);
-    expect(afterCrash.rebuildReason).toBe("hollow");
+    expect(afterCrash.rebuildReason(REBUILD_MS_PER_VECTOR)).toBe("hollow");
     expect(afterCrash.search(vectors[99]!, 1)[0]?.label).toBe(100);
   });
 
@@ -120,11 +129,11 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
       more.map((_, i) => 1_001 + i),
       flat(more),
     );
-    expect(graph.rebuildReason).toBeUndefined();
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR)).toBeUndefined();
     for (let label = 1; label <= 10; label++) graph.remove(label);
-    expect(graph.rebuildReason).toBeUndefined();
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR)).toBeUndefined();
     graph.remove(11);
-    expect(graph.rebuildReason).toBe("outgrown");
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR)).toBe("outgrown");
   });
 
   it("is slowed once searching its in-memory graph has taken as long as rebuilding the scope would", () => {
@@ -132,13 +141,85 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
     const graph = new LayeredGraph(mappedGraph(few), DIM, DEFAULT_INDEX_PARAMS, 1);
     graph.add([1_001, 1_002], flat([randomUnit(42_001), randomUnit(42_002)]));
     let searches = 0;
-    while (graph.rebuildReason === undefined && searches < 2_000_000) {
+    while (graph.rebuildReason(REBUILD_MS_PER_VECTOR) === undefined && searches < 2_000_000) {
       expect(graph.search(few[searches % 40]!, 1)[0]?.label).toBe((searches % 40) + 1);
       searches++;
     }
-    expect(graph.rebuildReason).toBe("slowed");
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR)).toBe("slowed");
     // 42 vectors at REBUILD_MS_PER_VECTOR: about 76 ms of searching the two-vector graph, far more than one search.
     expect(searches).toBeGreaterThan(1_000);
+    // Where a rebuild costs ten times as much, the same searches are not yet worth one.
+    expect(graph.rebuildReason(REBUILD_MS_PER_VECTOR * 10)).toBeUndefined();
+  });
+});
+
+describe("scope indexes: the rebuild cost, timed on this machine", () => {
+  // Small vectors: a real graph of 10,000 is built in well under a second.
+  const dim = 8;
+  const unit = (seed: number): Float32Array => randomUnit(seed).slice(0, dim).map((x, _, v) => x / Math.hypot(...v));
+
+  /** A scope of `n` vectors served exactly, as after a crash, to be given its graph by buildGraphOffThread. */
+  function exactScope(indexes: ScopeIndexes, scopeKey: string, n: number, seed: number): Float32Array {
+    const vectors = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) vectors.set(unit(seed + i), i * dim);
+    const labels = Array.from({ length: n }, (_, i) => i + 1);
+    const exact = new ExactIndex(dim);
+    exact.add(labels, vectors);
+    indexes.install(scopeKey, { namespace: "ns", index: exact, expiry: new Map(labels.map((label) => [label, 0])) });
+    return vectors;
+  }
+
+  /** A builder that makes the real graph, saved and mapped, and hands it over `delayMs` later. */
+  const slowBuilder =
+    (delayMs: number): GraphBuilder =>
+    (labels, vectors) => {
+      const graph = new LayeredGraph(savedAndMapped(labels, vectors, dim), dim, DEFAULT_INDEX_PARAMS, 1);
+      return { done: new Promise((resolve) => setTimeout(() => resolve(graph), delayMs)), stop: () => undefined };
+    };
+
+  it("is learned from the last background build of a large scope, and weighs the searches of layered scopes from then on", async () => {
+    const indexes = new ScopeIndexes(dim, DEFAULT_INDEX_PARAMS, 100);
+    indexes.promoteInBackground = true;
+    const built: { scopeKey: string; vectors: number; ms: number }[] = [];
+    let switched: () => void = () => undefined;
+    indexes.onGraphBuilt = (scopeKey, vectors, ms) => {
+      built.push({ scopeKey, vectors, ms });
+      switched();
+    };
+    const buildOf = (scopeKey: string, delayMs: number) =>
+      new Promise<void>((resolve) => {
+        switched = resolve;
+        indexes.buildGraphOffThread(scopeKey, slowBuilder(delayMs));
+      });
+
+    // A build below the minimum is mostly fixed cost: it does not set the rate.
+    exactScope(indexes, "small", 500, 1);
+    await buildOf("small", 300);
+    expect(built).toEqual([expect.objectContaining({ scopeKey: "small", vectors: 500 })]);
+    expect(indexes.rebuildMsPerVector).toBe(REBUILD_MS_PER_VECTOR);
+
+    const large = exactScope(indexes, "large", TIMED_BUILD_MIN_VECTORS, 10_000);
+    const started = performance.now();
+    await buildOf("large", 300);
+    const elapsed = performance.now() - started;
+    expect(built[1]).toMatchObject({ scopeKey: "large", vectors: TIMED_BUILD_MIN_VECTORS });
+    expect(indexes.rebuildMsPerVector).toBe(built[1]!.ms / TIMED_BUILD_MIN_VECTORS);
+    expect(indexes.rebuildMsPerVector).toBeGreaterThanOrEqual(300 / TIMED_BUILD_MIN_VECTORS);
+    expect(indexes.rebuildMsPerVector).toBeLessThanOrEqual(elapsed / TIMED_BUILD_MIN_VECTORS);
+    expect(indexes.search("large", large.subarray(77 * dim, 78 * dim), 1, Date.now())[0]?.label).toBe(78);
+
+    // A layered scope is now due for its merge once searching its in-memory graph has taken
+    // 42 vectors × the learned rate: milliseconds, where REBUILD_MS_PER_VECTOR would want 76.
+    const few = Array.from({ length: 40 }, (_, i) => unit(90_000 + i));
+    const layered = new LayeredGraph(mappedGraph(few, dim), dim, DEFAULT_INDEX_PARAMS, 1);
+    indexes.install("layered", { namespace: "ns", index: layered, expiry: new Map(few.map((_, i) => [i + 1, 0])) });
+    indexes.add("layered", "ns", [1_001, 1_002].map((label) => ({ label, expiresAtMs: 0, vector: unit(label) })));
+    const due: string[] = [];
+    indexes.onRebuildDue = (scopeKey, _graph, reason) => due.push(`${scopeKey}: ${reason}`);
+    for (let i = 0; i < 2_000_000 && due.length === 0; i++) indexes.search("layered", few[i % 40]!, 1, Date.now());
+    expect(due).toEqual(["layered: slowed"]);
+    expect(layered.rebuildReason(indexes.rebuildMsPerVector)).toBe("slowed");
+    expect(layered.rebuildReason(REBUILD_MS_PER_VECTOR)).toBeUndefined();
   });
 });
 

@@ -37,10 +37,11 @@ export function mostlyRemoved(removed: number, mapped: number): boolean {
 }
 
 /**
- * Time of a rebuild per vector, in milliseconds: the graph-build worker's
- * inserts at efConstruction 200, reading the rows and mapping the result
- * included (120k vectors in 203-215 s on the 2-core bench machine, while
- * the event loop served searches).
+ * Time of a rebuild per vector, in milliseconds, until the process has
+ * timed a rebuild of its own (ScopeIndexes.rebuildMsPerVector): the
+ * graph-build worker's inserts at efConstruction 200, reading the rows and
+ * mapping the result included (120k vectors in 203-215 s on the 2-core
+ * bench machine, while the event loop served searches).
  */
 export const REBUILD_MS_PER_VECTOR = 1.8;
 
@@ -53,8 +54,8 @@ export const REBUILD_MS_PER_VECTOR = 1.8;
  *   restart (and the start with it). Merging at each doubling rebuilds at
  *   most two vectors per vector added.
  * - `slowed`: searching the in-memory graph beside the mapped one has taken
- *   as much time as a rebuild of the whole scope would
- *   ({@link REBUILD_MS_PER_VECTOR}). Rent or buy: a scope searched often is
+ *   as much time as a rebuild of the whole scope would (at the cost per
+ *   vector given to {@link LayeredGraph.rebuildReason}). Rent or buy: a scope searched often is
  *   merged soon, one searched rarely keeps its layers, and neither pays more
  *   than twice the better choice made in hindsight.
  */
@@ -119,13 +120,17 @@ export class LayeredGraph implements ScopeVectorIndex {
     return false;
   }
 
-  /** Why this graph is worth rebuilding now, if it is (see {@link RebuildReason}); never while a tail is absorbed but when hollow. */
-  get rebuildReason(): RebuildReason | undefined {
+  /**
+   * Why this graph is worth rebuilding now, if it is (see {@link RebuildReason}),
+   * when a rebuild costs `rebuildMsPerVector` per vector; never while a tail
+   * is absorbed but when hollow.
+   */
+  rebuildReason(rebuildMsPerVector: number): RebuildReason | undefined {
     const dead = this.removed.size + this.unseenDead;
     if (mostlyRemoved(dead, this.mapped.size)) return "hollow";
     if (this.added === undefined || this.tail !== undefined) return undefined;
     if (this.added.size > this.mapped.size - dead) return "outgrown";
-    if (this.addedSearchMs > this.size * REBUILD_MS_PER_VECTOR) return "slowed";
+    if (this.addedSearchMs > this.size * rebuildMsPerVector) return "slowed";
     return undefined;
   }
 

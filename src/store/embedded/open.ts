@@ -143,7 +143,10 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     indexes.onBuildError = (error) => logger.error({ err: error, dataDir }, `embedded store: background graph build failed, building on the event loop instead: ${String(error)}`);
     const builder = workerGraphBuilder(dataDir, options.dimension, params, insertThreads);
     indexes.onGraphBuilt = (scopeKey, vectors, ms) =>
-      logger.info({ scopeKey, vectors, ms: Math.round(ms) }, "embedded store: graph built in the background; the scope is searched through it again");
+      logger.info(
+        { scopeKey, vectors, ms: Math.round(ms), rebuildMsPerVector: Number(indexes.rebuildMsPerVector.toFixed(3)) },
+        "embedded store: graph built in the background; the scope is searched through it again",
+      );
     if (report.graphsToBuild.length > 0) {
       logger.warn(
         { scopes: report.graphsToBuild.length, dataDir },

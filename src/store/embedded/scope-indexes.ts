@@ -3,7 +3,7 @@ import type { IndexParams } from "../cache-store.js";
 import { hnswCandidates } from "../recall.js";
 import { isLive } from "../expiry.js";
 import type { GraphBuild, GraphBuilder } from "./graph-build.js";
-import { LayeredGraph, type RebuildReason } from "./layered-graph.js";
+import { LayeredGraph, REBUILD_MS_PER_VECTOR, type RebuildReason } from "./layered-graph.js";
 import { ExactIndex, HnswIndex, type ScopeVectorIndex } from "./vector-index.js";
 
 /** A search result: a live label and its cosine similarity. */
@@ -60,6 +60,15 @@ const BUILD_CHUNK = 100;
 const READ_PAGE = 1_024;
 
 /**
+ * Fewest vectors a background build must have for its time to become the
+ * rebuild cost ({@link ScopeIndexes.rebuildMsPerVector}): a smaller build's
+ * time is mostly the worker's start and the mapping of its file, and an
+ * insert costs less in a small graph than in the large ones that get
+ * rebuilt.
+ */
+export const TIMED_BUILD_MIN_VECTORS = 10_000;
+
+/**
  * One vector index per scope key. A search only ever looks inside its own
  * scope's index, which makes the scope a true pre-filter: entries of other
  * scopes cannot crowd the top-k out.
@@ -108,6 +117,20 @@ export class ScopeIndexes {
 
   // Graphs whose rebuild failed: not tried again while they serve (searches through them stay correct).
   private readonly notCompacted = new WeakSet<LayeredGraph>();
+
+  private msPerVector = REBUILD_MS_PER_VECTOR;
+
+  /**
+   * What rebuilding a scope's graph costs per vector on this machine, in
+   * milliseconds of wall time: that of the last background build of at
+   * least {@link TIMED_BUILD_MIN_VECTORS} vectors, and
+   * REBUILD_MS_PER_VECTOR (measured on the 2-core bench machine) before
+   * one. A layered graph's `slowed` rule weighs its searches against it, so
+   * the rent-or-buy bound holds on a machine of any speed.
+   */
+  get rebuildMsPerVector(): number {
+    return this.msPerVector;
+  }
 
   /** Number of scopes with at least one vector. */
   get scopeCount(): number {
@@ -162,7 +185,7 @@ export class ScopeIndexes {
       queue: [],
       vectorOf: (label) => exact.vectorOf(label),
       stop: () => job.stop(),
-      switched: () => this.onGraphBuilt(scopeKey, scope.index.size, performance.now() - started),
+      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started),
     };
     scope.building = state;
     const current = (): boolean => this.scopes.get(scopeKey) === scope && scope.building === state;
@@ -211,7 +234,7 @@ export class ScopeIndexes {
         stopped = true;
         job?.stop();
       },
-      switched: () => this.onGraphBuilt(scopeKey, scope.index.size, performance.now() - started),
+      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started),
     };
     scope.building = state;
     const current = (): boolean => !stopped && this.scopes.get(scopeKey) === scope && scope.building === state;
@@ -322,11 +345,17 @@ export class ScopeIndexes {
     this.checkRebuild(scopeKey, scope);
   }
 
+  /** Learns the rebuild cost from a whole scope's background build (see rebuildMsPerVector), then tells onGraphBuilt. */
+  private builtInBackground(scopeKey: string, vectors: number, ms: number): void {
+    if (vectors >= TIMED_BUILD_MIN_VECTORS) this.msPerVector = ms / vectors;
+    this.onGraphBuilt(scopeKey, vectors, ms);
+  }
+
   /** Tells {@link onRebuildDue} when a scope's layered graph is worth rebuilding and is not being rebuilt (or failed to be). */
   private checkRebuild(scopeKey: string, scope: ScopeState): void {
     const graph = scope.index;
     if (!(graph instanceof LayeredGraph) || scope.building !== undefined || this.notCompacted.has(graph)) return;
-    const reason = graph.rebuildReason;
+    const reason = graph.rebuildReason(this.msPerVector);
     if (reason !== undefined) this.onRebuildDue(scopeKey, graph, reason);
   }
 
