@@ -24,7 +24,8 @@ import { BENCH_SCOPE } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
-import { buildDist, cpuMsOf, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { cpuMsOf } from "../test/support/proc.js";
+import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { percentile, round } from "./lib/stats.js";
 
 /** Goals of issue 14 (goal 3): semcache's rate over raw's, by concurrency. */

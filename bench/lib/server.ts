@@ -6,9 +6,9 @@
  * development mode, whose cold start includes TypeScript transpilation).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { rssBytesOf } from "../../test/support/proc.js";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -24,33 +24,6 @@ export interface BenchServer {
   rss(): number;
   stop(): Promise<void>;
   stderr(): string;
-}
-
-/** VmRSS of a process from /proc (Linux); falls back to `ps`. */
-export function rssOf(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
-    if (kb !== undefined) return Number(kb) * 1024;
-  } catch {
-    // not Linux
-  }
-  return 0;
-}
-
-/**
- * CPU a process has used, all its threads, user and system, in milliseconds,
- * from /proc (Linux; 10 ms ticks); NaN elsewhere.
- */
-export function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** The compiled CLI (`npm run build`), what `npm start` runs. */
@@ -119,7 +92,7 @@ export async function startServer(env: Record<string, string>, options: { entry?
     url,
     coldStartMs,
     listeningMs,
-    rss: () => rssOf(child.pid!),
+    rss: () => rssBytesOf(child.pid!),
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

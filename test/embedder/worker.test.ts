@@ -9,7 +9,6 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -18,6 +17,7 @@ import type { Worker } from "node:worker_threads";
 import { InferenceSession } from "onnxruntime-node";
 import { until } from "../support/eventually.js";
 import { paddedFeeds } from "../support/onnx-feeds.js";
+import { threadNicesOf } from "../support/proc.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmbedderClosedError, EmbedderFailedError } from "../../src/embedder/errors.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
@@ -64,16 +64,6 @@ function watchEventLoop(): { stop: () => { maxGap: number; ticks: number } } {
       return { maxGap: Math.max(maxGap, performance.now() - last), ticks };
     },
   };
-}
-
-/** Nice value of each of this process's threads, by thread id (Linux /proc; field 19 of a task's stat). */
-function threadNices(): Map<number, number> {
-  const nices = new Map<number, number>();
-  for (const tid of readdirSync("/proc/self/task")) {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-    nices.set(Number(tid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
-  }
-  return nices;
 }
 
 describe("inference in a worker thread", () => {
@@ -188,7 +178,7 @@ describe("inference in a worker thread", () => {
     expect(workers).toHaveLength(2);
     try {
       // Linux keeps a nice value per thread: the two workers' threads are 7 lower in priority than the main thread, which keeps its own.
-      const nices = threadNices();
+      const nices = threadNicesOf("self");
       const base = nices.get(process.pid)!;
       expect([...nices.values()].filter((n) => n === Math.min(19, base + 7)).length).toBeGreaterThanOrEqual(2);
 

@@ -5,12 +5,13 @@
  * judges by (a valid-key Lookup, /healthz, the child's resident memory).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { generateApiKey, hashApiKey } from "../../src/auth/key-hash.js";
+import { rssBytesOrThrow } from "../../test/support/proc.js";
 import { ensureFixtureModel } from "../fixture-model/index.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -67,7 +68,7 @@ export interface AttackTarget {
   readonly extraKeys: Readonly<Record<string, string>>;
   /** Times a valid-key Lookup (Connect JSON, namespace tenant-a) and GET /healthz, each bounded by `timeoutMs` (default 5 s). */
   probe(timeoutMs?: number): Promise<ProbeTimes>;
-  /** The child's resident memory, in bytes (from /proc). */
+  /** The child's resident memory, in bytes (from /proc); rejects once the child is gone (or off Linux). */
   rssBytes(): Promise<number>;
   /** Everything it wrote to stderr so far (JSON log lines). */
   stderr(): string;
@@ -166,9 +167,7 @@ export async function launchTarget(options: TargetOptions = {}): Promise<AttackT
         return { lookupMs, healthzMs };
       },
       async rssBytes() {
-        const status = await readFile(`/proc/${child.pid}/status`, "utf8");
-        const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-        return kb === undefined ? 0 : Number(kb) * 1024;
+        return rssBytesOrThrow(child.pid!);
       },
       stderr: () => stderr,
       stop,
