@@ -15,6 +15,12 @@ export interface GraphBuild {
   readonly done: Promise<LayeredGraph>;
   /** Abandons the build (the scope was dropped, or the store is closing); `done` then never settles. */
   stop(): void;
+  /**
+   * Milliseconds the build has waited for earlier ones before its own work
+   * began, so that a build's time can be told from its wait; absent for a
+   * builder that starts every build at once.
+   */
+  readonly queuedMs?: () => number;
 }
 
 /** Starts building a graph of `labels` and their `vectors` (`labels.length × dimension`, owned by the build from now on). */
@@ -52,7 +58,10 @@ export function workerGraphBuilder(dataDir: string, dimension: number, params: I
     let stopped = false;
     let worker: Worker | undefined;
     const path = join(dir, `${prefix}-${serial++}.usearch`);
+    const queuedAt = performance.now();
+    let startedAt: number | undefined;
     const run = (): Promise<LayeredGraph> => {
+      startedAt = performance.now();
       mkdirSync(dir, { recursive: true });
       const job: GraphBuildJob = { dimension, params, insertThreads, labels: Float64Array.from(labels), vectors, path };
       const transferList = [job.labels.buffer, vectors.buffer];
@@ -96,6 +105,7 @@ export function workerGraphBuilder(dataDir: string, dimension: number, params: I
         stopped = true;
         void worker?.terminate().finally(() => rmSync(path, { force: true }));
       },
+      queuedMs: () => (startedAt ?? performance.now()) - queuedAt,
     };
   };
 }

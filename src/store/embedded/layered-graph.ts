@@ -55,9 +55,10 @@ export const REBUILD_MS_PER_VECTOR = 1.8;
  *   most two vectors per vector added.
  * - `slowed`: searching the in-memory graph beside the mapped one has taken
  *   as much time as a rebuild of the whole scope would (at the cost per
- *   vector given to {@link LayeredGraph.rebuildReason}). Rent or buy: a scope searched often is
- *   merged soon, one searched rarely keeps its layers, and neither pays more
- *   than twice the better choice made in hindsight.
+ *   vector given to {@link LayeredGraph.rebuildReason}). Rent or buy: a
+ *   scope searched often is merged soon, one searched rarely keeps its
+ *   layers, and neither pays more than twice the better choice made in
+ *   hindsight.
  */
 export type RebuildReason = "hollow" | "outgrown" | "slowed";
 

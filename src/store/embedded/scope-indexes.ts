@@ -123,7 +123,8 @@ export class ScopeIndexes {
   /**
    * What rebuilding a scope's graph costs per vector on this machine, in
    * milliseconds of wall time: that of the last background build of at
-   * least {@link TIMED_BUILD_MIN_VECTORS} vectors, and
+   * least {@link TIMED_BUILD_MIN_VECTORS} vectors (less any wait for another
+   * build), and
    * REBUILD_MS_PER_VECTOR (measured on the 2-core bench machine) before
    * one. A layered graph's `slowed` rule weighs its searches against it, so
    * the rent-or-buy bound holds on a machine of any speed.
@@ -185,7 +186,7 @@ export class ScopeIndexes {
       queue: [],
       vectorOf: (label) => exact.vectorOf(label),
       stop: () => job.stop(),
-      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started),
+      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started, job.queuedMs?.() ?? 0),
     };
     scope.building = state;
     const current = (): boolean => this.scopes.get(scopeKey) === scope && scope.building === state;
@@ -234,7 +235,7 @@ export class ScopeIndexes {
         stopped = true;
         job?.stop();
       },
-      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started),
+      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started, job?.queuedMs?.() ?? 0),
     };
     scope.building = state;
     const current = (): boolean => !stopped && this.scopes.get(scopeKey) === scope && scope.building === state;
@@ -345,9 +346,13 @@ export class ScopeIndexes {
     this.checkRebuild(scopeKey, scope);
   }
 
-  /** Learns the rebuild cost from a whole scope's background build (see rebuildMsPerVector), then tells onGraphBuilt. */
-  private builtInBackground(scopeKey: string, vectors: number, ms: number): void {
-    if (vectors >= TIMED_BUILD_MIN_VECTORS) this.msPerVector = ms / vectors;
+  /**
+   * Learns the rebuild cost from a whole scope's background build that took
+   * `ms`, `queuedMs` of it waiting for other builds (see rebuildMsPerVector),
+   * then tells onGraphBuilt.
+   */
+  private builtInBackground(scopeKey: string, vectors: number, ms: number, queuedMs: number): void {
+    if (vectors >= TIMED_BUILD_MIN_VECTORS) this.msPerVector = (ms - queuedMs) / vectors;
     this.onGraphBuilt(scopeKey, vectors, ms);
   }
 
