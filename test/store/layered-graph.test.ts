@@ -19,7 +19,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const flat = (vectors: readonly Float32Array[], dim = DIM): Float32Array => {
+const flat = (vectors: readonly Float32Array[], dim = DIM): Float32Array<ArrayBuffer> => {
   const out = new Float32Array(vectors.length * dim);
   for (const [i, v] of vectors.entries()) out.set(v, i * dim);
   return out;
@@ -156,12 +156,17 @@ describe("layered graph: a mapped graph plus additions and removals", () => {
 describe("scope indexes: the rebuild cost, timed on this machine", () => {
   // Small vectors: a real graph of 10,000 is built in well under a second.
   const dim = 8;
-  const unit = (seed: number): Float32Array => randomUnit(seed).slice(0, dim).map((x, _, v) => x / Math.hypot(...v));
+  const unit = (seed: number): Float32Array => randomUnit(seed, dim);
+  /** `n` unit vectors from `seed` on, end to end. */
+  const vectorsOf = (n: number, seed: number): Float32Array<ArrayBuffer> =>
+    flat(
+      Array.from({ length: n }, (_, i) => unit(seed + i)),
+      dim,
+    );
 
   /** A scope of `n` vectors served exactly, as after a crash, to be given its graph by buildGraphOffThread. */
   function exactScope(indexes: ScopeIndexes, scopeKey: string, n: number, seed: number): Float32Array {
-    const vectors = new Float32Array(n * dim);
-    for (let i = 0; i < n; i++) vectors.set(unit(seed + i), i * dim);
+    const vectors = vectorsOf(n, seed);
     const labels = Array.from({ length: n }, (_, i) => i + 1);
     const exact = new ExactIndex(dim);
     exact.add(labels, vectors);
@@ -179,14 +184,9 @@ describe("scope indexes: the rebuild cost, timed on this machine", () => {
 
   it("counts a worker build's wait for the one before it apart from its own work", async () => {
     const builder = workerGraphBuilder(tempDir(), dim, DEFAULT_INDEX_PARAMS, 1);
-    const vectorsOf = (seed: number) => {
-      const out = new Float32Array(2_000 * dim);
-      for (let i = 0; i < 2_000; i++) out.set(unit(seed + i), i * dim);
-      return out;
-    };
     const labels = Array.from({ length: 2_000 }, (_, i) => i + 1);
-    const first = builder(labels, vectorsOf(0));
-    const second = builder(labels, vectorsOf(5_000));
+    const first = builder(labels, vectorsOf(2_000, 0));
+    const second = builder(labels, vectorsOf(2_000, 5_000));
     const [a, b] = await Promise.all([first.done, second.done]);
     expect(a.size + b.size).toBe(4_000);
     // The worker builds one graph at a time: the second waited for the whole first build.

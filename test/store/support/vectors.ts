@@ -15,8 +15,8 @@ export function rotated(angle: number, a = 0, b = 1): Float32Array {
   return v;
 }
 
-/** A deterministic pseudo-random unit vector (mulberry32 seeded by `seed`). */
-export function randomUnit(seed: number): Float32Array {
+/** A deterministic pseudo-random unit vector of `dim` components (mulberry32 seeded by `seed`). */
+export function randomUnit(seed: number, dim = DIM): Float32Array {
   let state = seed >>> 0;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -25,15 +25,15 @@ export function randomUnit(seed: number): Float32Array {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const v = new Float32Array(DIM);
+  const v = new Float32Array(dim);
   let norm = 0;
-  for (let i = 0; i < DIM; i++) {
+  for (let i = 0; i < dim; i++) {
     const x = next() - 0.5;
     v[i] = x;
     norm += x * x;
   }
   norm = Math.sqrt(norm);
-  for (let i = 0; i < DIM; i++) v[i] = (v[i] as number) / norm;
+  for (let i = 0; i < dim; i++) v[i] = (v[i] as number) / norm;
   return v;
 }
 
