@@ -124,10 +124,9 @@ export class ScopeIndexes {
    * What rebuilding a scope's graph costs per vector on this machine, in
    * milliseconds of wall time: that of the last background build of at
    * least {@link TIMED_BUILD_MIN_VECTORS} vectors (less any wait for another
-   * build), and
-   * REBUILD_MS_PER_VECTOR (measured on the 2-core bench machine) before
-   * one. A layered graph's `slowed` rule weighs its searches against it, so
-   * the rent-or-buy bound holds on a machine of any speed.
+   * build), and REBUILD_MS_PER_VECTOR (measured on the 2-core bench machine)
+   * before one. A layered graph's `slowed` rule weighs its searches against
+   * it, so the rent-or-buy bound holds on a machine of any speed.
    */
   get rebuildMsPerVector(): number {
     return this.msPerVector;
@@ -186,7 +185,7 @@ export class ScopeIndexes {
       queue: [],
       vectorOf: (label) => exact.vectorOf(label),
       stop: () => job.stop(),
-      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started, job.queuedMs?.() ?? 0),
+      switched: () => this.builtInBackground(scopeKey, scope.index.size, started, job),
     };
     scope.building = state;
     const current = (): boolean => this.scopes.get(scopeKey) === scope && scope.building === state;
@@ -235,7 +234,7 @@ export class ScopeIndexes {
         stopped = true;
         job?.stop();
       },
-      switched: () => this.builtInBackground(scopeKey, scope.index.size, performance.now() - started, job?.queuedMs?.() ?? 0),
+      switched: () => this.builtInBackground(scopeKey, scope.index.size, started, job),
     };
     scope.building = state;
     const current = (): boolean => !stopped && this.scopes.get(scopeKey) === scope && scope.building === state;
@@ -347,12 +346,13 @@ export class ScopeIndexes {
   }
 
   /**
-   * Learns the rebuild cost from a whole scope's background build that took
-   * `ms`, `queuedMs` of it waiting for other builds (see rebuildMsPerVector),
-   * then tells onGraphBuilt.
+   * Learns the rebuild cost from a whole scope's background build, begun at
+   * `started` (performance.now()), less the time `job` waited for other
+   * builds (see rebuildMsPerVector); then tells onGraphBuilt.
    */
-  private builtInBackground(scopeKey: string, vectors: number, ms: number, queuedMs: number): void {
-    if (vectors >= TIMED_BUILD_MIN_VECTORS) this.msPerVector = (ms - queuedMs) / vectors;
+  private builtInBackground(scopeKey: string, vectors: number, started: number, job: GraphBuild | undefined): void {
+    const ms = performance.now() - started;
+    if (vectors >= TIMED_BUILD_MIN_VECTORS) this.msPerVector = (ms - (job?.queuedMs?.() ?? 0)) / vectors;
     this.onGraphBuilt(scopeKey, vectors, ms);
   }
 
