@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_INDEX_PARAMS, openEmbeddedStore } from "../../src/store/embedded/index.js";
 import { LayeredGraph, REBUILD_MS_PER_VECTOR } from "../../src/store/embedded/layered-graph.js";
 import { workerGraphBuilder, type GraphBuilder } from "../../src/store/embedded/graph-build.js";
-import { ScopeIndexes, TIMED_BUILD_MIN_VECTORS } from "../../src/store/embedded/scope-indexes.js";
+import { REBUILD_RATE_WEIGHT, ScopeIndexes, TIMED_BUILD_MIN_VECTORS } from "../../src/store/embedded/scope-indexes.js";
 import { ExactIndex, HnswIndex } from "../../src/store/embedded/vector-index.js";
 import { cosine, DIM, entryOf, randomUnit, scopeOf } from "./support/vectors.js";
 
@@ -197,7 +197,7 @@ describe("scope indexes: the rebuild cost, timed on this machine", () => {
     expect(second.queuedMs!()).toBe(waited);
   });
 
-  it("is learned from the last background build of a large scope, and weighs the searches of layered scopes from then on", async () => {
+  it("is learned from the background builds of large scopes, and weighs the searches of layered scopes from then on", async () => {
     const indexes = new ScopeIndexes(dim, DEFAULT_INDEX_PARAMS, 100);
     indexes.promoteInBackground = true;
     const built: { scopeKey: string; vectors: number; ms: number }[] = [];
@@ -241,6 +241,16 @@ describe("scope indexes: the rebuild cost, timed on this machine", () => {
     expect(due).toEqual(["layered: slowed"]);
     expect(layered.rebuildReason(indexes.rebuildMsPerVector)).toBe("slowed");
     expect(layered.rebuildReason(REBUILD_MS_PER_VECTOR)).toBeUndefined();
+
+    // A later large build (here slowed, as by a load spike) moves the rate half way to its own, not all the way.
+    const first = indexes.rebuildMsPerVector;
+    exactScope(indexes, "spiked", TIMED_BUILD_MIN_VECTORS, 30_000);
+    await buildOf("spiked", 900);
+    expect(built[2]).toMatchObject({ scopeKey: "spiked", vectors: TIMED_BUILD_MIN_VECTORS });
+    const spiked = built[2]!.ms / TIMED_BUILD_MIN_VECTORS;
+    expect(spiked).toBeGreaterThan(first);
+    expect(indexes.rebuildMsPerVector).toBeCloseTo(first + REBUILD_RATE_WEIGHT * (spiked - first), 12);
+    expect(indexes.rebuildMsPerVector).toBeLessThan(spiked);
   });
 });
 

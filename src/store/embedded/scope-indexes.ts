@@ -69,6 +69,15 @@ const READ_PAGE = 1_024;
 export const TIMED_BUILD_MIN_VECTORS = 10_000;
 
 /**
+ * Weight of the newest timed build in {@link ScopeIndexes.rebuildMsPerVector}
+ * once there is an earlier one: a build that ran through a load spike moves
+ * the rate half way, not all the way, and a lasting change is learned within
+ * a few builds (large builds are minutes apart, so a slower average would
+ * trail a machine that stays busier for hours).
+ */
+export const REBUILD_RATE_WEIGHT = 0.5;
+
+/**
  * One vector index per scope key. A search only ever looks inside its own
  * scope's index, which makes the scope a true pre-filter: entries of other
  * scopes cannot crowd the top-k out.
@@ -119,14 +128,18 @@ export class ScopeIndexes {
   private readonly notCompacted = new WeakSet<LayeredGraph>();
 
   private msPerVector = REBUILD_MS_PER_VECTOR;
+  // Whether msPerVector was measured here yet (the default is another machine's).
+  private rateMeasured = false;
 
   /**
    * What rebuilding a scope's graph costs per vector on this machine, in
-   * milliseconds of wall time: that of the last background build of at
-   * least {@link TIMED_BUILD_MIN_VECTORS} vectors (less any wait for another
-   * build), and REBUILD_MS_PER_VECTOR (measured on the 2-core bench machine)
-   * before one. A layered graph's `slowed` rule weighs its searches against
-   * it, so the rent-or-buy bound holds on a machine of any speed.
+   * milliseconds of wall time, from the background builds of at least
+   * {@link TIMED_BUILD_MIN_VECTORS} vectors (less any wait for another
+   * build): the first one's rate, then an exponentially weighted average
+   * ({@link REBUILD_RATE_WEIGHT} on the newest). REBUILD_MS_PER_VECTOR
+   * (measured on the 2-core bench machine) before any. A layered graph's
+   * `slowed` rule weighs its searches against it, so the rent-or-buy bound
+   * holds on a machine of any speed.
    */
   get rebuildMsPerVector(): number {
     return this.msPerVector;
@@ -352,7 +365,11 @@ export class ScopeIndexes {
    */
   private builtInBackground(scopeKey: string, vectors: number, started: number, job: GraphBuild | undefined): void {
     const ms = performance.now() - started;
-    if (vectors >= TIMED_BUILD_MIN_VECTORS) this.msPerVector = (ms - (job?.queuedMs?.() ?? 0)) / vectors;
+    if (vectors >= TIMED_BUILD_MIN_VECTORS) {
+      const measured = (ms - (job?.queuedMs?.() ?? 0)) / vectors;
+      this.msPerVector = this.rateMeasured ? this.msPerVector + REBUILD_RATE_WEIGHT * (measured - this.msPerVector) : measured;
+      this.rateMeasured = true;
+    }
     this.onGraphBuilt(scopeKey, vectors, ms);
   }
 
