@@ -21,6 +21,7 @@ import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exac
 import { startLoadGenerator, type ThroughputResult } from "./lib/load-generator.js";
 import { measureThroughputVsRaw, runThroughputBench, throughputQueries, type ThroughputVsRaw } from "./throughput.js";
 import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./crash-recovery.js";
+import { runMemoBench } from "./recent-embeddings.js";
 import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel } from "./lib/raw-onnx.js";
@@ -96,7 +97,7 @@ const QUICK: Plan = {
 
 const USAGE =
   "npm run bench [-- --quick] [--redis-url URL] [--threads N] [--sizes 1000,10000,100000] [--sizes-only] [--source] [--out DIR]; " +
-  "npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]; npm run bench -- --exact [...]; npm run bench -- --recovery [--entries 100000] [--source] [--out DIR]\n";
+  "npm run bench -- --openai [--blocks N] [--per-block N] [--out DIR]; npm run bench -- --exact [...]; npm run bench -- --recovery [--entries 100000] [--source] [--out DIR]; npm run bench -- --memo [--blocks N] [--per-block N] [--out DIR]\n";
 
 function parseArgs(argv: readonly string[]): Options {
   const values = parseCommandLine(argv, {
@@ -450,7 +451,8 @@ async function main(): Promise<void> {
 }
 
 // `--openai`: only the OpenAI endpoint's benchmark (bench/openai-endpoint.ts); `--exact`: only the exact-hit comparisons
-// (bench/exact-hit.ts); `--recovery`: only crash recovery (bench/crash-recovery.ts).
+// (bench/exact-hit.ts); `--recovery`: only crash recovery (bench/crash-recovery.ts); `--memo`: only the memo of recent
+// embeddings (bench/recent-embeddings.ts).
 const run = process.argv.includes("--openai")
   ? () => runOpenAiBench(process.argv.slice(2))
   : process.argv.includes("--throughput")
@@ -459,7 +461,9 @@ const run = process.argv.includes("--openai")
     ? () => runExactHitBench(process.argv.slice(2))
     : process.argv.includes("--recovery")
       ? () => runRecoveryBench(process.argv.slice(2))
-      : main;
+      : process.argv.includes("--memo")
+        ? () => runMemoBench(process.argv.slice(2))
+        : main;
 run().then(
   () => process.exit(0),
   (error: unknown) => {

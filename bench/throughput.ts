@@ -186,7 +186,7 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
       `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
       "",
       `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), embedded store, ${stored.length} entries; ` +
+        `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), memo of recent embeddings off (its prompts repeat), embedded store, ${stored.length} entries; ` +
         "load from bench/loadgen (the generated Go client, grpc-go, one HTTP/2 connection, on the same cores: its CPU per call is in the table); lookups are half paraphrases of stored prompts, half other-domain misses.",
       "",
       "| Measure | Result |",

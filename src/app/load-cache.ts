@@ -71,6 +71,7 @@ export async function loadSemanticCache(
       tokensSavedOnHit,
       ...(config.maxErrorRate === undefined ? {} : { maxErrorRate: config.maxErrorRate }),
       answerMatch: config.answerMatch,
+      recentEmbeddings: config.embedMemoEntries,
     });
   } catch (error) {
     await embedder.close();

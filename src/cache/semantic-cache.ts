@@ -7,6 +7,7 @@ import { Counters, type CounterName, type CounterValues, type SharedCounters } f
 import { InvalidInputError } from "./errors.js";
 import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./limits.js";
 import { normalizePrompt } from "./normalize.js";
+import { DEFAULT_RECENT_EMBEDDINGS, RecentEmbeddings } from "./recent-embeddings.js";
 import { entryId, resolveNamespace, resolveScope, type ScopeInput } from "./scope.js";
 import { checkThreshold, meetsThreshold } from "./threshold.js";
 
@@ -192,6 +193,12 @@ export interface SemanticCacheOptions extends InputLimits {
   /** Answer-embedding similarity at which two answers are the same (SEMCACHE_ANSWER_MATCH); default 0.95. */
   readonly answerMatch?: number;
   /**
+   * Prompts whose embeddings are kept for reuse in their scope
+   * (SEMCACHE_EMBED_MEMO_ENTRIES, see recent-embeddings.ts); 0: none. Default
+   * {@link DEFAULT_RECENT_EMBEDDINGS}.
+   */
+  readonly recentEmbeddings?: number;
+  /**
    * Counters shared by a fleet (src/fleet): told every count, and what Stats
    * answers with. Unset: Stats answers with this process's counters.
    */
@@ -221,11 +228,14 @@ export class SemanticCache {
   readonly #verifier = new Verifier();
   /** Which entry answered which prompt lately, for Feedback's served-then-wrong count. */
   readonly #served = new ServedLog();
+  /** Embeddings of recent prompts per scope, so a prompt seen again in its scope skips the model. */
+  readonly #recent: RecentEmbeddings;
 
   constructor(store: CacheStore, embedder: Embedder, options: SemanticCacheOptions) {
     this.#store = store;
     this.#embedder = embedder;
     this.#options = options;
+    this.#recent = new RecentEmbeddings(options.recentEmbeddings ?? DEFAULT_RECENT_EMBEDDINGS);
     this.#counters = new Counters(options.sharedCounters);
     this.#now = options.now ?? Date.now;
   }
@@ -331,7 +341,7 @@ export class SemanticCache {
     if (exact !== undefined) {
       return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold };
     }
-    const vector = await this.#embedder.embed(normalized, tenant);
+    const vector = await this.#embedPrompt(scope, normalized, tenant);
     const searchStarted = performance.now();
     const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
     const observer = this.#options.observer;
@@ -365,7 +375,7 @@ export class SemanticCache {
       this.#verifier.countRequest(scope.namespace, budget);
       return { hit: true, kind: "exact", similarity: 1, entry: await this.#withHit(exact), threshold: floor ?? DEFAULT_EXPLORE_FLOOR };
     }
-    const vector = await this.#embedder.embed(normalized, tenant);
+    const vector = await this.#embedPrompt(scope, normalized, tenant);
     const searchStarted = performance.now();
     const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
     const observer = this.#options.observer;
@@ -428,7 +438,10 @@ export class SemanticCache {
     const similarity =
       entry.id === prepared.entryId
         ? 1
-        : cosineSimilarity(await this.#embedder.embed(prepared.normalized, prepared.tenant), await this.#embedder.embed(normalizePrompt(entry.prompt), prepared.tenant));
+        : cosineSimilarity(
+            await this.#embedPrompt(prepared.scope, prepared.normalized, prepared.tenant),
+            await this.#embedPrompt(entry.scope, normalizePrompt(entry.prompt), prepared.tenant),
+          );
     const observation: Observation = { similarity: Math.max(-1, Math.min(1, similarity)), correct: input.correct, atMs: this.#now() };
     const namespace = prepared.scope.namespace;
     if (!(await this.recordObservation(namespace, entry.id, observation))) {
@@ -451,6 +464,11 @@ export class SemanticCache {
   async #withHit(entry: StoredEntry): Promise<StoredEntry> {
     const hits = await this.#store.recordHit(entry.id);
     return { ...entry, hits: Math.max(hits, entry.hits + 1) };
+  }
+
+  /** The embedding of a normalised prompt in `scope`, queued as `tenant`'s when the model must run. */
+  #embedPrompt(scope: EntryScope, normalized: string, tenant: string): Promise<Float32Array> {
+    return this.#recent.embed(scope.namespace, scope.scopeKey, normalized, () => this.#embedder.embed(normalized, tenant));
   }
 
   #countLookup(namespace: string, result: LookupResult): void {
@@ -483,7 +501,7 @@ export class SemanticCache {
     if (answer.vector !== undefined && answer.vector.length !== this.#embedder.dimension) {
       throw new RangeError(`vector must have ${this.#embedder.dimension} components (got ${answer.vector.length})`);
     }
-    const vector = answer.vector ?? (await this.#embedder.embed(prepared.normalized, prepared.tenant));
+    const vector = answer.vector ?? (await this.#embedPrompt(scope, prepared.normalized, prepared.tenant));
     const createdAtMs = this.#now();
     const expiresAtMs = ttl === 0 ? 0 : createdAtMs + ttl * 1000;
     const [replaced = false] = await this.#store.put([
@@ -536,6 +554,7 @@ export class SemanticCache {
     if (input.all) {
       const deleted = await this.#store.flushAll();
       this.#verifier.forget();
+      this.#recent.forget();
       // Not any one namespace's flush: counted under "*", which only the all-namespace total includes.
       this.#counters.add("*", "flushes");
       return deleted;
@@ -543,6 +562,7 @@ export class SemanticCache {
     const namespace = resolveNamespace(input.namespace, "namespace");
     const deleted = await this.#store.flushNamespace(namespace);
     this.#verifier.forget(namespace);
+    this.#recent.forget(namespace);
     this.#counters.add(namespace, "flushes");
     return deleted;
   }

@@ -1,6 +1,7 @@
 import { cpus, homedir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_GUARD_CHECKS, parseGuardSetting } from "../cache/guard/index.js";
+import { DEFAULT_RECENT_EMBEDDINGS } from "../cache/recent-embeddings.js";
 import { LLM_ENV } from "../llm/config.js";
 import { DEFAULT_ANSWER_MATCH } from "../verify/answer-match.js";
 import { boolean, integer, list, numberAbove, numberBetween, numberFrom, oneOf, text, url, type Parser } from "./parsers.js";
@@ -68,6 +69,7 @@ export const SETTINGS = {
   embedThreads: optional("SEMCACHE_EMBED_THREADS", integer(1, 256), "onnxruntime intra-op threads of each inference worker; unset: the number of cores divided among the workers (1 with the default workers)."),
   embedMaxBatch: setting("SEMCACHE_EMBED_MAX_BATCH", 32, integer(1, 1024), "Most texts embedded in one model run (micro-batching)."),
   embedMaxWaitMs: setting("SEMCACHE_EMBED_MAX_WAIT_MS", 1, integer(0, 1000), "Longest a text waits for others to share its model run."),
+  embedMemoEntries: setting("SEMCACHE_EMBED_MEMO_ENTRIES", DEFAULT_RECENT_EMBEDDINGS, integer(0, 1_000_000), "Prompts whose embeddings are kept (least recently used out, about 1.5 KB each) so the same prompt in the same scope runs the model once: a Store after a Lookup of it, Feedback, a miss asked again. Never shared across scopes; a flush drops its namespace's. 0: off."),
   llmBaseUrl: optional(LLM_ENV.baseUrl, url("http:", "https:"), "OpenAI-compatible API that Ask calls on a miss, with the version path (e.g. http://localhost:11434/v1); unset with an API key: OpenAI's."),
   llmApiKey: optional(LLM_ENV.apiKey, text, "Bearer token for the LLM API; unset: OPENAI_API_KEY, else no Authorization header."),
   openAiApiKey: optional(LLM_ENV.openAiApiKey, text, "The LLM API key when SEMCACHE_LLM_API_KEY is unset."),

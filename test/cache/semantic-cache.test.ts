@@ -88,6 +88,36 @@ describe("SemanticCache", () => {
     await expect(cache.storePrepared(prepared, { response: " " })).rejects.toThrow(/^response: must not be empty$/);
   });
 
+  it("runs the model once for a prompt seen again in its scope: Lookup then Store, Feedback, a flush forgets", async () => {
+    let texts = 0;
+    embedder.observer = { onEmbed: (_ms, batchSize) => (texts += batchSize) };
+    try {
+      const scope = { namespace: "memo", model: "m" };
+      // A client that calls the LLM itself: Lookup misses, then Store sends the same prompt.
+      const miss = await cache.lookup({ prompt: "How deep is the Mariana Trench?", scope });
+      expect(miss.hit).toBe(false);
+      expect(texts).toBe(1);
+      const stored = await cache.store({ prompt: "How deep is the Mariana Trench?", response: "About 11 km.", scope });
+      expect(texts).toBe(1);
+      // The same vector the model gave: the entry is found by it.
+      const reworded = await cache.lookup({ prompt: "how deep is the mariana trench", scope, minSimilarity: 0.5 });
+      expect(reworded).toMatchObject({ hit: true, kind: "semantic" });
+      expect(texts).toBe(2);
+      // Feedback on that answer for that prompt: both prompts were embedded lately.
+      await cache.feedback({ prompt: "how deep is the mariana trench", scope, entryId: stored.id, correct: true });
+      expect(texts).toBe(2);
+      // Never across scopes.
+      await cache.lookup({ prompt: "How deep is the Mariana Trench?", scope: { namespace: "memo", model: "other" } });
+      expect(texts).toBe(3);
+      // Flushed with its namespace.
+      await cache.flush({ namespace: "memo", all: false });
+      await cache.lookup({ prompt: "how deep is the mariana trench", scope });
+      expect(texts).toBe(4);
+    } finally {
+      embedder.observer = undefined;
+    }
+  });
+
   it("lists and reads by its own clock: an expired entry is gone from both", async () => {
     const prepared = cache.prepare({ prompt: "Which river is the longest?", scope: { namespace: "clock" } });
     await cache.storePrepared(prepared, { response: "The Nile.", ttlSeconds: 60 });
