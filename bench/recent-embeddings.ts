@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULT_RECENT_EMBEDDINGS } from "../src/cache/recent-embeddings.js";
+import { textsEmbedded } from "../test/support/embedding-metrics.js";
 import { cpuMsOf } from "../test/support/proc.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
@@ -53,14 +54,6 @@ export interface MemoResults {
   readonly blocks: number;
   readonly perBlock: number;
   readonly loadAverage: readonly [number, number];
-}
-
-/** Texts embedded so far, from the server's metrics. */
-async function textsEmbedded(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const sum = /^semcache_embedding_batch_size_sum(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text)?.[1];
-  if (sum === undefined) throw new Error("the server's /metrics has no semcache_embedding_batch_size_sum");
-  return Number(sum);
 }
 
 /**

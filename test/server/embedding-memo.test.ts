@@ -8,15 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MatchKind } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { clientFor, type CacheClient } from "../support/clients.js";
+import { textsEmbedded } from "../support/embedding-metrics.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-
-/** Texts the server's model has embedded so far. */
-async function textsEmbedded(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const sum = /^semcache_embedding_batch_size_sum(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1];
-  if (sum === undefined) throw new Error(`no semcache_embedding_batch_size_sum in /metrics:\n${text}`);
-  return Number(sum);
-}
 
 /** Lookup (a miss) then Store of `stored` in `storeScope`; returns the texts the model embedded for the pair. */
 async function pair(c: CacheClient, url: string, asked: string, stored: string, storeScope = { namespace: "memo" }): Promise<number> {
