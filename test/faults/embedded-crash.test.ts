@@ -84,7 +84,9 @@ type Ending =
 
 /** Facts about one kill, for the assertions and the log. */
 interface KillReport {
+  /** Distinct Stores acknowledged when the kill was sent. */
   readonly acknowledgedAtKill: number;
+  /** Distinct Stores acknowledged by the end of the burst (those in flight at the kill may still have been answered). */
   readonly acknowledgedInBurst: number;
   /** For a snapshot kill: what the snapshot directories looked like right after the kill. */
   readonly snapshotState?: "in saveSnapshots" | "after saveSnapshots" | "exited before the kill";
@@ -326,7 +328,7 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
   for (const cycle of [1, 2]) {
     it(`cycle ${cycle}: SIGKILL at a random moment of the burst loses no acknowledged Store`, async () => {
       const report = await burstAndKill(server as ChildServer, cycle, { kind: "sigkill" });
-      reports.push(`cycle ${cycle}: SIGKILL after ${report.acknowledgedAtKill} acks (${report.acknowledgedInBurst} acknowledged in all)`);
+      reports.push(`cycle ${cycle}: SIGKILL after ${report.acknowledgedAtKill} distinct Stores acknowledged (${report.acknowledgedInBurst} by the end of the burst)`);
       await verifyAfterKill();
     });
   }
@@ -340,7 +342,7 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
       await growFreshGraph(server as ChildServer, attempt);
       const report = await burstAndKill(server as ChildServer, 3 + attempt, { kind: "sigkill-during-snapshot" });
       states.push(report.snapshotState ?? "?");
-      reports.push(`cycle ${3 + attempt}: SIGTERM after ${report.acknowledgedAtKill} acks, SIGKILL at the snapshot: ${report.snapshotState}`);
+      reports.push(`cycle ${3 + attempt}: SIGTERM after ${report.acknowledgedAtKill} distinct Stores acknowledged, SIGKILL at the snapshot: ${report.snapshotState}`);
       await verifyAfterKill();
     }
     expect(states, "where the SIGKILLs landed").toContain("in saveSnapshots");
@@ -355,7 +357,7 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
     // Restart on the snapshot (loaded, then rows newer than it inserted), burst, kill: the snapshot is now stale.
     server = await startChildServer(env);
     const report = await burstAndKill(server, 6, { kind: "sigkill" });
-    reports.push(`cycle 6 (on a saved snapshot): SIGKILL after ${report.acknowledgedAtKill} acks`);
+    reports.push(`cycle 6 (on a saved snapshot): SIGKILL after ${report.acknowledgedAtKill} distinct Stores acknowledged`);
     await verifyAfterKill();
     (server as ChildServer).process.kill("SIGTERM");
     expect(await (server as ChildServer).exited).toBe(0);
