@@ -62,7 +62,14 @@ const ANCHORS = [
   { prompt: "What is the capital of Kenya?", paraphrase: "Tell me the capital city of Kenya.", response: "Nairobi." },
   { prompt: "What is the capital of Peru?", paraphrase: "Tell me the capital city of Peru.", response: "Lima." },
   { prompt: "What is the capital of Canada?", paraphrase: "Tell me the capital city of Canada.", response: "Ottawa." },
+  { prompt: "What is the capital of Chile?", paraphrase: "Tell me the capital city of Chile.", response: "Santiago." },
+  { prompt: "What is the capital of Norway?", paraphrase: "Tell me the capital city of Norway.", response: "Oslo." },
 ] as const;
+
+/** Tries at landing a SIGKILL inside the snapshot write (see cycle 3). */
+const SNAPSHOT_KILL_TRIES = 5;
+/** The cycle after them: a kill on top of a saved snapshot. */
+const LAST_CYCLE = 3 + SNAPSHOT_KILL_TRIES;
 
 /** Everything the clients were told is stored, across all cycles. */
 interface Ledger {
@@ -336,9 +343,11 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
   it("cycle 3: SIGKILL while the shutdown writes the HNSW snapshots leaves a readable directory", async () => {
     // The main scope must be an HNSW scope by now, or there is no snapshot to interrupt.
     expect(ledger.distinct.size + ledger.anchors).toBeGreaterThan(EXACT_SCOPE_LIMIT);
-    // The kill must land inside saveSnapshots; the inotify event may arrive late on a busy machine, so up to three tries (each a full crash cycle).
+    // The kill must land inside saveSnapshots, a race of a few milliseconds that on this 2-core machine is lost about
+    // half the time (the inotify event arrives after the write ended), so up to five tries, each a full crash cycle:
+    // with three, one run in eight failed.
     const states: string[] = [];
-    for (let attempt = 0; attempt < 3 && !states.includes("in saveSnapshots"); attempt++) {
+    for (let attempt = 0; attempt < SNAPSHOT_KILL_TRIES && !states.includes("in saveSnapshots"); attempt++) {
       await growFreshGraph(server as ChildServer, attempt);
       const report = await burstAndKill(server as ChildServer, 3 + attempt, { kind: "sigkill-during-snapshot" });
       states.push(report.snapshotState ?? "?");
@@ -346,7 +355,7 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
       await verifyAfterKill();
     }
     expect(states, "where the SIGKILLs landed").toContain("in saveSnapshots");
-  });
+  }, 240_000);
 
   it("a graceful stop writes a complete snapshot; a later kill -9 on top of it still loses nothing", async () => {
     const first = server as ChildServer;
@@ -356,8 +365,8 @@ describe("embedded store: kill -9 in a burst of Stores, repeatedly, on one data 
     expect(existsSync(join(dataDir, `${SNAPSHOT_DIR}.tmp`))).toBe(false);
     // Restart on the snapshot (loaded, then rows newer than it inserted), burst, kill: the snapshot is now stale.
     server = await startChildServer(env);
-    const report = await burstAndKill(server, 6, { kind: "sigkill" });
-    reports.push(`cycle 6 (on a saved snapshot): SIGKILL after ${report.acknowledgedAtKill} distinct Stores acknowledged`);
+    const report = await burstAndKill(server, LAST_CYCLE, { kind: "sigkill" });
+    reports.push(`cycle ${LAST_CYCLE} (on a saved snapshot): SIGKILL after ${report.acknowledgedAtKill} distinct Stores acknowledged`);
     await verifyAfterKill();
     (server as ChildServer).process.kill("SIGTERM");
     expect(await (server as ChildServer).exited).toBe(0);
