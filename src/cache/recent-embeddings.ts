@@ -93,7 +93,8 @@ export class RecentEmbeddings {
 
   #keep(key: string, namespace: string, chars: number, vector: Float32Array): void {
     if (chars > MAX_CHARS_PER_PROMPT) return;
-    this.#remembered.set(key, { namespace, vector: vector.slice(), chars });
+    // Kept as computed: callers only ever get copies of it.
+    this.#remembered.set(key, { namespace, vector, chars });
     this.#chars += chars;
     // Oldest first: Map order is the recency order.
     for (const [oldest, dropped] of this.#remembered) {
