@@ -32,8 +32,14 @@ export class RecentEmbeddings {
   // Bumped by forget: an embedding that was in flight then is not kept.
   #generation = 0;
 
-  /** @param maxEntries most prompts kept; 0 turns the memo off (every call computes). */
-  constructor(private readonly maxEntries: number = DEFAULT_RECENT_EMBEDDINGS) {
+  /**
+   * @param maxEntries most prompts kept; 0 turns the memo off (every call computes).
+   * @param onReuse told each time a call is answered without its own computation (kept, or shared in flight).
+   */
+  constructor(
+    private readonly maxEntries: number = DEFAULT_RECENT_EMBEDDINGS,
+    private readonly onReuse: () => void = () => undefined,
+  ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`maxEntries must be a whole number, 0 or more (got ${maxEntries}).`);
   }
 
@@ -55,9 +61,11 @@ export class RecentEmbeddings {
       // Re-inserted: Map order is the recency order.
       this.#remembered.delete(key);
       this.#remembered.set(key, kept);
+      this.onReuse();
       return kept.vector.slice();
     }
     let pending = this.#inFlight.get(key);
+    const shared = pending !== undefined;
     if (pending === undefined) {
       const generation = this.#generation;
       pending = compute().then(
@@ -73,7 +81,9 @@ export class RecentEmbeddings {
       );
       this.#inFlight.set(key, pending);
     }
-    return (await pending).slice();
+    const vector = await pending;
+    if (shared) this.onReuse();
+    return vector.slice();
   }
 
   /** Drops what is kept of one namespace, or of all: its prompts are not held once its entries are flushed. */

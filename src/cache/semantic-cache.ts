@@ -167,6 +167,8 @@ export interface CacheObserver {
    * candidate at all.
    */
   onMatch?(namespace: string, similarity: number, hit: boolean): void;
+  /** A prompt's embedding was reused (see recent-embeddings.ts) instead of running the model. */
+  onEmbeddingReused?(): void;
 }
 
 /** Settings of the cache core. */
@@ -235,7 +237,7 @@ export class SemanticCache {
     this.#store = store;
     this.#embedder = embedder;
     this.#options = options;
-    this.#recent = new RecentEmbeddings(options.recentEmbeddings ?? DEFAULT_RECENT_EMBEDDINGS);
+    this.#recent = new RecentEmbeddings(options.recentEmbeddings ?? DEFAULT_RECENT_EMBEDDINGS, () => options.observer?.onEmbeddingReused?.());
     this.#counters = new Counters(options.sharedCounters);
     this.#now = options.now ?? Date.now;
   }

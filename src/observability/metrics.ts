@@ -82,6 +82,7 @@ export class SemcacheMetrics {
   private readonly embedDuration: Histogram;
   private readonly embedBatchSize: Histogram;
   private readonly searchDuration: Histogram;
+  private readonly embeddingsReused: Counter;
   private readonly similarity: RelabelledHistogram;
 
   /** Hooks for the cache core, given to it when it is built (src/app/load-cache.ts). */
@@ -145,6 +146,11 @@ export class SemcacheMetrics {
       buckets: SEARCH_BUCKETS,
       registers,
     });
+    this.embeddingsReused = new Counter({
+      name: "semcache_embeddings_reused_total",
+      help: "Prompt embeddings reused instead of running the model: kept from a recent call in the same scope (SEMCACHE_EMBED_MEMO_ENTRIES), or shared with the same prompt in flight.",
+      registers,
+    });
     this.similarity = new RelabelledHistogram(
       "semcache_match_similarity",
       "Cosine similarity of the semantic layer's best candidate, by outcome (hit or miss): what thresholds are tuned with. Exact hits and empty scopes are not observed.",
@@ -201,6 +207,7 @@ export class SemcacheMetrics {
     this.cacheObserver = {
       onSearch: (ms) => this.searchDuration.observe(ms / 1000),
       onMatch: (namespace, similarity, hit) => this.similarity.observe({ namespace, outcome: hit ? "hit" : "miss" }, similarity),
+      onEmbeddingReused: () => this.embeddingsReused.inc(),
     };
     this.embedderObserver = {
       onEmbed: (ms, batchSize) => {

@@ -34,10 +34,15 @@ describe("RecentEmbeddings", () => {
   });
 
   it("shares one computation among identical prompts in flight, and keeps no failure", async () => {
-    const memo = new RecentEmbeddings(8);
+    let reused = 0;
+    const memo = new RecentEmbeddings(8, () => reused++);
     const a = computing(5);
     const both = await Promise.all([memo.embed("ns", "s", "p", a.compute), memo.embed("ns", "s", "p", a.compute)]);
     expect(a.runs).toBe(1);
+    // Told once: for the call that shared the other's computation.
+    expect(reused).toBe(1);
+    await memo.embed("ns", "s", "p", a.compute);
+    expect(reused).toBe(2);
     expect(both[0]).not.toBe(both[1]);
     expect(Array.from(both[1]!)).toEqual([5, 6, 7]);
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MatchKind } from "../../src/gen/semcache/v1/semantic_cache_pb.js";
 import { clientFor, type CacheClient } from "../support/clients.js";
-import { textsEmbedded } from "../support/embedding-metrics.js";
+import { embeddingsReused, textsEmbedded } from "../support/embedding-metrics.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 /** Lookup (a miss) then Store of `stored` in `storeScope`; returns the texts the model embedded for the pair. */
@@ -33,17 +33,20 @@ describe("the memo of recent embeddings, over gRPC", () => {
   it("runs the model once for a Lookup and the Store of the same prompt that follows it", async () => {
     const c = clientFor("grpc", on.url);
     expect(await pair(c, on.url, "How many moons does Jupiter have?", "How many moons does Jupiter have?")).toBe(1);
+    expect(await embeddingsReused(on.url)).toBe(1);
     // The entry it stored carries the model's vector: a rewording finds it.
     const found = await c.lookup({ prompt: "how many moons does jupiter have", scope: { namespace: "memo" }, minSimilarity: 0.5 });
     expect(found).toMatchObject({ hit: true, kind: MatchKind.SEMANTIC });
     // Another prompt, or the same prompt stored in another scope, runs the model again.
     expect(await pair(c, on.url, "What is the boiling point of water?", "What is the freezing point of water?")).toBe(2);
     expect(await pair(c, on.url, "Who painted the Mona Lisa?", "Who painted the Mona Lisa?", { namespace: "memo-other" })).toBe(2);
+    expect(await embeddingsReused(on.url)).toBe(1);
   });
 
   it("embeds the prompt twice with SEMCACHE_EMBED_MEMO_ENTRIES=0", async () => {
     expect(off.config.embedMemoEntries).toBe(0);
     const c = clientFor("grpc", off.url);
     expect(await pair(c, off.url, "How many moons does Jupiter have?", "How many moons does Jupiter have?")).toBe(2);
+    expect(await embeddingsReused(off.url)).toBe(0);
   });
 });

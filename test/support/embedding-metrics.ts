@@ -17,3 +17,11 @@ export async function textsEmbedded(url: string): Promise<number> {
   if (sum === undefined) throw new Error(`no semcache_embedding_batch_size_sum in ${url}/metrics`);
   return Number(sum);
 }
+
+/** `semcache_embeddings_reused_total` of the server at `url`: embeddings it reused instead of running the model. */
+export async function embeddingsReused(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = /^semcache_embeddings_reused_total (\d+)$/m.exec(text)?.[1];
+  if (value === undefined) throw new Error(`no semcache_embeddings_reused_total in ${url}/metrics`);
+  return Number(value);
+}
