@@ -19,11 +19,11 @@ import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumbers } from "../tools/lib/command-line.js";
 import { client } from "./exact-hit.js";
-import { machineInfo } from "./lib/machine.js";
 import { BENCH_SCOPE, embedBasePrompts, entryPrompt, preload } from "./lib/preload.js";
 import { letters, paraphrase } from "./lib/prompts.js";
-import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 /** One restart after a kill -9. */
@@ -224,15 +224,8 @@ export async function runRecoveryBench(argv: readonly string[]): Promise<void> {
     "cpu-prof-dir": { type: "string" },
   });
   const profileDir = values["cpu-prof-dir"];
-  const entry: ServerEntry = values.source === true ? "source" : "dist";
   const sizes = wholeNumbers("entries", values.entries, 1, 1_000_000, [100_000]);
-  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
-  const log = (message: string): void => {
-    process.stderr.write(`[bench recovery ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-  };
-  const startedAt = new Date();
-  const machine = machineInfo();
-  if (entry === "dist") buildDist();
+  const { entry, out, startedAt, machine, log } = beginStandaloneRun("recovery", values);
   const modelDir = await ensureFixtureModel();
   const { basePrompts, baseVectors, modelId, dimension } = await embedBasePrompts(modelDir, 3000, availableParallelism());
   const results = await measureCrashRecovery({
@@ -250,7 +243,7 @@ export async function runRecoveryBench(argv: readonly string[]): Promise<void> {
     `# Crash recovery of the embedded store (${startedAt.toISOString()})`,
     "",
     `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-      `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, one scope, entries made as in the store-size runs.`,
+      `Server: ${serverEntryText(entry)}, fixture model, one scope, entries made as in the store-size runs.`,
     "",
     "| Measure | Result |",
     "|---|---|",

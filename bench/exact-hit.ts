@@ -22,11 +22,11 @@ import { LookupResponseSchema, MatchKind, SemanticCacheService } from "../src/ge
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { startAnchorServer } from "./anchor/anchor-process.js";
-import { machineInfo } from "./lib/machine.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
-import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 type CacheClient = Client<typeof SemanticCacheService>;
@@ -222,19 +222,12 @@ export async function runExactHitBench(argv: readonly string[]): Promise<void> {
     "cpu-prof-dir": { type: "string" },
   });
   const profileDir = values["cpu-prof-dir"];
-  const entry: ServerEntry = values.source === true ? "source" : "dist";
   const plan = {
     blocks: wholeNumber("blocks", values.blocks, 1, 20),
     perBlock: wholeNumber("per-block", values["per-block"], 1, 100),
     loadClients: wholeNumber("load-clients", values["load-clients"], 1, 32),
   };
-  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
-  const log = (message: string): void => {
-    process.stderr.write(`[bench exact ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-  };
-  const startedAt = new Date();
-  const machine = machineInfo();
-  if (entry === "dist") buildDist();
+  const { entry, out, startedAt, machine, log } = beginStandaloneRun("exact", values);
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-exact-"));
   let server: BenchServer | undefined;
   try {
@@ -254,7 +247,7 @@ export async function runExactHitBench(argv: readonly string[]): Promise<void> {
       `# Exact-hit Lookup against its anchors (${startedAt.toISOString()})`,
       "",
       `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, embedded store, ${stored.length} entries; generated client over gRPC (one HTTP/2 connection each).`,
+        `Server: ${serverEntryText(entry)}, fixture model, embedded store, ${stored.length} entries; generated client over gRPC (one HTTP/2 connection each).`,
       "",
       "| Measure | Result |",
       "|---|---|",

@@ -17,18 +17,18 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { DEFAULT_RECENT_EMBEDDINGS } from "../src/cache/recent-embeddings.js";
 import { textsEmbedded } from "../test/support/embedding-metrics.js";
 import { cpuMsOf } from "../test/support/proc.js";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { client } from "./exact-hit.js";
-import { machineInfo } from "./lib/machine.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
 import { spreadPrompts } from "./lib/prompts.js";
-import { buildDist, REPO, startServer, type ServerEntry } from "./lib/server.js";
+import { startServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
+import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 
 /** One side of the comparison, over all its blocks. */
@@ -141,15 +141,8 @@ export async function runMemoBench(argv: readonly string[]): Promise<void> {
     "per-block": { type: "string" },
     out: { type: "string" },
   });
-  const entry: ServerEntry = values.source === true ? "source" : "dist";
   const plan = { blocks: wholeNumber("blocks", values.blocks, 1, 8), perBlock: wholeNumber("per-block", values["per-block"], 1, 40) };
-  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
-  const log = (message: string): void => {
-    process.stderr.write(`[bench memo ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-  };
-  const startedAt = new Date();
-  const machine = machineInfo();
-  if (entry === "dist") buildDist();
+  const { entry, out, startedAt, machine, log } = beginStandaloneRun("memo", values);
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-memo-"));
   // startServer turns the memo off for the other benchmarks (their prompts repeat); this one measures it at its default.
   const server = await startServer(
@@ -162,7 +155,7 @@ export async function runMemoBench(argv: readonly string[]): Promise<void> {
       `# The memo of recent embeddings: Store after a Lookup of the same prompt (${startedAt.toISOString()})`,
       "",
       `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, embedded store, SEMCACHE_EMBED_MEMO_ENTRIES=${DEFAULT_RECENT_EMBEDDINGS} (the default); generated client over gRPC, one pair at a time; every prompt new to the server.`,
+        `Server: ${serverEntryText(entry)}, fixture model, embedded store, SEMCACHE_EMBED_MEMO_ENTRIES=${DEFAULT_RECENT_EMBEDDINGS} (the default); generated client over gRPC, one pair at a time; every prompt new to the server.`,
       "",
       "| Measure | Result |",
       "|---|---|",

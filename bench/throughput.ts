@@ -13,20 +13,20 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { client } from "./exact-hit.js";
 import { startLoadGenerator, type LoadGenerator } from "./lib/load-generator.js";
-import { machineInfo } from "./lib/machine.js";
 import { pool } from "./lib/pool.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
 import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 import { cpuMsOf } from "../test/support/proc.js";
-import { buildDist, REPO, startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
+import { startServer, type BenchServer } from "./lib/server.js";
 import { percentile, round } from "./lib/stats.js";
+import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 
 /** Goals of issue 14 (goal 3): semcache's rate over raw's, by concurrency. */
 export const THROUGHPUT_GOALS: Readonly<Record<number, number>> = { 8: 0.75, 64: 0.9 };
@@ -153,20 +153,13 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
     seconds: { type: "string" },
     out: { type: "string" },
   });
-  const entry: ServerEntry = values.source === true ? "source" : "dist";
   const threads = wholeNumber("threads", values.threads, 1, availableParallelism());
   const plan = {
     concurrencies: [8, 64],
     blocks: wholeNumber("blocks", values.blocks, 1, 6),
     seconds: wholeNumber("seconds", values.seconds, 1, 4),
   };
-  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
-  const log = (message: string): void => {
-    process.stderr.write(`[bench throughput ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-  };
-  const startedAt = new Date();
-  const machine = machineInfo();
-  if (entry === "dist") buildDist();
+  const { entry, out, startedAt, machine, log } = beginStandaloneRun("throughput", values);
   const modelDir = await ensureFixtureModel();
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-throughput-"));
   let server: BenchServer | undefined;
@@ -186,7 +179,7 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
       `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
       "",
       `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx"}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), memo of recent embeddings off (its prompts repeat), embedded store, ${stored.length} entries; ` +
+        `Server: ${serverEntryText(entry)}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), memo of recent embeddings off (its prompts repeat), embedded store, ${stored.length} entries; ` +
         "load from bench/loadgen (the generated Go client, grpc-go, one HTTP/2 connection, on the same cores: its CPU per call is in the table); lookups are half paraphrases of stored prompts, half other-domain misses.",
       "",
       "| Measure | Result |",

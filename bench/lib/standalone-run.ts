@@ -1,0 +1,43 @@
+/**
+ * The start that every single-step benchmark run (`npm run bench -- --exact`,
+ * `--throughput`, `--recovery`, `--memo`) shares: where results go, a
+ * timestamped log on stderr, the machine as it was before the run, and the
+ * compiled CLI built when that is what the run measures.
+ */
+import { join, resolve } from "node:path";
+import { machineInfo, type MachineInfo } from "./machine.js";
+import { buildDist, REPO, type ServerEntry } from "./server.js";
+
+/** What a single-step run knows before it starts measuring. */
+export interface StandaloneRun {
+  /** The compiled CLI (what users run), or the source under tsx with `--source`. */
+  readonly entry: ServerEntry;
+  /** Directory for the result files: `--out`, else bench/results. */
+  readonly out: string;
+  readonly startedAt: Date;
+  /** Read before the build, so its load average is the machine's, not the compiler's. */
+  readonly machine: MachineInfo;
+  /** Writes `[bench <step> hh:mm:ss] message` to stderr. */
+  readonly log: (message: string) => void;
+}
+
+/**
+ * Starts the run of one step from its parsed `--source` and `--out`: reads
+ * the machine, then compiles src/ to dist/ unless the run is from source.
+ */
+export function beginStandaloneRun(step: string, values: { readonly source?: boolean | undefined; readonly out?: string | undefined }): StandaloneRun {
+  const entry: ServerEntry = values.source === true ? "source" : "dist";
+  const out = values.out === undefined ? join(REPO, "bench", "results") : resolve(values.out);
+  const log = (message: string): void => {
+    process.stderr.write(`[bench ${step} ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+  };
+  const startedAt = new Date();
+  const machine = machineInfo();
+  if (entry === "dist") buildDist();
+  return { entry, out, startedAt, machine, log };
+}
+
+/** How the server ran, as a report's "Server:" line says it. */
+export function serverEntryText(entry: ServerEntry): string {
+  return entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx";
+}
