@@ -78,7 +78,8 @@ export async function measureMemo(url: string, pid: number, plan: { blocks: numb
     await c.store({ prompt: p, response: `answer to ${p}`, scope: BENCH_SCOPE });
   }
   const load0 = round(loadavg()[0]!, 2);
-  const sides = { same: { store: [] as number[], pair: [] as number[], cpuMs: 0, texts: 0, pairs: 0 }, other: { store: [] as number[], pair: [] as number[], cpuMs: 0, texts: 0, pairs: 0 } };
+  const tally = () => ({ store: [] as number[], pair: [] as number[], cpuMs: 0, texts: 0, pairs: 0 });
+  const sides = { same: tally(), other: tally() };
   for (let b = 0; b < plan.blocks; b++) {
     for (const side of ["same", "other"] as const) {
       const acc = sides[side];
@@ -101,7 +102,7 @@ export async function measureMemo(url: string, pid: number, plan: { blocks: numb
     }
     log(`block ${b + 1}/${plan.blocks}: Store p50 same prompt ${summarize(sides.same.store).p50Ms} ms, other ${summarize(sides.other.store).p50Ms} ms`);
   }
-  const side = (s: (typeof sides)["same"]): MemoSide => ({
+  const side = (s: ReturnType<typeof tally>): MemoSide => ({
     store: summarize(s.store),
     pair: summarize(s.pair),
     serverCpuMsPerPair: round(s.cpuMs / s.pairs, 2),
