@@ -15,6 +15,9 @@ import type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-jso
 import { NamespaceLabels } from "./namespace-labels.js";
 import { RelabelledHistogram } from "./relabelled-histogram.js";
 
+/** A sample line whose value prom-client wrote as "Nan" (comment lines excluded). */
+const NAN_SAMPLE = /^([^#\n].* )Nan$/gm;
+
 export type { HistogramSeriesJson, MetricsJson, ModelState } from "./metrics-json.js";
 
 /** The cache counters and their metric names, in the order of the exposition. */
@@ -238,7 +241,9 @@ export class SemcacheMetrics {
   /** The Prometheus text exposition. (Scrape through this, not the registry: it takes the counters first.) */
   async text(): Promise<string> {
     this.refresh();
-    return this.registry.metrics();
+    // prom-client spells NaN "Nan" (the event-loop lag's mean between two close scrapes); the exposition
+    // format and OpenMetrics spell it "NaN", and strict parsers refuse the other.
+    return (await this.registry.metrics()).replace(NAN_SAMPLE, "$1NaN");
   }
 
   /** The content type of {@link text}. */

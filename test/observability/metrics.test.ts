@@ -341,6 +341,21 @@ describe("NamespaceLabels", () => {
   });
 });
 
+describe("the text exposition", () => {
+  it("writes a NaN sample as the exposition format spells it, so a strict parser reads every scrape", async () => {
+    // The event-loop lag's mean and deviation have no samples right after start and between two close scrapes:
+    // prom-client writes them "Nan".
+    const metrics = new SemcacheMetrics({});
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const text = await metrics.text();
+      expect(text).not.toMatch(/ Nan$/m);
+      const families = parsePrometheusText(text);
+      expect(sampleValue(families, "nodejs_eventloop_lag_mean_seconds")).toBeNaN();
+      expect(sampleValue(families, "nodejs_eventloop_lag_max_seconds")).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
 describe("quantile", () => {
   it("interpolates inside a bucket, as histogram_quantile does", () => {
     const buckets: [number | "+Inf", number][] = [[0.1, 0], [0.2, 4], [0.4, 8], ["+Inf", 8]];

@@ -6,8 +6,7 @@
 /** The whole-number value of the /metrics line of the server at `url` that `line` matches (its value the first group). */
 async function sampleOf(url: string, name: string, line: RegExp): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  // A regular expression, not a full parser: prom-client writes NaN as "Nan" in gauges
-  // that have no samples yet, which a strict exposition-format parser refuses.
+  // A regular expression, not the strict parser of test/observability: this helper also serves the benchmarks.
   const value = line.exec(text)?.[1];
   if (value === undefined) throw new Error(`no ${name} in ${url}/metrics`);
   return Number(value);
