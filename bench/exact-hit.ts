@@ -23,7 +23,7 @@ import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { startAnchorServer } from "./anchor/anchor-process.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
-import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
+import { lookupQueries, missPrompt, spreadPrompts } from "./lib/prompts.js";
 import { startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
@@ -113,19 +113,24 @@ async function alternate(
   };
 }
 
-/** Background work: `clients` callers looping over semantic lookups (rewordings and misses) and Stores until stopped. */
+/**
+ * Background work: `clients` callers looping over semantic lookups (rewordings and misses, none twice within 9,000,
+ * so each runs the model) and Stores of new prompts until stopped.
+ */
 function backgroundLoad(c: CacheClient, stored: readonly string[], clients: number): { stop(): Promise<{ calls: number; errors: number }> } {
+  const lookups = lookupQueries(stored);
   let running = true;
   let calls = 0;
   let errors = 0;
   let n = 0;
+  let nextLookup = 0;
   const workers = Array.from({ length: clients }, async (_, w) => {
     while (running) {
       const i = n++;
       try {
         // Three in four: semantic lookups, half rewordings of stored prompts, half misses; one in four: a Store of a new prompt.
         if (i % 4 === 3) await c.store({ prompt: `background ${w} ${i}: ${missPrompt(i)}`, response: `answer ${i}`, scope: BENCH_SCOPE });
-        else await c.lookup({ prompt: i % 2 === 0 ? paraphrase(stored[i % stored.length]!) : missPrompt(i), scope: BENCH_SCOPE });
+        else await c.lookup({ prompt: lookups[nextLookup++ % lookups.length]!, scope: BENCH_SCOPE });
         calls++;
       } catch {
         errors++;

@@ -19,11 +19,11 @@ import { machineInfo, type MachineInfo } from "./lib/machine.js";
 import { runOpenAiBench } from "./openai-endpoint.js";
 import { measureExactHits, runExactHitBench, type ExactHitResults } from "./exact-hit.js";
 import { startLoadGenerator, type ThroughputResult } from "./lib/load-generator.js";
-import { measureThroughputVsRaw, runThroughputBench, throughputQueries, type ThroughputVsRaw } from "./throughput.js";
+import { measureThroughputVsRaw, runThroughputBench, type ThroughputVsRaw } from "./throughput.js";
 import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./crash-recovery.js";
 import { runMemoBench } from "./recent-embeddings.js";
 import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
-import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
+import { lookupQueries, MISS_PROMPTS, missPrompt, paraphrase, REWORDINGS_PER_PROMPT, rewording, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel } from "./lib/raw-onnx.js";
 import { pool } from "./lib/pool.js";
 import { markdownReport, sizeTable } from "./lib/report.js";
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
     let t = performance.now();
     const { basePrompts, baseVectors, modelId, dimension } = await embedBasePrompts(modelDir, plan.basePrompts, threads);
     log(`embedded ${basePrompts.length} base prompts in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
+    const misses = Array.from({ length: MISS_PROMPTS }, (_, i) => missPrompt(i));
 
     if (options.sizesOnly) {
       const measured = await measureSizes({ plan, entry: options.entry, storeEnv, target, modelId, dimension, basePrompts, baseVectors, misses, scratch });
@@ -352,14 +352,15 @@ async function main(): Promise<void> {
     t = performance.now();
     await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
     log(`stored ${stored.length} entries through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const paraphrases = stored.map(paraphrase);
+    // Every rewording of every stored prompt before any comes back: with the warm-up, more samples than stored prompts.
+    const paraphrases = Array.from({ length: REWORDINGS_PER_PROMPT }, (_, variant) => stored.map((prompt) => rewording(prompt, variant))).flat();
     const exactHit = await latencies(c, stored, plan.latencySamples, plan.warmup, "exact");
     // Exact hits against a canned-hit connect-node server, and under 32 clients of other work, in alternating blocks.
     const exactVsAnchors = await measureExactHits(server.url, stored, plan.quick ? { blocks: 2, perBlock: 50, loadClients: 32 } : { blocks: 8, perBlock: 100, loadClients: 32 }, log);
     const semanticHit = await latencies(c, paraphrases, plan.latencySamples, plan.warmup, "semantic");
     const semanticMiss = await latencies(c, misses, plan.latencySamples, plan.warmup, "miss");
     log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
-    const mixed = throughputQueries(stored);
+    const mixed = lookupQueries(stored);
     const throughputs: ThroughputResult[] = [];
     let vsRaw: ThroughputVsRaw;
     const gen = await startLoadGenerator(server.url, mixed, BENCH_SCOPE.namespace);
@@ -367,14 +368,14 @@ async function main(): Promise<void> {
       let from = 0;
       for (const concurrency of plan.concurrency) {
         const r = await gen.run(concurrency, plan.throughputSeconds, from);
-        from += r.count;
+        from += r.promptsTaken;
         throughputs.push(r);
         log(`concurrency ${concurrency}: ${r.lookupsPerSecond} lookups/s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors)`);
       }
       // 2. The physical limit: the same model, same thread count, in this process while the server idles, in alternating blocks.
       const raw = await openRawModel(modelDir, mixed, threads);
       try {
-        vsRaw = await measureThroughputVsRaw(gen, server.process.pid!, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, log);
+        vsRaw = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, log);
       } finally {
         await raw.release();
       }

@@ -145,11 +145,7 @@ export async function runMemoBench(argv: readonly string[]): Promise<void> {
   const plan = { blocks: wholeNumber("blocks", values.blocks, 1, 8), perBlock: wholeNumber("per-block", values["per-block"], 1, 40) };
   const { entry, out, startedAt, machine, log } = beginStandaloneRun("memo", values);
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-memo-"));
-  // startServer turns the memo off for the other benchmarks (their prompts repeat); this one measures it at its default.
-  const server = await startServer(
-    { SEMCACHE_MODEL_DIR: await ensureFixtureModel(), SEMCACHE_DATA_DIR: scratch, SEMCACHE_EMBED_MEMO_ENTRIES: String(DEFAULT_RECENT_EMBEDDINGS) },
-    { entry },
-  );
+  const server = await startServer({ SEMCACHE_MODEL_DIR: await ensureFixtureModel(), SEMCACHE_DATA_DIR: scratch }, { entry });
   try {
     const results = await measureMemo(server.url, server.process.pid!, plan, log);
     const markdown = [

@@ -20,9 +20,10 @@ import { client } from "./exact-hit.js";
 import { startLoadGenerator, type LoadGenerator } from "./lib/load-generator.js";
 import { pool } from "./lib/pool.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
-import { missPrompt, paraphrase, spreadPrompts } from "./lib/prompts.js";
+import { lookupQueries, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
+import { embeddingsReused } from "../test/support/embedding-metrics.js";
 import { cpuMsOf } from "../test/support/proc.js";
 import { startServer, type BenchServer } from "./lib/server.js";
 import { percentile, round } from "./lib/stats.js";
@@ -30,12 +31,6 @@ import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 
 /** Goals of issue 14 (goal 3): semcache's rate over raw's, by concurrency. */
 export const THROUGHPUT_GOALS: Readonly<Record<number, number>> = { 8: 0.75, 64: 0.9 };
-
-/** The prompts the throughput runs send: paraphrases of stored prompts and other-domain misses, alternately. */
-export function throughputQueries(stored: readonly string[]): string[] {
-  const misses = Array.from({ length: 480 }, (_, i) => missPrompt(i));
-  return stored.map(paraphrase).flatMap((p, i) => [p, misses[i % misses.length]!]);
-}
 
 /** semcache at one concurrency against raw onnxruntime, over all blocks. */
 export interface VsRaw {
@@ -60,6 +55,8 @@ export interface ThroughputVsRaw {
   readonly secondsPerBlock: number;
   readonly raw: { readonly threads: number; readonly batchSize: number; readonly meanTokens: number; readonly textsPerSecond: number };
   readonly byConcurrency: readonly VsRaw[];
+  /** Counted lookups, all concurrencies, and how many of them took their embedding from the memo of recent embeddings instead of the model (0 when the prompts are new, as meant). */
+  readonly memo: { readonly lookups: number; readonly embeddingsReused: number };
   /** Load average (1 min) when the comparison began and ended. */
   readonly loadAverage: readonly [number, number];
 }
@@ -72,7 +69,7 @@ export interface ThroughputVsRaw {
  */
 export async function measureThroughputVsRaw(
   gen: LoadGenerator,
-  serverPid: number,
+  server: { readonly url: string; readonly pid: number },
   raw: RawModel,
   plan: { readonly concurrencies: readonly number[]; readonly blocks: number; readonly seconds: number },
   log: (message: string) => void,
@@ -83,8 +80,9 @@ export async function measureThroughputVsRaw(
   const perConcurrency = plan.concurrencies.map(() => ({ calls: 0, seconds: 0, errors: 0, serverCpuMs: 0, clientCpuMs: 0, blockRatios: [] as number[] }));
   let from = 0;
   await raw.run(plan.seconds);
-  for (const concurrency of plan.concurrencies) from += (await gen.run(concurrency, plan.seconds, from)).count;
+  for (const concurrency of plan.concurrencies) from += (await gen.run(concurrency, plan.seconds, from)).promptsTaken;
   log("warm-up block done (not counted)");
+  const reused0 = await embeddingsReused(server.url);
   for (let b = 0; b < plan.blocks; b++) {
     const r = await raw.run(plan.seconds);
     rawTexts += r.texts;
@@ -92,10 +90,10 @@ export async function measureThroughputVsRaw(
     const rawRate = r.texts / r.seconds;
     const rates: string[] = [];
     for (const [i, concurrency] of plan.concurrencies.entries()) {
-      const cpu0 = cpuMsOf(serverPid);
+      const cpu0 = cpuMsOf(server.pid);
       const s = await gen.run(concurrency, plan.seconds, from);
-      const serverCpuMs = cpuMsOf(serverPid) - cpu0;
-      from += s.count;
+      const serverCpuMs = cpuMsOf(server.pid) - cpu0;
+      from += s.promptsTaken;
       const acc = perConcurrency[i]!;
       acc.calls += s.count;
       acc.seconds += s.seconds;
@@ -108,6 +106,7 @@ export async function measureThroughputVsRaw(
     }
     log(`block ${b + 1}/${plan.blocks}: raw ${rawRate.toFixed(1)} texts/s, ${rates.join(", ")}`);
   }
+  const memo = { lookups: perConcurrency.reduce((sum, acc) => sum + acc.calls, 0), embeddingsReused: (await embeddingsReused(server.url)) - reused0 };
   const rawRate = rawTexts / rawSeconds;
   const byConcurrency = plan.concurrencies.map((concurrency, i): VsRaw => {
     const acc = perConcurrency[i]!;
@@ -128,6 +127,7 @@ export async function measureThroughputVsRaw(
     secondsPerBlock: plan.seconds,
     raw: { threads: raw.threads, batchSize: raw.batchSize, meanTokens: raw.meanTokens, textsPerSecond: round(rawRate, 1) },
     byConcurrency,
+    memo,
     loadAverage: [load0, round(loadavg()[0]!, 2)],
   };
 }
@@ -140,6 +140,7 @@ export function throughputVsRawRows(r: ThroughputVsRaw): string[] {
       (v) =>
         `| Semantic lookups at concurrency ${v.concurrency} vs the physical limit, alternating blocks | ${v.lookupsPerSecond.toFixed(0)} vs ${r.raw.textsPerSecond.toFixed(0)} per s: **${v.ratio.toFixed(2)}×** (median of block ratios ${v.ratioBlockMedian.toFixed(2)}×${v.goal === null ? "" : `; goal ≥ ${v.goal.toFixed(2)}×`}; ${v.errors} errors; CPU per lookup: server ${v.serverCpuMsPerLookup.toFixed(2)} ms, load generator ${v.clientCpuMsPerCall.toFixed(2)} ms; load ${r.loadAverage.join(" → ")}) |`,
     ),
+    `| Counted lookups whose prompt embedding came from the memo of recent embeddings instead of the model (the memo at its default; 0 means every lookup ran the model, as the anchor's texts do) | ${r.memo.embeddingsReused.toLocaleString("en-US")} of ${r.memo.lookups.toLocaleString("en-US")} |`,
   ];
 }
 
@@ -170,17 +171,17 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
     const c = client(server.url);
     const stored = spreadPrompts(500, 50_000);
     await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
-    const queries = throughputQueries(stored);
+    const queries = lookupQueries(stored);
     gen = await startLoadGenerator(server.url, queries, BENCH_SCOPE.namespace);
     raw = await openRawModel(modelDir, queries, threads);
     log(`stored ${stored.length} entries; alternating ${plan.blocks} blocks of ${plan.seconds} s`);
-    const results = await measureThroughputVsRaw(gen, server.process.pid!, raw, plan, log);
+    const results = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, plan, log);
     const markdown = [
       `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
       "",
       `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${serverEntryText(entry)}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), memo of recent embeddings off (its prompts repeat), embedded store, ${stored.length} entries; ` +
-        "load from bench/loadgen (the generated Go client, grpc-go, one HTTP/2 connection, on the same cores: its CPU per call is in the table); lookups are half paraphrases of stored prompts, half other-domain misses.",
+        `Server: ${serverEntryText(entry)}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), embedded store, ${stored.length} entries; ` +
+        "load from bench/loadgen (the generated Go client, grpc-go, one HTTP/2 connection, on the same cores: its CPU per call is in the table); lookups are half paraphrases of stored prompts, half other-domain misses, none sent twice within 9,000 (so none is in the memo of recent embeddings).",
       "",
       "| Measure | Result |",
       "|---|---|",

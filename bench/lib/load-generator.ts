@@ -26,14 +26,16 @@ export interface ThroughputResult extends LatencySummary {
   readonly seconds: number;
   /** CPU the load generator itself used per call (user + system), in milliseconds. */
   readonly clientCpuMsPerCall: number;
+  /** Prompts taken from the queries, the warm-up's included: the next run's `from` is this much further on, so no prompt comes back early. */
+  readonly promptsTaken: number;
 }
 
 /** A running load generator, connected to one server. */
 export interface LoadGenerator {
   /**
-   * Warms up with 2 × `concurrency` lookups, then keeps `concurrency`
-   * lookups in flight for `seconds`, taking prompts in turn from the
-   * queries, starting at index `from`.
+   * Takes prompts in turn from the queries, starting at index `from`: warms
+   * up with 2 × `concurrency` lookups, then keeps `concurrency` lookups in
+   * flight for `seconds`.
    */
   run(concurrency: number, seconds: number, from?: number): Promise<ThroughputResult>;
   close(): Promise<void>;
@@ -98,6 +100,7 @@ export async function startLoadGenerator(serverUrl: string, queries: readonly st
         errors: reply.errors,
         seconds: round(reply.seconds, 2),
         clientCpuMsPerCall: round(reply.cpuMs / Math.max(1, calls)),
+        promptsTaken: 2 * concurrency + calls,
       };
     },
     async close() {

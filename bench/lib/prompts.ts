@@ -63,24 +63,70 @@ export function spreadPrompts(n: number, offset = 0): string[] {
   return Array.from({ length: n }, (_, k) => basePrompt(((k + offset) * stride) % space));
 }
 
+/** The endings a rewording may take; the first is the one every benchmark used before there were others. */
+const REWORDING_ENDINGS = ["any tips", "any advice", "any ideas", "any suggestions", "any pointers", "any hints", "any help", "any guidance", "any recommendations"];
+
+/** How many distinct rewordings {@link rewording} makes of one prompt. */
+export const REWORDINGS_PER_PROMPT = REWORDING_ENDINGS.length;
+
 /** A rewording of a stored prompt: same words, different casing and framing (a semantic, not exact, match). */
 export function paraphrase(prompt: string): string {
-  return `${prompt.replace(/\?$/, "").toLowerCase()}, any tips?`;
+  return rewording(prompt, 0);
 }
 
-const COOK = "soup,bread,risotto,curry,pancakes,salad,stew,pasta,omelette,dumplings,pie,tacos".split(",");
-const GARDEN = "tomatoes,roses,basil,lettuce,tulips,strawberries,peppers,orchids,lavender,carrots".split(",");
+/** The `variant`-th rewording of a stored prompt (0 to REWORDINGS_PER_PROMPT - 1): {@link paraphrase} with another ending. */
+export function rewording(prompt: string, variant: number): string {
+  const ending = REWORDING_ENDINGS[variant];
+  if (ending === undefined) throw new RangeError(`there are ${REWORDINGS_PER_PROMPT} rewordings, not ${variant + 1}`);
+  return `${prompt.replace(/\?$/, "").toLowerCase()}, ${ending}?`;
+}
+
+const COOK = (
+  "soup,bread,risotto,curry,pancakes,salad,stew,pasta,omelette,dumplings,pie,tacos,lasagne,chili,paella,waffles,muffins," +
+  "scones,quiche,goulash,ramen,sushi,burritos,couscous,falafel,hummus,gnocchi,polenta,crepes,brownies,granola,porridge," +
+  "meatballs,casserole,flatbread,fritters,noodles,chowder,gumbo,kebabs"
+).split(",");
+const GARDEN = (
+  "tomatoes,roses,basil,lettuce,tulips,strawberries,peppers,orchids,lavender,carrots,cucumbers,daisies,mint,spinach," +
+  "sunflowers,blueberries,zucchini,lilies,rosemary,radishes,dahlias,pumpkins,thyme,onions,peonies,raspberries,beans,ferns,parsley,marigolds"
+).split(",");
 const MISS_TEMPLATES = [
   (a: string, b: string) => `What goes well with ${a} for a family dinner with ${b}?`,
   (a: string, b: string) => `How often should I water ${b} next to my ${a} herbs?`,
-  (a: string, b: string) => `Is it easy to make ${a} at home for a picnic?`,
-  (a: string, b: string) => `When should I plant ${b} in a small balcony garden?`,
+  (a: string, b: string) => `Is it easy to make ${a} with ${b} at home for a picnic?`,
+  (a: string, b: string) => `When should I plant ${b} for ${a} in a small balcony garden?`,
 ];
 
-/** The i-th prompt of another domain: looked up, never stored, so a semantic miss. */
+/** How many distinct prompts {@link missPrompt} makes: 4 × 40 × 30 = 4,800. */
+export const MISS_PROMPTS = MISS_TEMPLATES.length * COOK.length * GARDEN.length;
+
+/** The i-th prompt of another domain: looked up, never stored, so a semantic miss; distinct for i below MISS_PROMPTS. */
 export function missPrompt(i: number): string {
   const t = MISS_TEMPLATES[i % MISS_TEMPLATES.length]!;
-  return `${t(COOK[Math.floor(i / 4) % COOK.length]!, GARDEN[Math.floor(i / 48) % GARDEN.length]!)}`;
+  const cook = Math.floor(i / MISS_TEMPLATES.length) % COOK.length;
+  const garden = Math.floor(i / (MISS_TEMPLATES.length * COOK.length)) % GARDEN.length;
+  return t(COOK[cook]!, GARDEN[garden]!);
+}
+
+/**
+ * The semantic lookups the load benchmarks send, alternately rewordings of
+ * `stored` and other-domain misses, with no prompt twice: every rewording of
+ * every stored prompt, then the next ending. Sent over and over, a prompt
+ * comes back only after 2 × REWORDINGS_PER_PROMPT × stored.length others
+ * (9,000 for the benchmarks' 500 stored), more than the server's memo of
+ * recent embeddings keeps (4,096 by default) from 228 stored on, so every
+ * lookup runs the model, as a new prompt's does, with the memo at its
+ * default. (`--quick` stores 100: a smoke test, not a measurement.)
+ *
+ * @throws RangeError when `stored` is too large for distinct misses.
+ */
+export function lookupQueries(stored: readonly string[]): string[] {
+  if (stored.length * REWORDINGS_PER_PROMPT > MISS_PROMPTS) {
+    throw new RangeError(`lookupQueries makes distinct misses for at most ${Math.floor(MISS_PROMPTS / REWORDINGS_PER_PROMPT)} stored prompts, not ${stored.length}`);
+  }
+  return Array.from({ length: REWORDINGS_PER_PROMPT }, (_, variant) =>
+    stored.flatMap((prompt, i) => [rewording(prompt, variant), missPrompt(variant * stored.length + i)]),
+  ).flat();
 }
 
 /** Letters-only code of a number ("variant qx"): makes prompts distinct without adding a number the guard would read. */

@@ -24,7 +24,7 @@ export function markdownReport(r: BenchResults): string {
     `**Server:** \`semcache serve\` as a child process (${r.config.entry}), ${r.config.store} store, ${r.config.model}, ` +
       `SEMCACHE_EMBED_WORKERS=${r.config.embedWorkers} (one onnxruntime thread each), micro-batches of up to ${r.config.embedMaxBatch}, guard ${r.config.guard}, threshold ${r.config.threshold}, ` +
       `HNSW M=${r.config.index.m} ef_construction=${r.config.index.efConstruction} ef_search=${r.config.index.efSearch}, ` +
-      "memo of recent embeddings off (SEMCACHE_EMBED_MEMO_ENTRIES=0: the bench's prompts repeat, and its semantic figures are for prompts new to the model; `--memo` measures the memo). " +
+      "every other setting at its default (the memo of recent embeddings included: no semantic lookup's prompt comes back within the 4,096 it keeps, so each runs the model; `--memo` measures the memo). " +
       `**Client:** the generated TypeScript client, ${r.config.transport}; the throughput rows' load comes from bench/loadgen (the generated Go client, grpc-go, on the same cores).`,
   );
   lines.push("");

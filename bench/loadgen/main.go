@@ -14,9 +14,11 @@
 //	{"concurrency": 64, "seconds": 4, "from": 0}
 //	→ {"latenciesMs": [...], "hits": 1203, "errors": 0, "seconds": 4.01, "cpuMs": 310.5}
 //
-// A run first warms up with 2×concurrency lookups at that concurrency (not
-// counted), then keeps `concurrency` lookups in flight for `seconds`,
-// taking prompts in turn from the queries file, starting at index `from`.
+// A run takes prompts in turn from the queries file, starting at index
+// `from`: first 2×concurrency lookups at that concurrency to warm up (not
+// counted), then it keeps `concurrency` lookups in flight for `seconds`.
+// The next run should start at `from` + 2×concurrency + the lookups counted,
+// so that no prompt comes back early.
 //
 //	loadgen -queries queries.json -namespace bench 127.0.0.1:8080
 package main
@@ -102,14 +104,14 @@ func measure(client semcachev1.SemanticCacheServiceClient, scope *semcachev1.Sco
 		go func() {
 			defer warm.Done()
 			for i := atomic.AddInt64(&nextWarm, 1); i < int64(2*c.Concurrency); i = atomic.AddInt64(&nextWarm, 1) {
-				_, _ = lookup(queries[i%int64(len(queries))])
+				_, _ = lookup(queries[(c.From+i)%int64(len(queries))])
 			}
 		}()
 	}
 	warm.Wait()
 
 	var hits, errors int64
-	next := c.From - 1
+	next := c.From + int64(2*c.Concurrency) - 1
 	perWorker := make([][]float64, c.Concurrency)
 	cpu0 := cpuMs()
 	started := time.Now()

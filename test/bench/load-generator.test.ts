@@ -46,6 +46,8 @@ describe.skipIf(gate.skip)("bench/loadgen (grpc-go)", { timeout: 300_000 }, () =
     expect(first.p50Ms).toBeGreaterThan(0);
     expect(first.p99Ms).toBeGreaterThanOrEqual(first.p50Ms);
     expect(first.clientCpuMsPerCall).toBeGreaterThan(0);
+    // The warm-up takes its prompts from the same list: the next run starts after both.
+    expect(first.promptsTaken).toBe(2 * 4 + first.count);
 
     // Commands are answered in turn by the one process, at another concurrency.
     const second = await gen.run(1, 0.3, 1);
