@@ -23,7 +23,7 @@ import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { startAnchorServer } from "./anchor/anchor-process.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
-import { lookupQueries, missPrompt, spreadPrompts } from "./lib/prompts.js";
+import { lookupQueries, missPrompt, PromptCursor, spreadPrompts } from "./lib/prompts.js";
 import { startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
@@ -113,24 +113,19 @@ async function alternate(
   };
 }
 
-/**
- * Background work: `clients` callers looping over semantic lookups (rewordings and misses, none twice within 9,000,
- * so each runs the model) and Stores of new prompts until stopped.
- */
-function backgroundLoad(c: CacheClient, stored: readonly string[], clients: number): { stop(): Promise<{ calls: number; errors: number }> } {
-  const lookups = lookupQueries(stored);
+/** Background work: `clients` callers looping over semantic lookups taken from `lookups` and Stores of new prompts until stopped. */
+function backgroundLoad(c: CacheClient, lookups: PromptCursor, clients: number): { stop(): Promise<{ calls: number; errors: number }> } {
   let running = true;
   let calls = 0;
   let errors = 0;
   let n = 0;
-  let nextLookup = 0;
   const workers = Array.from({ length: clients }, async (_, w) => {
     while (running) {
       const i = n++;
       try {
         // Three in four: semantic lookups, half rewordings of stored prompts, half misses; one in four: a Store of a new prompt.
         if (i % 4 === 3) await c.store({ prompt: `background ${w} ${i}: ${missPrompt(i)}`, response: `answer ${i}`, scope: BENCH_SCOPE });
-        else await c.lookup({ prompt: lookups[nextLookup++ % lookups.length]!, scope: BENCH_SCOPE });
+        else await c.lookup({ prompt: lookups.take(), scope: BENCH_SCOPE });
         calls++;
       } catch {
         errors++;
@@ -148,13 +143,17 @@ function backgroundLoad(c: CacheClient, stored: readonly string[], clients: numb
 
 /**
  * Measures exact-hit Lookup on `server` (whose store holds `stored` in
- * BENCH_SCOPE) against the canned-hit anchor and against itself under load.
+ * BENCH_SCOPE) against the canned-hit anchor and against itself under load,
+ * whose semantic lookups come from `lookups` (by default lookupQueries(stored)
+ * from the start; a run that loads the server again afterwards passes the
+ * cursor it goes on with).
  */
 export async function measureExactHits(
   serverUrl: string,
   stored: readonly string[],
   plan: { readonly blocks: number; readonly perBlock: number; readonly loadClients: number },
   log: (message: string) => void,
+  lookups: PromptCursor = new PromptCursor(lookupQueries(stored)),
 ): Promise<ExactHitResults> {
   const c = client(serverUrl);
   const sample = await c.lookup({ prompt: stored[0]!, scope: BENCH_SCOPE });
@@ -178,7 +177,7 @@ export async function measureExactHits(
     const loaded = await alternate(
       (from, into) => exactBlock(c, stored, from, plan.perBlock, into, true),
       async (from, into) => {
-        const background = backgroundLoad(c, stored, plan.loadClients);
+        const background = backgroundLoad(c, lookups, plan.loadClients);
         // Let the background reach its steady state (batches forming) before timing.
         await new Promise((r) => setTimeout(r, 300));
         try {

@@ -23,7 +23,7 @@ import { measureThroughputVsRaw, runThroughputBench, type ThroughputVsRaw } from
 import { measureCrashRecovery, runRecoveryBench, type RecoveryResult } from "./crash-recovery.js";
 import { runMemoBench } from "./recent-embeddings.js";
 import { BENCH_SCOPE, cleanRedis, embedBasePrompts, entryPrompt, preload, type PreloadTarget } from "./lib/preload.js";
-import { lookupQueries, MISS_PROMPTS, missPrompt, paraphrase, REWORDINGS_PER_PROMPT, rewording, spreadPrompts } from "./lib/prompts.js";
+import { latencyMisses, latencyRewordings, lookupQueries, MISS_PROMPTS, missPrompt, paraphrase, PromptCursor, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel } from "./lib/raw-onnx.js";
 import { pool } from "./lib/pool.js";
 import { markdownReport, sizeTable } from "./lib/report.js";
@@ -352,30 +352,32 @@ async function main(): Promise<void> {
     t = performance.now();
     await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
     log(`stored ${stored.length} entries through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    // Every rewording of every stored prompt before any comes back: with the warm-up, more samples than stored prompts.
-    const paraphrases = Array.from({ length: REWORDINGS_PER_PROMPT }, (_, variant) => stored.map((prompt) => rewording(prompt, variant))).flat();
+    // The load phases (the exact-hit comparison's background, the throughput runs) share one cursor over the load
+    // lookups, and the sequential latencies use prompts those never send: no prompt comes back while the memo of
+    // recent embeddings may hold it, so each semantic lookup runs the model.
+    const lookups = new PromptCursor(lookupQueries(stored));
+    const paraphrases = latencyRewordings(stored);
+    const apiMisses = latencyMisses(stored.length, plan.latencySamples + plan.warmup);
     const exactHit = await latencies(c, stored, plan.latencySamples, plan.warmup, "exact");
     // Exact hits against a canned-hit connect-node server, and under 32 clients of other work, in alternating blocks.
-    const exactVsAnchors = await measureExactHits(server.url, stored, plan.quick ? { blocks: 2, perBlock: 50, loadClients: 32 } : { blocks: 8, perBlock: 100, loadClients: 32 }, log);
+    const exactVsAnchors = await measureExactHits(server.url, stored, plan.quick ? { blocks: 2, perBlock: 50, loadClients: 32 } : { blocks: 8, perBlock: 100, loadClients: 32 }, log, lookups);
     const semanticHit = await latencies(c, paraphrases, plan.latencySamples, plan.warmup, "semantic");
-    const semanticMiss = await latencies(c, misses, plan.latencySamples, plan.warmup, "miss");
+    const semanticMiss = await latencies(c, apiMisses, plan.latencySamples, plan.warmup, "miss");
     log(`latency p50: exact ${exactHit.p50Ms} ms, semantic hit ${semanticHit.p50Ms} ms, semantic miss ${semanticMiss.p50Ms} ms`);
-    const mixed = lookupQueries(stored);
     const throughputs: ThroughputResult[] = [];
     let vsRaw: ThroughputVsRaw;
-    const gen = await startLoadGenerator(server.url, mixed, BENCH_SCOPE.namespace);
+    const gen = await startLoadGenerator(server.url, lookups.prompts, BENCH_SCOPE.namespace);
     try {
-      let from = 0;
       for (const concurrency of plan.concurrency) {
-        const r = await gen.run(concurrency, plan.throughputSeconds, from);
-        from += r.promptsTaken;
+        const r = await gen.run(concurrency, plan.throughputSeconds, lookups.position);
+        lookups.advance(r.promptsTaken);
         throughputs.push(r);
         log(`concurrency ${concurrency}: ${r.lookupsPerSecond} lookups/s (p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors)`);
       }
       // 2. The physical limit: the same model, same thread count, in this process while the server idles, in alternating blocks.
-      const raw = await openRawModel(modelDir, mixed, threads);
+      const raw = await openRawModel(modelDir, lookups.prompts, threads);
       try {
-        vsRaw = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, log);
+        vsRaw = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, { concurrencies: [8, 64], blocks: plan.vsRawBlocks, seconds: plan.vsRawSeconds }, lookups, log);
       } finally {
         await raw.release();
       }

@@ -20,7 +20,7 @@ import { client } from "./exact-hit.js";
 import { startLoadGenerator, type LoadGenerator } from "./lib/load-generator.js";
 import { pool } from "./lib/pool.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
-import { lookupQueries, spreadPrompts } from "./lib/prompts.js";
+import { lookupQueries, PromptCursor, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
 import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 import { embeddingsReused } from "../test/support/embedding-metrics.js";
@@ -55,7 +55,7 @@ export interface ThroughputVsRaw {
   readonly secondsPerBlock: number;
   readonly raw: { readonly threads: number; readonly batchSize: number; readonly meanTokens: number; readonly textsPerSecond: number };
   readonly byConcurrency: readonly VsRaw[];
-  /** Counted lookups, all concurrencies, and how many of them took their embedding from the memo of recent embeddings instead of the model (0 when the prompts are new, as meant). */
+  /** Lookups sent during the counted blocks (each run's warm-up included), and how many took their embedding from the memo of recent embeddings instead of the model (0 when the prompts are new, as meant). */
   readonly memo: { readonly lookups: number; readonly embeddingsReused: number };
   /** Load average (1 min) when the comparison began and ended. */
   readonly loadAverage: readonly [number, number];
@@ -65,24 +65,27 @@ export interface ThroughputVsRaw {
  * Alternates `blocks` times: raw onnxruntime for `seconds`, then semcache
  * (whose store is warm and idle meanwhile) at each of `concurrencies` for
  * `seconds`. One block of each, not counted, goes first: a fresh server's
- * first seconds of lookups run code the JIT has not compiled yet.
+ * first seconds of lookups run code the JIT has not compiled yet. The load
+ * generator reads the prompts of `lookups` (the list it was started with)
+ * from the cursor's position on, and the cursor moves past what it took.
  */
 export async function measureThroughputVsRaw(
   gen: LoadGenerator,
   server: { readonly url: string; readonly pid: number },
   raw: RawModel,
   plan: { readonly concurrencies: readonly number[]; readonly blocks: number; readonly seconds: number },
+  lookups: PromptCursor,
   log: (message: string) => void,
 ): Promise<ThroughputVsRaw> {
   const load0 = round(loadavg()[0]!, 2);
   let rawTexts = 0;
   let rawSeconds = 0;
   const perConcurrency = plan.concurrencies.map(() => ({ calls: 0, seconds: 0, errors: 0, serverCpuMs: 0, clientCpuMs: 0, blockRatios: [] as number[] }));
-  let from = 0;
   await raw.run(plan.seconds);
-  for (const concurrency of plan.concurrencies) from += (await gen.run(concurrency, plan.seconds, from)).promptsTaken;
+  for (const concurrency of plan.concurrencies) lookups.advance((await gen.run(concurrency, plan.seconds, lookups.position)).promptsTaken);
   log("warm-up block done (not counted)");
   const reused0 = await embeddingsReused(server.url);
+  const sent0 = lookups.position;
   for (let b = 0; b < plan.blocks; b++) {
     const r = await raw.run(plan.seconds);
     rawTexts += r.texts;
@@ -91,9 +94,9 @@ export async function measureThroughputVsRaw(
     const rates: string[] = [];
     for (const [i, concurrency] of plan.concurrencies.entries()) {
       const cpu0 = cpuMsOf(server.pid);
-      const s = await gen.run(concurrency, plan.seconds, from);
+      const s = await gen.run(concurrency, plan.seconds, lookups.position);
       const serverCpuMs = cpuMsOf(server.pid) - cpu0;
-      from += s.promptsTaken;
+      lookups.advance(s.promptsTaken);
       const acc = perConcurrency[i]!;
       acc.calls += s.count;
       acc.seconds += s.seconds;
@@ -106,7 +109,7 @@ export async function measureThroughputVsRaw(
     }
     log(`block ${b + 1}/${plan.blocks}: raw ${rawRate.toFixed(1)} texts/s, ${rates.join(", ")}`);
   }
-  const memo = { lookups: perConcurrency.reduce((sum, acc) => sum + acc.calls, 0), embeddingsReused: (await embeddingsReused(server.url)) - reused0 };
+  const memo = { lookups: lookups.position - sent0, embeddingsReused: (await embeddingsReused(server.url)) - reused0 };
   const rawRate = rawTexts / rawSeconds;
   const byConcurrency = plan.concurrencies.map((concurrency, i): VsRaw => {
     const acc = perConcurrency[i]!;
@@ -140,7 +143,7 @@ export function throughputVsRawRows(r: ThroughputVsRaw): string[] {
       (v) =>
         `| Semantic lookups at concurrency ${v.concurrency} vs the physical limit, alternating blocks | ${v.lookupsPerSecond.toFixed(0)} vs ${r.raw.textsPerSecond.toFixed(0)} per s: **${v.ratio.toFixed(2)}×** (median of block ratios ${v.ratioBlockMedian.toFixed(2)}×${v.goal === null ? "" : `; goal ≥ ${v.goal.toFixed(2)}×`}; ${v.errors} errors; CPU per lookup: server ${v.serverCpuMsPerLookup.toFixed(2)} ms, load generator ${v.clientCpuMsPerCall.toFixed(2)} ms; load ${r.loadAverage.join(" → ")}) |`,
     ),
-    `| Counted lookups whose prompt embedding came from the memo of recent embeddings instead of the model (the memo at its default; 0 means every lookup ran the model, as the anchor's texts do) | ${r.memo.embeddingsReused.toLocaleString("en-US")} of ${r.memo.lookups.toLocaleString("en-US")} |`,
+    `| Lookups during the counted blocks (the load generator's warm-ups included) whose prompt embedding came from the memo of recent embeddings instead of the model (the memo at its default; 0 means every lookup ran the model, as the anchor's texts do) | ${r.memo.embeddingsReused.toLocaleString("en-US")} of ${r.memo.lookups.toLocaleString("en-US")} |`,
   ];
 }
 
@@ -171,11 +174,11 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
     const c = client(server.url);
     const stored = spreadPrompts(500, 50_000);
     await pool(stored, 8, (prompt) => c.store({ prompt, response: `answer to ${prompt}`, scope: BENCH_SCOPE }));
-    const queries = lookupQueries(stored);
-    gen = await startLoadGenerator(server.url, queries, BENCH_SCOPE.namespace);
-    raw = await openRawModel(modelDir, queries, threads);
+    const lookups = new PromptCursor(lookupQueries(stored));
+    gen = await startLoadGenerator(server.url, lookups.prompts, BENCH_SCOPE.namespace);
+    raw = await openRawModel(modelDir, lookups.prompts, threads);
     log(`stored ${stored.length} entries; alternating ${plan.blocks} blocks of ${plan.seconds} s`);
-    const results = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, plan, log);
+    const results = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, plan, lookups, log);
     const markdown = [
       `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
       "",

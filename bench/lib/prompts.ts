@@ -63,11 +63,30 @@ export function spreadPrompts(n: number, offset = 0): string[] {
   return Array.from({ length: n }, (_, k) => basePrompt(((k + offset) * stride) % space));
 }
 
-/** The endings a rewording may take; the first is the one every benchmark used before there were others. */
-const REWORDING_ENDINGS = ["any tips", "any advice", "any ideas", "any suggestions", "any pointers", "any hints", "any help", "any guidance", "any recommendations"];
+/**
+ * The endings a rewording may take; the first is the one every benchmark used
+ * before there were others. The load phases ({@link lookupQueries}) use the
+ * first LOAD_REWORDINGS, sequential latencies ({@link latencyRewordings}) the rest.
+ */
+const REWORDING_ENDINGS = [
+  "any tips",
+  "any advice",
+  "any ideas",
+  "any suggestions",
+  "any pointers",
+  "any hints",
+  "any help",
+  "any guidance",
+  "any recommendations",
+  "any thoughts",
+  "any insights",
+];
 
 /** How many distinct rewordings {@link rewording} makes of one prompt. */
 export const REWORDINGS_PER_PROMPT = REWORDING_ENDINGS.length;
+
+/** Rewordings per stored prompt in {@link lookupQueries}. */
+export const LOAD_REWORDINGS = 9;
 
 /** A rewording of a stored prompt: same words, different casing and framing (a semantic, not exact, match). */
 export function paraphrase(prompt: string): string {
@@ -84,7 +103,7 @@ export function rewording(prompt: string, variant: number): string {
 const COOK = (
   "soup,bread,risotto,curry,pancakes,salad,stew,pasta,omelette,dumplings,pie,tacos,lasagne,chili,paella,waffles,muffins," +
   "scones,quiche,goulash,ramen,sushi,burritos,couscous,falafel,hummus,gnocchi,polenta,crepes,brownies,granola,porridge," +
-  "meatballs,casserole,flatbread,fritters,noodles,chowder,gumbo,kebabs"
+  "meatballs,casserole,flatbread,fritters,noodles,chowder,gumbo,kebabs,tagine,pilaf,biryani,frittata"
 ).split(",");
 const GARDEN = (
   "tomatoes,roses,basil,lettuce,tulips,strawberries,peppers,orchids,lavender,carrots,cucumbers,daisies,mint,spinach," +
@@ -97,7 +116,7 @@ const MISS_TEMPLATES = [
   (a: string, b: string) => `When should I plant ${b} for ${a} in a small balcony garden?`,
 ];
 
-/** How many distinct prompts {@link missPrompt} makes: 4 × 40 × 30 = 4,800. */
+/** How many distinct prompts {@link missPrompt} makes: 4 × 44 × 30 = 5,280. */
 export const MISS_PROMPTS = MISS_TEMPLATES.length * COOK.length * GARDEN.length;
 
 /** The i-th prompt of another domain: looked up, never stored, so a semantic miss; distinct for i below MISS_PROMPTS. */
@@ -106,27 +125,6 @@ export function missPrompt(i: number): string {
   const cook = Math.floor(i / MISS_TEMPLATES.length) % COOK.length;
   const garden = Math.floor(i / (MISS_TEMPLATES.length * COOK.length)) % GARDEN.length;
   return t(COOK[cook]!, GARDEN[garden]!);
-}
-
-/**
- * The semantic lookups the load benchmarks send, alternately rewordings of
- * `stored` and other-domain misses, with no prompt twice: every rewording of
- * every stored prompt, then the next ending. Sent over and over, a prompt
- * comes back only after 2 × REWORDINGS_PER_PROMPT × stored.length others
- * (9,000 for the benchmarks' 500 stored), more than the server's memo of
- * recent embeddings keeps (4,096 by default) from 228 stored on, so every
- * lookup runs the model, as a new prompt's does, with the memo at its
- * default. (`--quick` stores 100: a smoke test, not a measurement.)
- *
- * @throws RangeError when `stored` is too large for distinct misses.
- */
-export function lookupQueries(stored: readonly string[]): string[] {
-  if (stored.length * REWORDINGS_PER_PROMPT > MISS_PROMPTS) {
-    throw new RangeError(`lookupQueries makes distinct misses for at most ${Math.floor(MISS_PROMPTS / REWORDINGS_PER_PROMPT)} stored prompts, not ${stored.length}`);
-  }
-  return Array.from({ length: REWORDINGS_PER_PROMPT }, (_, variant) =>
-    stored.flatMap((prompt, i) => [rewording(prompt, variant), missPrompt(variant * stored.length + i)]),
-  ).flat();
 }
 
 /** Letters-only code of a number ("variant qx"): makes prompts distinct without adding a number the guard would read. */
@@ -138,4 +136,81 @@ export function letters(n: number): string {
     x = Math.floor(x / 26);
   } while (x > 0);
   return s;
+}
+
+/**
+ * The semantic lookups the load benchmarks send, alternately rewordings of
+ * `stored` and other-domain misses, with no prompt twice: every rewording of
+ * every stored prompt, then the next ending (LOAD_REWORDINGS of them), with
+ * misses 0 to LOAD_REWORDINGS × stored.length - 1. Taken in turn by one
+ * {@link PromptCursor} for all of a server's load, a prompt comes back only
+ * after 2 × LOAD_REWORDINGS × stored.length others (9,000 for the benchmarks'
+ * 500 stored), more than the server's memo of recent embeddings keeps (4,096
+ * by default) from 228 stored on: every lookup runs the model, as a new
+ * prompt's does, with the memo at its default. (`--quick` stores 100: a smoke
+ * test, not a measurement.)
+ *
+ * @throws RangeError when `stored` is too large for distinct misses.
+ */
+export function lookupQueries(stored: readonly string[]): string[] {
+  checkMissRoom(stored.length, 0);
+  return Array.from({ length: LOAD_REWORDINGS }, (_, variant) =>
+    stored.flatMap((prompt, i) => [rewording(prompt, variant), missPrompt(variant * stored.length + i)]),
+  ).flat();
+}
+
+/**
+ * Rewordings of `stored` that {@link lookupQueries} never sends (its other
+ * endings), for sequential latencies on a server that also takes load:
+ * none of them is in the memo of recent embeddings.
+ */
+export function latencyRewordings(stored: readonly string[]): string[] {
+  return Array.from({ length: REWORDINGS_PER_PROMPT - LOAD_REWORDINGS }, (_, k) => stored.map((prompt) => rewording(prompt, LOAD_REWORDINGS + k))).flat();
+}
+
+/**
+ * `count` misses that {@link lookupQueries} of `storedCount` prompts never
+ * sends, for sequential latencies on a server that also takes load.
+ *
+ * @throws RangeError when there are not that many.
+ */
+export function latencyMisses(storedCount: number, count: number): string[] {
+  checkMissRoom(storedCount, count);
+  return Array.from({ length: count }, (_, k) => missPrompt(LOAD_REWORDINGS * storedCount + k));
+}
+
+function checkMissRoom(storedCount: number, extra: number): void {
+  if (storedCount * LOAD_REWORDINGS + extra > MISS_PROMPTS) {
+    throw new RangeError(`there are ${MISS_PROMPTS} distinct misses: not enough for ${storedCount} stored prompts' load and ${extra} more`);
+  }
+}
+
+/**
+ * Hands out prompts in turn, round and round, to every phase of a run that
+ * shares one server (and so its memo of recent embeddings): a phase that
+ * started over from the first prompt would send what the phase before it
+ * had just sent.
+ */
+export class PromptCursor {
+  private next = 0;
+
+  constructor(
+    /** The prompts handed out. */
+    readonly prompts: readonly string[],
+  ) {}
+
+  /** The next prompt. */
+  take(): string {
+    return this.prompts[this.next++ % this.prompts.length]!;
+  }
+
+  /** Where the next prompt is taken from (an index that keeps growing), for a load generator that reads `prompts` itself. */
+  get position(): number {
+    return this.next;
+  }
+
+  /** Moves on by `count` prompts that someone else (a load generator) took from {@link position}. */
+  advance(count: number): void {
+    this.next += count;
+  }
 }
