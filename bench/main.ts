@@ -83,7 +83,8 @@ const FULL: Plan = {
 const QUICK: Plan = {
   quick: true,
   basePrompts: 300,
-  apiEntries: 100,
+  // Not fewer: lookupQueries of 250 stored prompts (4,500) is longer than the memo of recent embeddings keeps.
+  apiEntries: 250,
   latencySamples: 60,
   warmup: 10,
   concurrency: [1, 8, 32, 64],

@@ -146,9 +146,9 @@ export function letters(n: number): string {
  * {@link PromptCursor} for all of a server's load, a prompt comes back only
  * after 2 × LOAD_REWORDINGS × stored.length others (9,000 for the benchmarks'
  * 500 stored), more than the server's memo of recent embeddings keeps (4,096
- * by default) from 228 stored on: every lookup runs the model, as a new
- * prompt's does, with the memo at its default. (`--quick` stores 100: a smoke
- * test, not a measurement.)
+ * by default) from 228 stored on (the full run stores 500, `--quick` 250):
+ * every lookup runs the model, as a new prompt's does, with the memo at its
+ * default.
  *
  * @throws RangeError when `stored` is too large for distinct misses.
  */
