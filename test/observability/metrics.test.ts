@@ -345,14 +345,16 @@ describe("the text exposition", () => {
   it("writes a NaN sample as the exposition format spells it, so a strict parser reads every scrape", async () => {
     // The event-loop lag's mean and deviation have no samples right after start and between two close scrapes:
     // prom-client writes them "Nan".
+    // Scrapes back to back until one has such a value (a busy machine may let a lag sample in between two).
     const metrics = new SemcacheMetrics({});
-    for (let scrape = 0; scrape < 2; scrape++) {
+    let sawNaN = false;
+    for (let scrape = 0; scrape < 20 && !sawNaN; scrape++) {
       const text = await metrics.text();
       expect(text).not.toMatch(/ Nan$/m);
       const families = parsePrometheusText(text);
-      expect(sampleValue(families, "nodejs_eventloop_lag_mean_seconds")).toBeNaN();
-      expect(sampleValue(families, "nodejs_eventloop_lag_max_seconds")).toBeGreaterThanOrEqual(0);
+      sawNaN = Number.isNaN(sampleValue(families, "nodejs_eventloop_lag_mean_seconds"));
     }
+    expect(sawNaN).toBe(true);
   });
 });
 
