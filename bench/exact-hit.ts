@@ -23,7 +23,7 @@ import { ensureFixtureModel } from "../tools/fixture-model/index.js";
 import { parseCommandLine, wholeNumber } from "../tools/lib/command-line.js";
 import { startAnchorServer } from "./anchor/anchor-process.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
-import { lookupQueries, missPrompt, PromptCursor, spreadPrompts } from "./lib/prompts.js";
+import { lookupQueries, PromptCursor, spreadPrompts, storeOnlyPrompt } from "./lib/prompts.js";
 import { startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
 import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
@@ -113,18 +113,22 @@ async function alternate(
   };
 }
 
-/** Background work: `clients` callers looping over semantic lookups taken from `lookups` and Stores of new prompts until stopped. */
-function backgroundLoad(c: CacheClient, lookups: PromptCursor, clients: number): { stop(): Promise<{ calls: number; errors: number }> } {
+/**
+ * Background work: `clients` callers looping over semantic lookups taken from `lookups` and Stores of new prompts
+ * (storeOnlyPrompt from `firstStore` on, so a later background stores none twice) until stopped.
+ */
+function backgroundLoad(c: CacheClient, lookups: PromptCursor, clients: number, firstStore: number): { stop(): Promise<{ calls: number; errors: number; stores: number }> } {
   let running = true;
   let calls = 0;
   let errors = 0;
+  let stores = 0;
   let n = 0;
-  const workers = Array.from({ length: clients }, async (_, w) => {
+  const workers = Array.from({ length: clients }, async () => {
     while (running) {
       const i = n++;
       try {
         // Three in four: semantic lookups, half rewordings of stored prompts, half misses; one in four: a Store of a new prompt.
-        if (i % 4 === 3) await c.store({ prompt: `background ${w} ${i}: ${missPrompt(i)}`, response: `answer ${i}`, scope: BENCH_SCOPE });
+        if (i % 4 === 3) await c.store({ prompt: storeOnlyPrompt(firstStore + stores++), response: `answer ${i}`, scope: BENCH_SCOPE });
         else await c.lookup({ prompt: lookups.take(), scope: BENCH_SCOPE });
         calls++;
       } catch {
@@ -136,7 +140,7 @@ function backgroundLoad(c: CacheClient, lookups: PromptCursor, clients: number):
     async stop() {
       running = false;
       await Promise.all(workers);
-      return { calls, errors };
+      return { calls, errors, stores };
     },
   };
 }
@@ -174,10 +178,11 @@ export async function measureExactHits(
     log(`exact hit p50 ${vsRpcFloor.subject.p50Ms} ms vs canned connect-node ${vsRpcFloor.anchor.p50Ms} ms: ${vsRpcFloor.ratioP50}× (block median ${vsRpcFloor.ratioBlockMedian}×)`);
     let backgroundCalls = 0;
     let backgroundErrors = 0;
+    let backgroundStores = 0;
     const loaded = await alternate(
       (from, into) => exactBlock(c, stored, from, plan.perBlock, into, true),
       async (from, into) => {
-        const background = backgroundLoad(c, lookups, plan.loadClients);
+        const background = backgroundLoad(c, lookups, plan.loadClients, backgroundStores);
         // Let the background reach its steady state (batches forming) before timing.
         await new Promise((r) => setTimeout(r, 300));
         try {
@@ -186,6 +191,7 @@ export async function measureExactHits(
           const done = await background.stop();
           backgroundCalls += done.calls;
           backgroundErrors += done.errors;
+          backgroundStores += done.stores;
         }
       },
       plan.blocks,

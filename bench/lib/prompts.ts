@@ -127,6 +127,15 @@ export function missPrompt(i: number): string {
   return t(COOK[cook]!, GARDEN[garden]!);
 }
 
+/**
+ * The i-th prompt of a third domain (trains), distinct by a letters-only
+ * code: what background load stores, so that no rewording or miss the
+ * benchmarks look up afterwards finds it.
+ */
+export function storeOnlyPrompt(i: number): string {
+  return `Which platform does the ${letters(i)} train to the coast leave from on weekends?`;
+}
+
 /** Letters-only code of a number ("variant qx"): makes prompts distinct without adding a number the guard would read. */
 export function letters(n: number): string {
   let s = "";

@@ -16,6 +16,7 @@ import {
   REWORDINGS_PER_PROMPT,
   rewording,
   spreadPrompts,
+  storeOnlyPrompt,
 } from "../../bench/lib/prompts.js";
 
 describe("bench prompts", () => {
@@ -48,6 +49,12 @@ describe("bench prompts", () => {
     expect(misses.filter((m) => /\d/.test(m))).toEqual([]);
     expect(() => lookupQueries(spreadPrompts(Math.floor(MISS_PROMPTS / LOAD_REWORDINGS) + 1))).toThrow(RangeError);
     expect(() => rewording("Why?", REWORDINGS_PER_PROMPT)).toThrow(RangeError);
+  });
+
+  it("makes store-only prompts distinct and without a number", () => {
+    const prompts = Array.from({ length: 5_000 }, (_, i) => storeOnlyPrompt(i));
+    expect(new Set(prompts).size).toBe(prompts.length);
+    expect(prompts.filter((p) => /\d/.test(p))).toEqual([]);
   });
 
   it("a PromptCursor hands prompts out in turn across the phases that share it, round and round", () => {
