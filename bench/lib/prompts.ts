@@ -1,8 +1,9 @@
 /**
  * Deterministic prompts for the benchmark: software questions built from
- * templates (stored entries and their paraphrases), and cooking/garden
- * questions from another vocabulary (lookups that should miss). No numbers
- * in them, so the guard never has a reason to step in.
+ * templates (stored entries and their rewordings), cooking/garden questions
+ * from another vocabulary (lookups that should miss), and train questions
+ * (what background load stores), with the lists the load phases send. No
+ * numbers in them, so the guard never has a reason to step in.
  */
 
 /** A small, fast, seeded PRNG (mulberry32). */
