@@ -12,7 +12,7 @@
  * the full `npm run bench` runs it at 100,000 entries.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { MatchKind } from "../src/gen/semcache/v1/semantic_cache_pb.js";
 import { DEFAULT_INDEX_PARAMS } from "../src/store/embedded/index.js";
@@ -23,8 +23,7 @@ import { BENCH_SCOPE, embedBasePrompts, entryPrompt, preload } from "./lib/prelo
 import { letters, paraphrase, rewording } from "./lib/prompts.js";
 import { startServer, type BenchServer, type ServerEntry } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
-import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
-import { resultStamp, writeResultFiles } from "./lib/result-files.js";
+import { beginStandaloneRun, finishStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 
 /** One restart after a kill -9. */
 export interface RecoveryRun {
@@ -226,7 +225,8 @@ export async function runRecoveryBench(argv: readonly string[]): Promise<void> {
   });
   const profileDir = values["cpu-prof-dir"];
   const sizes = wholeNumbers("entries", values.entries, 1, 1_000_000, [100_000]);
-  const { entry, out, startedAt, machine, log } = beginStandaloneRun("recovery", values);
+  const run = beginStandaloneRun("recovery", values);
+  const { entry, log } = run;
   const modelDir = await ensureFixtureModel();
   const { basePrompts, baseVectors, modelId, dimension } = await embedBasePrompts(modelDir, 3000, availableParallelism());
   const results = await measureCrashRecovery({
@@ -240,17 +240,11 @@ export async function runRecoveryBench(argv: readonly string[]): Promise<void> {
     log,
     ...(profileDir === undefined ? {} : { cpuProfileDir: resolve(profileDir) }),
   });
-  const markdown = [
-    `# Crash recovery of the embedded store (${startedAt.toISOString()})`,
-    "",
-    `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-      `Server: ${serverEntryText(entry)}, fixture model, one scope, entries made as in the store-size runs.`,
-    "",
-    "| Measure | Result |",
-    "|---|---|",
-    ...recoveryRows(results),
-    "",
-  ].join("\n");
-  writeResultFiles(out, `recovery-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, results }, markdown);
-  process.stdout.write(markdown);
+  finishStandaloneRun(run, {
+    name: "recovery",
+    title: "Crash recovery of the embedded store",
+    setup: `Server: ${serverEntryText(entry)}, fixture model, one scope, entries made as in the store-size runs.`,
+    rows: recoveryRows(results),
+    data: { results },
+  });
 }

@@ -26,8 +26,7 @@ import { BENCH_SCOPE } from "./lib/preload.js";
 import { lookupQueries, PromptCursor, spreadPrompts, storeOnlyPrompt } from "./lib/prompts.js";
 import { startServer, type BenchServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
-import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
-import { resultStamp, writeResultFiles } from "./lib/result-files.js";
+import { beginStandaloneRun, finishStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 
 type CacheClient = Client<typeof SemanticCacheService>;
 
@@ -237,7 +236,8 @@ export async function runExactHitBench(argv: readonly string[]): Promise<void> {
     perBlock: wholeNumber("per-block", values["per-block"], 1, 100),
     loadClients: wholeNumber("load-clients", values["load-clients"], 1, 32),
   };
-  const { entry, out, startedAt, machine, log } = beginStandaloneRun("exact", values);
+  const run = beginStandaloneRun("exact", values);
+  const { entry, log } = run;
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-exact-"));
   let server: BenchServer | undefined;
   try {
@@ -253,19 +253,13 @@ export async function runExactHitBench(argv: readonly string[]): Promise<void> {
     }
     log(`stored ${stored.length} entries`);
     const results = await measureExactHits(server.url, stored, plan, log);
-    const markdown = [
-      `# Exact-hit Lookup against its anchors (${startedAt.toISOString()})`,
-      "",
-      `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${serverEntryText(entry)}, fixture model, embedded store, ${stored.length} entries; generated client over gRPC (one HTTP/2 connection each).`,
-      "",
-      "| Measure | Result |",
-      "|---|---|",
-      ...exactHitRows(results),
-      "",
-    ].join("\n");
-    writeResultFiles(out, `exact-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, plan, results }, markdown);
-    process.stdout.write(markdown);
+    finishStandaloneRun(run, {
+      name: "exact",
+      title: "Exact-hit Lookup against its anchors",
+      setup: `Server: ${serverEntryText(entry)}, fixture model, embedded store, ${stored.length} entries; generated client over gRPC (one HTTP/2 connection each).`,
+      rows: exactHitRows(results),
+      data: { plan, results },
+    });
   } finally {
     await server?.stop();
     rmSync(scratch, { recursive: true, force: true });

@@ -28,8 +28,7 @@ import { BENCH_SCOPE } from "./lib/preload.js";
 import { spreadPrompts } from "./lib/prompts.js";
 import { startServer } from "./lib/server.js";
 import { round, summarize, type LatencySummary } from "./lib/stats.js";
-import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
-import { resultStamp, writeResultFiles } from "./lib/result-files.js";
+import { beginStandaloneRun, finishStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 
 /** One side of the comparison, over all its blocks. */
 export interface MemoSide {
@@ -143,24 +142,19 @@ export async function runMemoBench(argv: readonly string[]): Promise<void> {
     out: { type: "string" },
   });
   const plan = { blocks: wholeNumber("blocks", values.blocks, 1, 8), perBlock: wholeNumber("per-block", values["per-block"], 1, 40) };
-  const { entry, out, startedAt, machine, log } = beginStandaloneRun("memo", values);
+  const run = beginStandaloneRun("memo", values);
+  const { entry, log } = run;
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-memo-"));
   const server = await startServer({ SEMCACHE_MODEL_DIR: await ensureFixtureModel(), SEMCACHE_DATA_DIR: scratch }, { entry });
   try {
     const results = await measureMemo(server.url, server.process.pid!, plan, log);
-    const markdown = [
-      `# The memo of recent embeddings: Store after a Lookup of the same prompt (${startedAt.toISOString()})`,
-      "",
-      `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
-        `Server: ${serverEntryText(entry)}, fixture model, embedded store, SEMCACHE_EMBED_MEMO_ENTRIES=${DEFAULT_RECENT_EMBEDDINGS} (the default); generated client over gRPC, one pair at a time; every prompt new to the server.`,
-      "",
-      "| Measure | Result |",
-      "|---|---|",
-      ...memoRows(results),
-      "",
-    ].join("\n");
-    writeResultFiles(out, `memo-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, plan, results }, markdown);
-    process.stdout.write(markdown);
+    finishStandaloneRun(run, {
+      name: "memo",
+      title: "The memo of recent embeddings: Store after a Lookup of the same prompt",
+      setup: `Server: ${serverEntryText(entry)}, fixture model, embedded store, SEMCACHE_EMBED_MEMO_ENTRIES=${DEFAULT_RECENT_EMBEDDINGS} (the default); generated client over gRPC, one pair at a time; every prompt new to the server.`,
+      rows: memoRows(results),
+      data: { plan, results },
+    });
   } finally {
     await server.stop();
     rmSync(scratch, { recursive: true, force: true });

@@ -22,12 +22,11 @@ import { pool } from "./lib/pool.js";
 import { BENCH_SCOPE } from "./lib/preload.js";
 import { lookupQueries, PromptCursor, spreadPrompts } from "./lib/prompts.js";
 import { openRawModel, type RawModel } from "./lib/raw-onnx.js";
-import { resultStamp, writeResultFiles } from "./lib/result-files.js";
 import { embeddingsReused } from "../test/support/embedding-metrics.js";
 import { cpuMsOf } from "../test/support/proc.js";
 import { startServer, type BenchServer } from "./lib/server.js";
 import { percentile, round } from "./lib/stats.js";
-import { beginStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
+import { beginStandaloneRun, finishStandaloneRun, serverEntryText } from "./lib/standalone-run.js";
 
 /** Goals of issue 14 (goal 3): semcache's rate over raw's, by concurrency. */
 export const THROUGHPUT_GOALS: Readonly<Record<number, number>> = { 8: 0.75, 64: 0.9 };
@@ -163,7 +162,8 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
     blocks: wholeNumber("blocks", values.blocks, 1, 6),
     seconds: wholeNumber("seconds", values.seconds, 1, 4),
   };
-  const { entry, out, startedAt, machine, log } = beginStandaloneRun("throughput", values);
+  const run = beginStandaloneRun("throughput", values);
+  const { entry, log } = run;
   const modelDir = await ensureFixtureModel();
   const scratch = mkdtempSync(join(tmpdir(), "semcache-bench-throughput-"));
   let server: BenchServer | undefined;
@@ -179,20 +179,16 @@ export async function runThroughputBench(argv: readonly string[]): Promise<void>
     raw = await openRawModel(modelDir, lookups.prompts, threads);
     log(`stored ${stored.length} entries; alternating ${plan.blocks} blocks of ${plan.seconds} s`);
     const results = await measureThroughputVsRaw(gen, { url: server.url, pid: server.process.pid! }, raw, plan, lookups, log);
-    const markdown = [
-      `# Semantic throughput against the physical limit (${startedAt.toISOString()})`,
-      "",
-      `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, commit ${machine.gitCommit ?? "?"}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
+    finishStandaloneRun(run, {
+      name: "throughput",
+      title: "Semantic throughput against the physical limit",
+      withCommit: true,
+      setup:
         `Server: ${serverEntryText(entry)}, fixture model, SEMCACHE_EMBED_WORKERS=${threads} (one onnxruntime thread each, the default shape), embedded store, ${stored.length} entries; ` +
         "load from bench/loadgen (the generated Go client, grpc-go, one HTTP/2 connection, on the same cores: its CPU per call is in the table); lookups are half paraphrases of stored prompts, half other-domain misses, none sent twice within 9,000 (so none is in the memo of recent embeddings).",
-      "",
-      "| Measure | Result |",
-      "|---|---|",
-      ...throughputVsRawRows(results),
-      "",
-    ].join("\n");
-    writeResultFiles(out, `throughput-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, threads, ...results }, markdown);
-    process.stdout.write(markdown);
+      rows: throughputVsRawRows(results),
+      data: { threads, ...results },
+    });
   } finally {
     await gen?.close();
     await raw?.release();

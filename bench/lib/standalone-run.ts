@@ -1,11 +1,14 @@
 /**
- * The start that every single-step benchmark run (`npm run bench -- --exact`,
- * `--throughput`, `--recovery`, `--memo`) shares: where results go, a
- * timestamped log on stderr, the machine as it was before the run, and the
- * compiled CLI built when that is what the run measures.
+ * The start and the end that every single-step benchmark run (`npm run
+ * bench -- --exact`, `--throughput`, `--recovery`, `--memo`) shares: where
+ * results go, a timestamped log on stderr, the machine as it was before the
+ * run, the compiled CLI built when that is what the run measures; and the
+ * report, written to files and printed.
  */
+import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { machineInfo, type MachineInfo } from "./machine.js";
+import { resultStamp, writeResultFiles } from "./result-files.js";
 import { buildDist, REPO, type ServerEntry } from "./server.js";
 
 /** What a single-step run knows before it starts measuring. */
@@ -40,4 +43,39 @@ export function beginStandaloneRun(step: string, values: { readonly source?: boo
 /** How the server ran, as a report's "Server:" line says it. */
 export function serverEntryText(entry: ServerEntry): string {
   return entry === "dist" ? "node dist/cli/main.js serve (compiled, as npm start)" : "src/cli/main.ts under tsx";
+}
+
+/** What a single-step run reports. */
+export interface StandaloneReport {
+  /** The result files' name before their time stamp: `memo` writes memo-<time>.md and .json. */
+  readonly name: string;
+  /** The report's heading, before the run's start time. */
+  readonly title: string;
+  /** Whether the first paragraph names the git commit after the machine. */
+  readonly withCommit?: boolean;
+  /** The first paragraph's rest, after the machine and the load average: the server and the load ("Server: …"). */
+  readonly setup: string;
+  /** The table's rows (| Measure | Result |). */
+  readonly rows: readonly string[];
+  /** What the .json holds besides createdAt, machine and entry. */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** Writes the run's report to `run.out` (markdown and JSON) and prints the markdown. */
+export function finishStandaloneRun(run: StandaloneRun, report: StandaloneReport): void {
+  const { machine, startedAt, entry } = run;
+  const commit = report.withCommit === true ? `, commit ${machine.gitCommit ?? "?"}` : "";
+  const markdown = [
+    `# ${report.title} (${startedAt.toISOString()})`,
+    "",
+    `${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}${commit}; load average at start ${machine.loadAverage.join(" / ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" / ")}. ` +
+      report.setup,
+    "",
+    "| Measure | Result |",
+    "|---|---|",
+    ...report.rows,
+    "",
+  ].join("\n");
+  writeResultFiles(run.out, `${report.name}-${resultStamp(startedAt)}`, { createdAt: startedAt.toISOString(), machine, entry, ...report.data }, markdown);
+  process.stdout.write(markdown);
 }
