@@ -48,6 +48,7 @@ interface RunReply {
   readonly errors: number;
   readonly seconds: number;
   readonly cpuMs: number;
+  readonly promptsTaken: number;
 }
 
 /**
@@ -100,7 +101,7 @@ export async function startLoadGenerator(serverUrl: string, queries: readonly st
         errors: reply.errors,
         seconds: round(reply.seconds, 2),
         clientCpuMsPerCall: round(reply.cpuMs / Math.max(1, calls)),
-        promptsTaken: 2 * concurrency + calls,
+        promptsTaken: reply.promptsTaken,
       };
     },
     async close() {

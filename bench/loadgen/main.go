@@ -12,13 +12,13 @@
 // with one JSON line on stdout:
 //
 //	{"concurrency": 64, "seconds": 4, "from": 0}
-//	→ {"latenciesMs": [...], "hits": 1203, "errors": 0, "seconds": 4.01, "cpuMs": 310.5}
+//	→ {"latenciesMs": [...], "hits": 1203, "errors": 0, "seconds": 4.01, "cpuMs": 310.5, "promptsTaken": 1331}
 //
 // A run takes prompts in turn from the queries file, starting at index
 // `from`: first 2×concurrency lookups at that concurrency to warm up (not
 // counted), then it keeps `concurrency` lookups in flight for `seconds`.
-// The next run should start at `from` + 2×concurrency + the lookups counted,
-// so that no prompt comes back early.
+// `promptsTaken` (2×concurrency + the lookups counted) is where the next run
+// should start after `from`, so that no prompt comes back early.
 //
 //	loadgen -queries queries.json -namespace bench 127.0.0.1:8080
 package main
@@ -52,6 +52,8 @@ type result struct {
 	Seconds     float64   `json:"seconds"`
 	// CPU this process used during the measured part (user + system).
 	CPUMs float64 `json:"cpuMs"`
+	// Prompts taken from the queries, the warm-up's included.
+	PromptsTaken int64 `json:"promptsTaken"`
 }
 
 func main() {
@@ -135,7 +137,7 @@ func measure(client semcachev1.SemanticCacheServiceClient, scope *semcachev1.Sco
 		}(w)
 	}
 	wg.Wait()
-	r := result{Hits: hits, Errors: errors, Seconds: time.Since(started).Seconds(), CPUMs: cpuMs() - cpu0, LatenciesMs: []float64{}}
+	r := result{Hits: hits, Errors: errors, Seconds: time.Since(started).Seconds(), CPUMs: cpuMs() - cpu0, LatenciesMs: []float64{}, PromptsTaken: next + 1 - c.From}
 	for _, l := range perWorker {
 		r.LatenciesMs = append(r.LatenciesMs, l...)
 	}
