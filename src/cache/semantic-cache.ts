@@ -9,7 +9,7 @@ import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./
 import { normalizePrompt } from "./normalize.js";
 import { DEFAULT_RECENT_EMBEDDINGS, RecentEmbeddings } from "./recent-embeddings.js";
 import { entryId, resolveNamespace, resolveScope, type ScopeInput } from "./scope.js";
-import { checkThreshold, meetsThreshold } from "./threshold.js";
+import { checkThreshold, meetsThreshold, similarityFloor } from "./threshold.js";
 
 /** The budget ListEntries' learned boundary is computed for when the server has none. */
 const DEFAULT_BOUNDARY_BUDGET = 0.02;
@@ -345,7 +345,7 @@ export class SemanticCache {
     }
     const vector = await this.#embedPrompt(scope, normalized, tenant);
     const searchStarted = performance.now();
-    const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now);
+    const neighbours = await this.#store.search(scope, vector, this.#options.searchK ?? 4, now, similarityFloor(threshold));
     const observer = this.#options.observer;
     observer?.onSearch?.(performance.now() - searchStarted);
     const best = neighbours[0]?.similarity ?? 0;

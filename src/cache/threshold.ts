@@ -2,7 +2,8 @@
  * The similarity threshold: what values a caller may ask for, and when a
  * similarity meets one. Every place that compares a similarity with a
  * threshold (the cache's semantic layer, Ask's near-duplicate calls in
- * flight, the evaluation) uses `meetsThreshold`, so they agree to the last bit.
+ * flight, the evaluation) uses `meetsThreshold`, so they agree to the last bit;
+ * a store searching with `similarityFloor` as its floor makes the same cut.
  */
 import { InvalidInputError } from "./errors.js";
 
@@ -12,7 +13,12 @@ const SIMILARITY_EPSILON = 1e-6;
 
 /** Whether a match of `similarity` is close enough for `threshold`. */
 export function meetsThreshold(similarity: number, threshold: number): boolean {
-  return similarity + SIMILARITY_EPSILON >= threshold;
+  return similarity >= similarityFloor(threshold);
+}
+
+/** The least similarity that meets `threshold`; a store given it as CacheStore.search's floor compares the same way. */
+export function similarityFloor(threshold: number): number {
+  return threshold - SIMILARITY_EPSILON;
 }
 
 /** Checks a requested similarity threshold: a number in (0, 1]. `field` names it in the error. */

@@ -94,8 +94,15 @@ export interface CacheStore {
    * Returns up to `k` unexpired entries of `scope` closest to `vector`, best
    * first. Only entries with the same scope key are ever considered (a
    * pre-filter, never a filter applied after a global search).
+   *
+   * `floor`, when given, is the least similarity whose entry the caller can
+   * use (its threshold): only entries at least that similar come back, or
+   * the nearest alone when none is, so a miss still learns how close the
+   * scope came. A store need not read the other entries (recall.ts,
+   * `fromFloor`): a miss then costs one entry read instead of k, whatever
+   * the size of the answers stored.
    */
-  search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number): Promise<Neighbour[]>;
+  search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number, floor?: number): Promise<Neighbour[]>;
   /**
    * Writes entries, replacing any with the same id. Resolves once they are
    * durable. Returns, per entry, whether it replaced an existing one.

@@ -27,3 +27,16 @@ export const DEFAULT_EXACT_SCOPE_LIMIT = 2000;
 export function hnswCandidates(k: number, efSearch: number): number {
   return Math.max(k, 4 * k, 2 * efSearch);
 }
+
+/**
+ * The neighbours worth reading, given best first: those at least `floor`
+ * similar, or the nearest alone when none is, so a caller that misses still
+ * learns how close the scope came. With no floor, all of them. Both stores
+ * apply it (see {@link CacheStore.search}); the embedded store before it
+ * reads any row, so a miss reads one row instead of k.
+ */
+export function fromFloor<T extends { readonly similarity: number }>(nearestFirst: readonly T[], floor: number | undefined): T[] {
+  if (floor === undefined) return [...nearestFirst];
+  const kept = nearestFirst.filter((n) => n.similarity >= floor);
+  return kept.length > 0 || nearestFirst.length === 0 ? kept : [nearestFirst[0]!];
+}

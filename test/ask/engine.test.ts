@@ -54,8 +54,8 @@ beforeEach(async () => {
     kind: store.kind,
     indexParams: store.indexParams,
     get: (id, now) => store.get(id, now),
-    search: async (scope, vector, k, now) => {
-      const found = await store.search(scope, vector, k, now);
+    search: async (scope, vector, k, now, floor) => {
+      const found = await store.search(scope, vector, k, now, floor);
       const gate = searchGate;
       searchGate = undefined;
       if (gate !== undefined) await gate;

@@ -12,6 +12,7 @@ import {
   type StoredEntry,
 } from "../cache-store.js";
 import { isLive } from "../expiry.js";
+import { fromFloor } from "../recall.js";
 import { toObservationTuple, type ObservationTuple } from "../observations.js";
 import { checkVector } from "../vectors.js";
 import { SemcacheError } from "../../errors/index.js";
@@ -126,10 +127,11 @@ export class EmbeddedStore implements CacheStore {
     return this.withPendingHits(found.entry);
   }
 
-  async search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number): Promise<Neighbour[]> {
+  async search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number, floor?: number): Promise<Neighbour[]> {
     this.ensureOpen();
     checkVector(vector, this.runtime.dimension);
-    const matches = this.indexes.search(scope.scopeKey, vector, Math.floor(k), nowMs);
+    // The floor applies to the labels, before any row is read.
+    const matches = fromFloor(this.indexes.search(scope.scopeKey, vector, Math.floor(k), nowMs), floor);
     const out: Neighbour[] = [];
     for (const { label, similarity } of matches) {
       const found = this.sqliteFailuresAsUnavailable(() => this.entries.getByLabel(label));

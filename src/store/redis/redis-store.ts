@@ -19,6 +19,7 @@ import { MAX_OBSERVATIONS_PER_ENTRY } from "../cache-store.js";
 import { isLive } from "../expiry.js";
 import { toObservationTuple } from "../observations.js";
 import { checkVector } from "../vectors.js";
+import { fromFloor } from "../recall.js";
 import type { StoreConnection } from "./connection.js";
 import { READ_FIELDS, decodeEntry, encodeEntry } from "./entry-codec.js";
 import type { IndexDefinition } from "./index-schema.js";
@@ -66,9 +67,10 @@ export class RedisStore implements CacheStore {
     return entry === undefined || !isLive(entry.expiresAtMs, nowMs) ? undefined : entry;
   }
 
-  async search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number): Promise<Neighbour[]> {
+  async search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number, floor?: number): Promise<Neighbour[]> {
     checkVector(vector, this.dimension);
-    return this.index.search(scope, vector, k, nowMs);
+    // One FT.SEARCH returns the entries with their distances, so the floor saves no read here; it keeps the contract.
+    return fromFloor(await this.index.search(scope, vector, k, nowMs), floor);
   }
 
   async put(entries: readonly NewEntry[]): Promise<boolean[]> {

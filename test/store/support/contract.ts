@@ -77,6 +77,20 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       expect(opposite[0]?.similarity).toBeCloseTo(Math.cos(Math.PI - 0.8), 4);
     });
 
+    it("with a floor, returns only the entries at least that similar, or the nearest alone when none is", async () => {
+      const angles = [0.4, 0.05, 0.8, 0.2];
+      await store.put(angles.map((angle, i) => entryOf(a, `prompt ${i}`, rotated(angle), { createdAtMs: T0 })));
+      const prompts = async (floor: number) => (await store.search(a, rotated(0), 4, LATER, floor)).map((n) => n.entry.prompt);
+      expect(await prompts(Math.cos(0.3))).toEqual(["prompt 1", "prompt 3"]);
+      // The floor itself is in: an entry exactly as similar as the floor comes back.
+      const atFloor = (await store.search(a, rotated(0), 4, LATER))[1]!.similarity;
+      expect(await prompts(atFloor)).toEqual(["prompt 1", "prompt 3"]);
+      expect(await prompts(Math.cos(0.01))).toEqual(["prompt 1"]);
+      expect(await prompts(-1)).toEqual(["prompt 1", "prompt 3", "prompt 0", "prompt 2"]);
+      // Another scope's entries never stand in for the nearest; an empty scope finds nothing.
+      expect(await store.search(b, rotated(0), 4, LATER, 0.5)).toEqual([]);
+    });
+
     it("never returns entries of another scope key or namespace", async () => {
       const otherParams = scopeOf("ns-a", "gpt-test", { temperature: "1" });
       const otherModel = scopeOf("ns-a", "gpt-other");
