@@ -455,12 +455,14 @@ const FORMAT_LEADS = new Map<string, ReadonlySet<string> | undefined>([
   ["into", IN_FORMATS],
 ]);
 
+/** {@link LANGUAGE_MARKERS} as sets, built once: every lookup that reaches the guard reads its query through them. */
+const LANGUAGE_MARKER_SETS: readonly (readonly [string, ReadonlySet<string>])[] = Object.entries(LANGUAGE_MARKERS).map(([language, markers]) => [language, new Set(markers)]);
+
 function writtenIn(words: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestCount = 0;
   let tie = false;
-  for (const [language, markers] of Object.entries(LANGUAGE_MARKERS)) {
-    const set = new Set(markers);
+  for (const [language, set] of LANGUAGE_MARKER_SETS) {
     const count = words.filter((w) => set.has(w)).length;
     if (count > bestCount) {
       best = language;
