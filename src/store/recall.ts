@@ -38,5 +38,5 @@ export function hnswCandidates(k: number, efSearch: number): number {
 export function fromFloor<T extends { readonly similarity: number }>(nearestFirst: readonly T[], floor: number | undefined): T[] {
   if (floor === undefined) return [...nearestFirst];
   const kept = nearestFirst.filter((n) => n.similarity >= floor);
-  return kept.length > 0 || nearestFirst.length === 0 ? kept : [nearestFirst[0]!];
+  return kept.length > 0 ? kept : nearestFirst.slice(0, 1);
 }
