@@ -11,7 +11,7 @@
  * call. Only calls of the same scope are compared, so this is as safe as a
  * semantic cache hit.
  */
-import { meetsThreshold } from "../cache/threshold.js";
+import { meetsThreshold } from "../store/similarity.js";
 import { SingleFlight, type SingleFlightResult } from "./single-flight.js";
 
 /** What is known about the prompt a call in flight answers. */

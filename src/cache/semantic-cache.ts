@@ -9,7 +9,8 @@ import { checkMetadata, checkText, normalizedPrompt, type InputLimits } from "./
 import { normalizePrompt } from "./normalize.js";
 import { DEFAULT_RECENT_EMBEDDINGS, RecentEmbeddings } from "./recent-embeddings.js";
 import { entryId, resolveNamespace, resolveScope, type ScopeInput } from "./scope.js";
-import { checkThreshold, meetsThreshold, similarityFloor } from "./threshold.js";
+import { checkThreshold } from "./threshold.js";
+import { meetsThreshold, similarityFloor } from "../store/similarity.js";
 
 /** The budget ListEntries' learned boundary is computed for when the server has none. */
 const DEFAULT_BOUNDARY_BUDGET = 0.02;

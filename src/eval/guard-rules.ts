@@ -16,7 +16,7 @@
 import { CHECKS, GUARD_CHECKS, type GuardCheck } from "../cache/guard/checks.js";
 import { analyzePrompt, type PromptFeatures } from "../cache/guard/analyze.js";
 import { normalizePrompt } from "../cache/normalize.js";
-import { meetsThreshold } from "../cache/threshold.js";
+import { meetsThreshold } from "../store/similarity.js";
 import { cosineSimilarity } from "../embedder/pooling.js";
 import type { Dataset, IntentLine } from "./dataset.js";
 

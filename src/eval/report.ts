@@ -3,7 +3,7 @@
  * the threshold for a target precision, the guard's effect, and every
  * lookup; as JSON and as a short text summary.
  */
-import { meetsThreshold } from "../cache/threshold.js";
+import { meetsThreshold } from "../store/similarity.js";
 import { categoryOf, NOTE_CATEGORIES, type Dataset } from "./dataset.js";
 import type { EvalObservations, ObservedLookup, VariantName } from "./run.js";
 import { bestThreshold, highestPrecision, scoreAt, sweep, type Metrics, type SweepRange } from "./score.js";

@@ -10,7 +10,7 @@
  * exactly that candidate (or nothing, when the guard rejected all k). The
  * same holds without a guard, where that candidate is simply the nearest.
  */
-import { meetsThreshold } from "../cache/threshold.js";
+import { meetsThreshold } from "../store/similarity.js";
 import { categoryOf, NOTE_CATEGORIES, type IntentLine } from "./dataset.js";
 
 /** What one lookup of a para or near line served, at the lowest threshold. */

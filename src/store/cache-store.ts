@@ -96,11 +96,11 @@ export interface CacheStore {
    * pre-filter, never a filter applied after a global search).
    *
    * `floor`, when given, is the least similarity whose entry the caller can
-   * use (its threshold): only entries at least that similar come back, or
-   * the nearest alone when none is, so a miss still learns how close the
-   * scope came. A store need not read the other entries (recall.ts,
-   * `fromFloor`): a miss then costs one entry read instead of k, whatever
-   * the size of the answers stored.
+   * use (its threshold's `similarityFloor`, similarity.ts): only entries at
+   * least that similar come back, or the nearest alone when none is, so a
+   * miss still learns how close the scope came. A store need not read the
+   * other entries (recall.ts, `fromFloor`): a miss then costs one entry read
+   * instead of k, whatever the size of the answers stored.
    */
   search(scope: EntryScope, vector: Float32Array, k: number, nowMs: number, floor?: number): Promise<Neighbour[]>;
   /**

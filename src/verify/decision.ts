@@ -22,6 +22,7 @@
  *    budget pays for a few risky answers, not for guesses.
  */
 import type { Observation } from "../store/cache-store.js";
+import { meetsThreshold } from "../store/similarity.js";
 import { fitPosterior, probabilityRight, upperBoundWrong, widen, type Gaussian2 } from "./logistic.js";
 
 /** z of the one-sided confidence bound on P(wrong): 1.645 is 95%. */
@@ -36,9 +37,6 @@ export const ENTRY_SPREAD = { a: 1.0 ** 2, b: 5 ** 2 } as const;
 
 /** An answer estimated at least this likely to be wrong is explored, never served. */
 export const MAX_POINT_WRONG = 0.5;
-
-// Similarities come through float32 on the wire; equal ones must compare equal.
-const SIMILARITY_EPSILON = 1e-6;
 
 /** What the decision looks at for one candidate. */
 export interface CandidateEvidence {
@@ -71,7 +69,8 @@ export function entryPosterior(pooledPrior: Gaussian2, observations: readonly Ob
 export function assessCandidate(candidate: CandidateEvidence, pooledPrior: Gaussian2): Assessment {
   if (candidate.guardRejected) return { verdict: "explore", reason: "guard", upperBound: 1 };
   const s = candidate.similarity;
-  if (candidate.observations.some((o) => !o.correct && o.similarity + SIMILARITY_EPSILON >= s)) {
+  // A wrong answer seen at this very similarity (through float32) counts as closer.
+  if (candidate.observations.some((o) => !o.correct && meetsThreshold(o.similarity, s))) {
     return { verdict: "explore", reason: "wrong-closer", upperBound: 1 };
   }
   const posterior = entryPosterior(pooledPrior, candidate.observations);

@@ -24,6 +24,7 @@
  * (nobody checks them) unless a client sends Feedback.
  */
 import type { Observation } from "../store/cache-store.js";
+import { meetsThreshold } from "../store/similarity.js";
 import { assessCandidate, entryPosterior } from "./decision.js";
 import { ErrorBudgetLedger } from "./error-budget.js";
 import { boundaryFor } from "./logistic.js";
@@ -96,7 +97,7 @@ export class Verifier {
     let explore: Extract<VerifiedChoice, { kind: "explore" }> | undefined;
     for (let index = 0; index < candidates.length; index++) {
       const candidate = candidates[index]!;
-      if (candidate.similarity + 1e-6 < floor) continue;
+      if (!meetsThreshold(candidate.similarity, floor)) continue;
       const assessment = assessCandidate(candidate, prior);
       if (assessment.verdict === "bounded" && this.ledger.trySpend(namespace, budget, assessment.upperBound)) {
         return { kind: "serve", index, upperBound: assessment.upperBound };

@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../src/cache/errors.js";
 import { SemanticCache, type SemanticCacheOptions } from "../../src/cache/semantic-cache.js";
-import { meetsThreshold } from "../../src/cache/threshold.js";
+import { meetsThreshold } from "../../src/store/similarity.js";
 import { EmbedderClosedError } from "../../src/embedder/errors.js";
 import { loadOnnxEmbedder } from "../../src/embedder/load.js";
 import type { OnnxEmbedder } from "../../src/embedder/onnx-embedder.js";
